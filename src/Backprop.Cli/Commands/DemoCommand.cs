@@ -1,0 +1,88 @@
+using System.Text;
+using Backprop;
+using Backprop.Gradients;
+using Backprop.IO;
+using Backprop.Layers;
+
+namespace Backprop.Cli.Commands;
+
+/// <summary><c>backprop demo</c>: the textbook sample, the chain rule step by step, the gradient check.</summary>
+internal static class DemoCommand
+{
+    public const string Usage = "backprop demo";
+
+    public const string TextbookSample = """
+        W:
+        [[0.1, 0.2, 0.3],
+        [0.4, 0.5, 0.6]]
+        b:
+        [0.1, 0.2, 0.3]
+        x:
+        [[1, 2],
+        [3, 4]]
+        dout:
+        [[0.1, 0.2, 0.3],
+        [0.4, 0.5, 0.6]]
+        """;
+
+    public static (string Text, int ExitCode) Run(string[] argv, TextWriter live)
+    {
+        var args = new Args(argv, new HashSet<string>(), new HashSet<string>());
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"demo: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
+        var sb = new StringBuilder();
+        sb.AppendLine("== 1. The textbook exercise: a fully connected layer y = x·W + b ==");
+        sb.AppendLine("Input (backprop layer fully_connected):");
+        sb.AppendLine(TextbookSample);
+        sb.AppendLine("Output: dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_batch dout");
+        var output = LayerCommand.Compute<double>("fully_connected", TextInput.Parse(TextbookSample));
+        sb.Append(output.ToText());
+        sb.AppendLine();
+        sb.AppendLine("== 2. The chain rule through three layers ==");
+        ChainRule(sb);
+        sb.AppendLine();
+        sb.AppendLine("== 3. Gradient check: every backward pass against numerical gradients (float64) ==");
+        var results = GradientCheckSuite.Run();
+        sb.Append(GradcheckCommand.Table(results));
+        live.Write(sb.ToString());
+        bool ok = results.All(r => r.MaxRelativeError < GradientCheckSuite.Tolerance);
+        return ("", ok ? 0 : 1);
+    }
+
+    private static void ChainRule(StringBuilder sb)
+    {
+        var (net, x, t) = GradientCheckSuite.ThreeLayerNetwork(new Random(1));
+        sb.AppendLine("Each layer knows only its own forward and backward; the network chains them.");
+        sb.AppendLine("forward:  y_i = f_i(z_{i-1}) = z_{i-1}·W_i + b_i,  z_i = g_i(y_i),  L = loss(y_3, t)");
+        var h = x;
+        int fi = 0, gi = 0;
+        var names = new List<(string Layer, string In, string Out)>();
+        string prev = "x";
+        foreach (var layer in net.Layers)
+        {
+            string outName = layer is FullyConnected<double> ? $"y{++fi}" : $"z{++gi}";
+            string label = layer is FullyConnected<double> ? $"f{fi}" : $"g{gi}";
+            var y = layer.Forward(h);
+            string pars = layer is FullyConnected<double> fc ? $" · W{fi} {fc.W.ShapeString} + b{fi} {fc.b.ShapeString}" : "";
+            sb.AppendLine($"  {label,-3} {Name(layer),-15} {prev} {h.ShapeString}{pars} -> {outName} {y.ShapeString}");
+            names.Add((label, prev, outName));
+            prev = outName;
+            h = y;
+        }
+        double loss = net.Loss.Forward(h, t);
+        sb.AppendLine($"  L   {"SoftmaxCrossEntropy",-15} {prev} {h.ShapeString}, t {t.ShapeString} -> L = {NumpyFormat.Scalar(loss)}");
+        sb.AppendLine("backward: each layer turns dL/d(its output) into dL/d(its input) and its parameter gradients");
+        var d = net.Loss.Backward();
+        sb.AppendLine($"  L   dL/dL = 1 -> dL/d{prev} {d.ShapeString}   (softmax(y3) − t)/B");
+        for (int i = net.Layers.Count - 1; i >= 0; i--)
+        {
+            var layer = net.Layers[i];
+            var (label, inName, outName) = names[i];
+            var dIn = layer.Backward(d);
+            string grads = string.Concat(layer.Parameters.Select(p => $", dL/d{p.Name}{label[1..]} {p.Grad.ShapeString}"));
+            sb.AppendLine($"  {label,-3} dL/d{outName} {d.ShapeString} -> dL/d{inName} {dIn.ShapeString}{grads}");
+            d = dIn;
+        }
+    }
+
+    private static string Name(object o) => o.GetType().Name.Split('`')[0];
+}

@@ -1,0 +1,75 @@
+using System.Text;
+using Backprop;
+using Backprop.Cli.Commands;
+
+namespace Backprop.Cli;
+
+/// <summary>The <c>backprop</c> command.</summary>
+public static class Program
+{
+    private const string Help = """
+        backprop: neural networks from explicit forward and backward passes
+
+        usage:
+          backprop demo                     the textbook sample, the chain rule, the gradient check
+          backprop layer KIND [FILE]        one layer's forward and backward pass (text or JSON input)
+          backprop grad [FILE]              loss and every gradient of a network given as JSON
+          backprop gradcheck                every backward pass against numerical gradients
+
+        common options: --json (machine-readable output), --dtype float64|float32
+        KIND: fully_connected (fc, affine), relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus,
+              softmax_cross_entropy, mse
+        Errors go to standard error with exit code 2.
+        """;
+
+    /// <summary>Runs the command; returns the exit code.</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command with the given writers (used by tests).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+            {
+                stdout.Write(Help + "\n");
+                return args.Length == 0 ? 2 : 0;
+            }
+            string[] rest = args[1..];
+            int code = 0;
+            string text = args[0] switch
+            {
+                "layer" => LayerCommand.Run(rest),
+                "grad" => GradCommand.Run(rest),
+                "gradcheck" => With(GradcheckCommand.Run(rest), out code),
+                "demo" => With(DemoCommand.Run(rest, stdout), out code),
+                "--version" => typeof(Program).Assembly.GetName().Version + "\n",
+                _ => throw new InvalidInputException($"unknown command '{args[0]}'; run 'backprop help'"),
+            };
+            stdout.Write(text);
+            stdout.Flush();
+            return code;
+        }
+        catch (BackpropException e)
+        {
+            stderr.WriteLine($"backprop: error: {e.Message}");
+            return 2;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"backprop: error: {e.Message}");
+            return 2;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            stderr.WriteLine($"backprop: error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static string With((string Text, int Code) r, out int code)
+    {
+        code = r.Code;
+        return r.Text;
+    }
+}

@@ -1,0 +1,116 @@
+namespace Backprop;
+
+/// <summary>How many threads Backprop's kernels may use, and which matrix-multiply path they take.</summary>
+public static class Parallelism
+{
+    private static int _maxThreads = Environment.ProcessorCount;
+
+    /// <summary>
+    /// The most threads one matrix product may use (default: the processor count). Products too small to
+    /// gain from a second thread always run on the caller's thread. Results are bit-identical for every value.
+    /// </summary>
+    public static int MaxThreads
+    {
+        get => _maxThreads;
+        set
+        {
+            if (value < 1) throw new InvalidInputException($"Parallelism.MaxThreads must be at least 1, not {value}");
+            _maxThreads = value;
+        }
+    }
+}
+
+/// <summary>The instruction set a matrix product runs on.</summary>
+public enum GemmPath
+{
+    /// <summary>The widest the processor accelerates: Vector512, then Vector256, then scalar.</summary>
+    Auto,
+    /// <summary>512-bit vectors with fused multiply-add (AVX-512).</summary>
+    Vector512,
+    /// <summary>256-bit vectors with fused multiply-add (AVX2 + FMA).</summary>
+    Vector256,
+    /// <summary>Plain scalar code that runs on any processor .NET supports.</summary>
+    Scalar,
+}
+
+/// <summary>
+/// A fixed set of background threads for fork-join work without allocation. One job runs at a time;
+/// a caller that finds the pool busy runs its job alone on its own thread.
+/// </summary>
+internal sealed class WorkerPool
+{
+    internal interface IJob
+    {
+        void Execute(int part, int parts);
+    }
+
+    public static readonly WorkerPool Shared = new(Math.Max(0, Environment.ProcessorCount - 1));
+
+    private readonly SemaphoreSlim[] _start;
+    private IJob? _job;
+    private int _parts;
+    private int _pending;
+    private int _busy;
+    private Exception? _error;
+
+    private WorkerPool(int workers)
+    {
+        _start = new SemaphoreSlim[workers];
+        for (int w = 0; w < workers; w++)
+        {
+            _start[w] = new SemaphoreSlim(0);
+            int part = w + 1;
+            var t = new Thread(() => Loop(part)) { IsBackground = true, Name = $"backprop-worker-{part}" };
+            t.Start();
+        }
+    }
+
+    /// <summary>The most parts a job can be split into (workers plus the caller).</summary>
+    public int Capacity => _start.Length + 1;
+
+    /// <summary>Runs <paramref name="job"/> as <paramref name="parts"/> parts: part 0 on the caller, the rest on workers.</summary>
+    public void Run(IJob job, int parts)
+    {
+        parts = Math.Min(parts, Capacity);
+        if (parts <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            for (int p = 0; p < parts; p++) job.Execute(p, parts);
+            return;
+        }
+        try
+        {
+            _job = job;
+            _parts = parts;
+            _error = null;
+            Volatile.Write(ref _pending, parts - 1);
+            for (int w = 0; w < parts - 1; w++) _start[w].Release();
+            job.Execute(0, parts);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(-1);
+            _job = null;
+            if (_error is { } e) throw new AggregateException("A worker thread failed", e);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private void Loop(int part)
+    {
+        var start = _start[part - 1];
+        while (true)
+        {
+            start.Wait();
+            try
+            {
+                _job!.Execute(part, _parts);
+            }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using System.Numerics;
+using Backprop.Kernels;
+
+namespace Backprop.Layers;
+
+/// <summary>ELU: y = x for x &gt; 0, else alpha·(eˣ − 1); dx = dout for x &gt; 0, else dout·alpha·eˣ.</summary>
+public sealed class Elu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates the layer (alpha defaults to 1).</summary>
+    public Elu(double alpha = 1.0) => Alpha = T.CreateChecked(alpha);
+
+    /// <summary>The saturation value −alpha for x → −∞.</summary>
+    public T Alpha { get; }
+
+    /// <inheritdoc/>
+    public override string Kind => "elu";
+
+    /// <inheritdoc/>
+    protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.EluForward(x, Alpha, y);
+
+    /// <inheritdoc/>
+    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) => Elementwise.EluBackward(x, Alpha, dout, dx);
+}

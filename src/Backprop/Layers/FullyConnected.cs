@@ -1,0 +1,100 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Backprop.Kernels;
+
+namespace Backprop.Layers;
+
+/// <summary>
+/// The fully connected (affine) layer of the textbook: y = x·W + b.
+/// </summary>
+/// <remarks>
+/// x has shape (B, d1, d2, …) with d1·d2·… = N and is flattened row-major to (B, N); W is N×M, b has M entries,
+/// y is (B, M). Backward: dx = dout·Wᵀ reshaped to x's shape, dW = xᵀ·dout, db = Σ_batch dout.
+/// Each backward pass overwrites dW and db.
+/// </remarks>
+public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private Tensor<T>? _x, _y, _dx;
+    private readonly Parameter<T>[] _parameters;
+
+    /// <summary>Builds the layer from W (N×M) and b (M); both are used as given, not copied.</summary>
+    public FullyConnected(Tensor<T> W, Tensor<T> b)
+    {
+        ArgumentNullException.ThrowIfNull(W);
+        ArgumentNullException.ThrowIfNull(b);
+        if (W.Rank != 2)
+            throw new ShapeMismatchException($"FullyConnected: W must be a matrix (N, M), but has shape {W.ShapeString}");
+        if (b.Rank != 1 || b.Dim(0) != W.Dim(1))
+            throw new ShapeMismatchException($"FullyConnected: b has shape {b.ShapeString}, but W has shape {W.ShapeString}, so b must have shape ({W.Dim(1)},)");
+        this.W = W;
+        this.b = b;
+        dW = Tensor<T>.Zeros(W.Dim(0), W.Dim(1));
+        db = Tensor<T>.Zeros(W.Dim(1));
+        _parameters = [new("W", W, dW), new("b", b, db)];
+    }
+
+    /// <summary>A layer of <paramref name="inputs"/>×<paramref name="outputs"/> with zero weights.</summary>
+    public FullyConnected(int inputs, int outputs) : this(Tensor<T>.Zeros(inputs, outputs), Tensor<T>.Zeros(outputs)) { }
+
+    /// <inheritdoc/>
+    public override string Kind => "fully_connected";
+
+#pragma warning disable IDE1006 // the textbook's names
+    /// <summary>The weights, N×M.</summary>
+    public Tensor<T> W { get; }
+    /// <summary>The bias, M entries.</summary>
+    public Tensor<T> b { get; }
+    /// <summary>∂L/∂W from the last backward pass, N×M.</summary>
+    public Tensor<T> dW { get; }
+    /// <summary>∂L/∂b from the last backward pass, M entries.</summary>
+    public Tensor<T> db { get; }
+#pragma warning restore IDE1006
+
+    /// <summary>N, the number of input features.</summary>
+    public int Inputs => W.Dim(0);
+
+    /// <summary>M, the number of outputs.</summary>
+    public int Outputs => W.Dim(1);
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>y = x·W + b, shape (B, M).</summary>
+    public override Tensor<T> Forward(Tensor<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        int N = Inputs, M = Outputs;
+        if (x.Rank < 2)
+            throw new ShapeMismatchException($"FullyConnected: x has shape {x.ShapeString}, but must be a batch (B, …) whose trailing dimensions flatten to {N}");
+        int B = x.Dim(0);
+        long features = B == 0 ? Tensor<T>.CheckedLength(x.Shape[1..]) : x.Length / B;
+        if (features != N)
+        {
+            string how = x.Rank == 2 ? "" : $" after flattening {Tensor<T>.ShapeText(x.Shape[1..])}";
+            throw new ShapeMismatchException($"FullyConnected: x has shape {x.ShapeString}, {features} features per sample{how}, but W has shape {W.ShapeString} and expects {N}");
+        }
+        _x = x;
+        var y = TensorBuffer.Ensure(ref _y, B, M);                              // (B, M)
+        Gemm.Multiply<T>(false, false, B, M, N, x.Span, N, W.Span, M, y.Span, M, b.Span);
+        return y;
+    }
+
+    /// <summary>dx = dout·Wᵀ (x's shape); stores dW = xᵀ·dout and db = Σ_batch dout.</summary>
+    public override Tensor<T> Backward(Tensor<T> dout)
+    {
+        var x = RequireForward(_x);
+        int B = x.Dim(0), N = Inputs, M = Outputs;
+        CheckDout(dout, [B, M]);
+        var dx = TensorBuffer.Ensure(ref _dx, x.Shape);                          // x's shape, (B, N) flat
+        Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
+        Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);   // (N, M)
+        SumRows(dout.Span, B, M, db.Span);                                       // (M,)
+        return dx;
+    }
+
+    internal static void SumRows(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum)
+    {
+        sum.Clear();
+        for (int i = 0; i < rows; i++) TensorPrimitives.Add(sum, a.Slice(i * cols, cols), sum);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Numerics;
+
+namespace Backprop.Layers;
+
+/// <summary>A trainable tensor and the gradient of the loss with respect to it, as the last backward pass stored it.</summary>
+/// <param name="Name">The textbook's name, e.g. <c>W</c> or <c>b</c>.</param>
+/// <param name="Value">The parameter, updated in place by optimizers.</param>
+/// <param name="Grad">∂L/∂Value, same shape, overwritten by every backward pass.</param>
+public sealed record Parameter<T>(string Name, Tensor<T> Value, Tensor<T> Grad) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// One layer of a network: <see cref="Forward"/> computes y from x and keeps what the backward pass needs;
+/// <see cref="Backward"/> takes dout = ∂L/∂y and returns dx = ∂L/∂x, storing the gradients of its parameters.
+/// </summary>
+/// <remarks>
+/// The tensors a layer returns are its own buffers, reused on the next call (no allocation in a training step):
+/// copy them (<see cref="Tensor{T}.Clone"/>) to keep them. A layer keeps a reference to its input x until the
+/// backward pass, as the textbook's layers do, so x must not change in between. dout is never modified.
+/// </remarks>
+public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The kind's name as the command line spells it, e.g. <c>fully_connected</c>.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>True while training (dropout drops, batch normalization uses batch statistics).</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>y = f(x).</summary>
+    public abstract Tensor<T> Forward(Tensor<T> x);
+
+    /// <summary>dx = ∂L/∂x from dout = ∂L/∂y; stores the parameters' gradients.</summary>
+    public abstract Tensor<T> Backward(Tensor<T> dout);
+
+    /// <summary>The layer's parameters with their gradients (empty for layers without any).</summary>
+    public virtual IReadOnlyList<Parameter<T>> Parameters => [];
+
+    /// <summary>Throws unless a forward pass came first.</summary>
+    protected Tensor<T> RequireForward(Tensor<T>? x) =>
+        x ?? throw new InvalidInputException($"{Name}: Backward was called before Forward");
+
+    /// <summary>Throws a <see cref="ShapeMismatchException"/> unless dout has the shape of y.</summary>
+    protected void CheckDout(Tensor<T> dout, ReadOnlySpan<int> expected)
+    {
+        ArgumentNullException.ThrowIfNull(dout);
+        if (!dout.HasShape(expected))
+            throw new ShapeMismatchException($"{Name}: dout has shape {dout.ShapeString}, but the forward output y has shape {Tensor<T>.ShapeText(expected)}; they must match");
+    }
+
+    /// <summary>The layer's name in messages, e.g. <c>FullyConnected</c>.</summary>
+    protected virtual string Name => GetType().Name.Split('`')[0];
+}
+
+/// <summary>
+/// An element-wise activation: y = f(x) and dx = dout·f′(x), shape preserved.
+/// </summary>
+public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private Tensor<T>? _x, _y, _dx;
+
+    /// <summary>The input of the last forward pass.</summary>
+    protected Tensor<T> X => _x!;
+
+    /// <summary>The output of the last forward pass.</summary>
+    protected Tensor<T> Y => _y!;
+
+    /// <inheritdoc/>
+    public override Tensor<T> Forward(Tensor<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        _x = x;
+        var y = TensorBuffer.Ensure(ref _y, x.Shape);
+        Apply(x.Span, y.Span);
+        return y;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor<T> Backward(Tensor<T> dout)
+    {
+        var x = RequireForward(_x);
+        CheckDout(dout, x.Shape);
+        var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
+        Derive(x.Span, _y!.Span, dout.Span, dx.Span);
+        return dx;
+    }
+
+    /// <summary>y = f(x).</summary>
+    protected abstract void Apply(ReadOnlySpan<T> x, Span<T> y);
+
+    /// <summary>dx = dout·f′(x), given x and y = f(x).</summary>
+    protected abstract void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx);
+}
