@@ -224,6 +224,15 @@ public static class NumpyFormat
                 }
             }
             string frac = digits.Length > 1 ? digits[1..] : "";
+            if (precision >= 0 && frac.Length < precision && a != 0)
+            {
+                // Dragon4 fills min_digits with further digits of the exact binary value, not with zeros.
+                string r = a.ToString("E" + precision, CultureInfo.InvariantCulture);
+                int e = r.IndexOf('E');
+                digits = r[0] + r[2..e];
+                frac = digits[1..];
+                exp = int.Parse(r[(e + 1)..], CultureInfo.InvariantCulture);
+            }
             if (precision >= 0) frac = frac.PadRight(precision, '0');
             return (sign + digits[0], frac, (exp < 0 ? "-" : "+") + Math.Abs(exp).ToString("00", CultureInfo.InvariantCulture));
         }

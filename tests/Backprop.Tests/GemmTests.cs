@@ -1,0 +1,127 @@
+using System.Numerics;
+using Backprop.Kernels;
+
+namespace Backprop.Tests;
+
+/// <summary>Every GEMM path against the naive loops: transposes, tile edges, odd sizes, both element types.</summary>
+[Collection("Global kernel settings")]
+public class GemmTests
+{
+    public static TheoryData<GemmPath, int, int, int> Shapes()
+    {
+        var data = new TheoryData<GemmPath, int, int, int>();
+        int[][] shapes =
+        [
+            [1, 1, 1], [2, 3, 2], [1, 17, 33], [7, 1, 9], [8, 32, 1], [9, 33, 17], [15, 16, 31], [17, 97, 65],
+            [6, 16, 8], [13, 257, 40], [97, 5, 300], [64, 64, 64], [100, 10, 100], [3, 600, 2], [130, 70, 45],
+        ];
+        foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
+            foreach (var s in shapes) data.Add(path, s[0], s[1], s[2]);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Matches_naive_loops_in_float64(GemmPath path, int M, int N, int K) => Check<double>(path, M, N, K);
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Matches_naive_loops_in_float32(GemmPath path, int M, int N, int K) => Check<float>(path, M, N, K);
+
+    private static void Check<T>(GemmPath path, int M, int N, int K) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(M * 1000 + N * 10 + K);
+        var saved = Gemm.Path;
+        Gemm.Path = path;
+        try
+        {
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    foreach (bool withBias in new[] { false, true })
+                        foreach (bool acc in new[] { false, true })
+                        {
+                            // Stored operands with padding in the leading dimension, to test lda/ldb/ldc.
+                            int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+                            var a = TestUtil.Random<T>(rng, (ta ? K : M) * lda).Span.ToArray();
+                            var b = TestUtil.Random<T>(rng, (tb ? N : K) * ldb).Span.ToArray();
+                            var bias = withBias ? TestUtil.Random<T>(rng, N).Span.ToArray() : [];
+                            var c = TestUtil.Random<T>(rng, M * ldc).Span.ToArray();
+                            var c0 = c.Select(v => double.CreateTruncating(v)).ToArray();
+
+                            var opA = new double[M * K];
+                            var opB = new double[K * N];
+                            for (int i = 0; i < M; i++)
+                                for (int k = 0; k < K; k++) opA[i * K + k] = double.CreateTruncating(ta ? a[k * lda + i] : a[i * lda + k]);
+                            for (int k = 0; k < K; k++)
+                                for (int j = 0; j < N; j++) opB[k * N + j] = double.CreateTruncating(tb ? b[j * ldb + k] : b[k * ldb + j]);
+                            var expected = Naive.MatMul(opA, opB, M, K, N, withBias ? bias.Select(v => double.CreateTruncating(v)).ToArray() : null);
+                            var scale = Naive.AbsMatMul(opA, opB, M, K, N);
+
+                            Gemm.Multiply<T>(ta, tb, M, N, K, a, lda, b, ldb, c, ldc, bias, acc);
+
+                            for (int i = 0; i < M; i++)
+                            {
+                                for (int j = 0; j < N; j++)
+                                {
+                                    double want = expected[i * N + j] + (acc ? c0[i * ldc + j] : 0);
+                                    double got = double.CreateTruncating(c[i * ldc + j]);
+                                    double tol = TestUtil.Eps<T>() * (scale[i * N + j] + 3);
+                                    Assert.True(Math.Abs(got - want) <= tol,
+                                        $"{path} ta={ta} tb={tb} bias={withBias} acc={acc} C[{i},{j}]: expected {want}, got {got}");
+                                }
+                                for (int j = N; j < ldc; j++)
+                                    Assert.Equal(c0[i * ldc + j], double.CreateTruncating(c[i * ldc + j]));   // padding untouched
+                            }
+                        }
+        }
+        finally
+        {
+            Gemm.Path = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(256, 1024, 300)]
+    [InlineData(1000, 70, 513)]
+    [InlineData(33, 2000, 129)]
+    public void Results_are_bit_identical_across_thread_counts(int M, int N, int K)
+    {
+        var rng = new Random(5);
+        var a = TestUtil.Random<float>(rng, M * K).Span.ToArray();
+        var b = TestUtil.Random<float>(rng, K * N).Span.ToArray();
+        var bias = TestUtil.Random<float>(rng, N).Span.ToArray();
+        float[] Run(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var c = new float[M * N];
+                Gemm.Multiply<float>(false, false, M, N, K, a, K, b, N, c, N, bias);
+                return c;
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+        var one = Run(1);
+        for (int rep = 0; rep < 3; rep++)
+        {
+            Assert.Equal(one, Run(2));
+            Assert.Equal(one, Run(1));
+        }
+    }
+
+    [Fact]
+    public void Rejects_operands_that_are_too_small()
+    {
+        var a = new double[5];
+        var b = new double[6];
+        var c = new double[6];
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply<double>(false, false, 2, 3, 3, a, 3, b, 3, c, 3));
+    }
+}
+
+[CollectionDefinition("Global kernel settings", DisableParallelization = true)]
+public class GlobalKernelSettingsCollection;
