@@ -6,7 +6,7 @@ MR values of packed A and issues 2*MR fused multiply-adds.
 """
 import pathlib
 
-KERNELS = [("Kernel512", "Vector512", 8), ("Kernel256", "Vector256", 6)]
+KERNELS = [("Kernel512", "Vector512", 12), ("Kernel256", "Vector256", 6)]
 
 
 def kernel(name, V, MR):

@@ -15,6 +15,7 @@ public static class Program
           backprop layer KIND [FILE]        one layer's forward and backward pass (text or JSON input)
           backprop grad [FILE]              loss and every gradient of a network given as JSON
           backprop gradcheck                every backward pass against numerical gradients
+          backprop bench                    fully connected and element-wise timings (median, spread, GFLOP/s)
 
         common options: --json (machine-readable output), --dtype float64|float32
         KIND: fully_connected (fc, affine), relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus,
@@ -43,6 +44,7 @@ public static class Program
                 "grad" => GradCommand.Run(rest),
                 "gradcheck" => With(GradcheckCommand.Run(rest), out code),
                 "demo" => With(DemoCommand.Run(rest, stdout), out code),
+                "bench" => BenchCommand.Run(rest, stdout),
                 "--version" => typeof(Program).Assembly.GetName().Version + "\n",
                 _ => throw new InvalidInputException($"unknown command '{args[0]}'; run 'backprop help'"),
             };

@@ -100,7 +100,7 @@ public static unsafe class Gemm
 
     internal static int MR<T>(GemmPath path) => path switch
     {
-        GemmPath.Vector512 => 8,
+        GemmPath.Vector512 => 12,
         GemmPath.Vector256 => 6,
         _ => 4,
     };
@@ -120,33 +120,30 @@ public static unsafe class Gemm
     {
         if (!transB)
         {
-            // Row i of C is a combination of rows of op(B): c_i = Σ_k op(A)[i,k] · B[k,:] (contiguous rows, vectorized over j).
+            // Row i of C is a combination of rows of op(B): c_i = Σ_k op(A)[i,k]·B[k,:], accumulated in registers
+            // over k for blocks of columns (no round trip through memory per k).
+            long aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
             for (int i = 0; i < M; i++)
-            {
-                var ci = new Span<T>(c + (long)i * ldc, N);
-                if (!accumulate)
-                {
-                    if (bias != null) new ReadOnlySpan<T>(bias, N).CopyTo(ci); else ci.Clear();
-                }
-                else if (bias != null) Axpy(T.One, bias, c + (long)i * ldc, N);
-                for (int k = 0; k < K; k++)
-                {
-                    T aik = transA ? a[(long)k * lda + i] : a[(long)i * lda + k];
-                    Axpy(aik, b + (long)k * ldb, c + (long)i * ldc, N);
-                }
-            }
+                DirectRow(a + i * aRow, aCol, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
         }
         else if (!transA)
         {
-            // Both operands contiguous along k: each element is a dot product.
+            // Both operands contiguous along k: each element is a dot product; four columns at a time share the loads of A.
             for (int i = 0; i < M; i++)
-                for (int j = 0; j < N; j++)
+            {
+                T* ai = a + (long)i * lda;
+                T* ci = c + (long)i * ldc;
+                int j = 0;
+                for (; j <= N - 4; j += 4)
                 {
-                    T s = Dot(a + (long)i * lda, b + (long)j * ldb, K);
-                    long o = (long)i * ldc + j;
-                    if (bias != null) s += bias[j];
-                    c[o] = accumulate ? c[o] + s : s;
+                    Dot4(ai, b + (long)j * ldb, ldb, K, out T s0, out T s1, out T s2, out T s3);
+                    Put(ci, j, s0, bias, accumulate);
+                    Put(ci, j + 1, s1, bias, accumulate);
+                    Put(ci, j + 2, s2, bias, accumulate);
+                    Put(ci, j + 3, s3, bias, accumulate);
                 }
+                for (; j < N; j++) Put(ci, j, Dot(ai, b + (long)j * ldb, K), bias, accumulate);
+            }
         }
         else
         {
@@ -155,30 +152,186 @@ public static unsafe class Gemm
                 {
                     T s = T.Zero;
                     for (int k = 0; k < K; k++) s += a[(long)k * lda + i] * b[(long)j * ldb + k];
-                    long o = (long)i * ldc + j;
-                    if (bias != null) s += bias[j];
-                    c[o] = accumulate ? c[o] + s : s;
+                    Put(c + (long)i * ldc, j, s, bias, accumulate);
                 }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Axpy<T>(T alpha, T* x, T* y, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Put<T>(T* ci, int j, T s, T* bias, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (bias != null) s += bias[j];
+        ci[j] = accumulate ? ci[j] + s : s;
+    }
+
+    // c[0..n) (=|+=) Σ_k a[k·aStride]·b[k·ldb + 0..n) (+ bias), accumulated in registers over k.
+    // A last partial block recomputes the final full vector [n − W, n), overlapping columns already done: they get the
+    // same value by the same operations, and only the new lanes are written, so no scalar tail runs latency-bound.
+    private static void DirectRow<T>(T* a, long aStride, T* b, int ldb, T* c, int n, int K, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
         {
-            var va = Vector512.Create(alpha);
+            // Groups of four vectors; even and odd k go to separate accumulators so that eight FMA chains hide the latency.
+            int W = Vector512<T>.Count;
+            if (K == 1)
+            {
+                // An outer-product row, bound by the stores: c = a0·b (+ bias).
+                var a0 = Vector512.Create(a[0]);
+                for (; j < n; j += W)
+                {
+                    int p = Math.Min(j, n - W);
+                    Finish(c, p, a0 * Vector512.Load(b + p), bias, accumulate, j - p);
+                }
+                return;
+            }
+            for (; j < n; j += 4 * W)
+            {
+                int p0 = Math.Min(j, n - W), p1 = Math.Min(j + W, n - W), p2 = Math.Min(j + 2 * W, n - W), p3 = Math.Min(j + 3 * W, n - W);
+                Vector512<T> e0 = default, e1 = default, e2 = default, e3 = default;
+                Vector512<T> o0 = default, o1 = default, o2 = default, o3 = default;
+                T* bk = b;
+                int k = 0;
+                for (; k + 1 < K; k += 2, bk += 2L * ldb)
+                {
+                    var ak = Vector512.Create(a[k * aStride]);
+                    e0 = Simd.Fma(ak, Vector512.Load(bk + p0), e0);
+                    e1 = Simd.Fma(ak, Vector512.Load(bk + p1), e1);
+                    e2 = Simd.Fma(ak, Vector512.Load(bk + p2), e2);
+                    e3 = Simd.Fma(ak, Vector512.Load(bk + p3), e3);
+                    var ak1 = Vector512.Create(a[(k + 1) * aStride]);
+                    T* bk1 = bk + ldb;
+                    o0 = Simd.Fma(ak1, Vector512.Load(bk1 + p0), o0);
+                    o1 = Simd.Fma(ak1, Vector512.Load(bk1 + p1), o1);
+                    o2 = Simd.Fma(ak1, Vector512.Load(bk1 + p2), o2);
+                    o3 = Simd.Fma(ak1, Vector512.Load(bk1 + p3), o3);
+                }
+                if (k < K)
+                {
+                    var ak = Vector512.Create(a[k * aStride]);
+                    e0 = Simd.Fma(ak, Vector512.Load(bk + p0), e0);
+                    e1 = Simd.Fma(ak, Vector512.Load(bk + p1), e1);
+                    e2 = Simd.Fma(ak, Vector512.Load(bk + p2), e2);
+                    e3 = Simd.Fma(ak, Vector512.Load(bk + p3), e3);
+                }
+                // Vector v owns columns [j + v·W, j + (v+1)·W) ∩ [0, n); a clamped start skips the lanes already owned.
+                Finish(c, p0, e0 + o0, bias, accumulate, j - p0);
+                if (j + W < n) Finish(c, p1, e1 + o1, bias, accumulate, j + W - p1);
+                if (j + 2 * W < n) Finish(c, p2, e2 + o2, bias, accumulate, j + 2 * W - p2);
+                if (j + 3 * W < n) Finish(c, p3, e3 + o3, bias, accumulate, j + 3 * W - p3);
+            }
+            return;
+        }
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            int W = Vector256<T>.Count;
+            while (j < n)
+            {
+                int at = Math.Min(j, n - W);
+                Vector256<T> s0 = default;
+                T* bk = b + at;
+                for (int k = 0; k < K; k++, bk += ldb) s0 = Simd.Fma(Vector256.Create(a[k * aStride]), Vector256.Load(bk), s0);
+                if (bias != null) s0 += Vector256.Load(bias + at);
+                var old = Vector256.Load(c + at);
+                if (accumulate) s0 += old;
+                var fresh = Vector256.GreaterThanOrEqual(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(j - at)));
+                Vector256.Store(Vector256.ConditionalSelect(fresh, s0, old), c + at);
+                j = at + W;
+            }
+            return;
+        }
+        if (Vector128.IsHardwareAccelerated && n >= Vector128<T>.Count)
+        {
+            int W = Vector128<T>.Count;
+            while (j < n)
+            {
+                int at = Math.Min(j, n - W);
+                Vector128<T> s0 = default;
+                T* bk = b + at;
+                for (int k = 0; k < K; k++, bk += ldb) s0 += Vector128.Create(a[k * aStride]) * Vector128.Load(bk);
+                if (bias != null) s0 += Vector128.Load(bias + at);
+                var old = Vector128.Load(c + at);
+                if (accumulate) s0 += old;
+                var fresh = Vector128.GreaterThanOrEqual(Vector128<T>.Indices, Vector128.Create(T.CreateTruncating(j - at)));
+                Vector128.Store(Vector128.ConditionalSelect(fresh, s0, old), c + at);
+                j = at + W;
+            }
+            return;
+        }
+        for (; j < n; j++)
+        {
+            T s = T.Zero;
+            for (int k = 0; k < K; k++) s += a[k * aStride] * b[(long)k * ldb + j];
+            Put(c, j, s, bias, accumulate);
+        }
+    }
+
+    // Stores lanes [skip, W) of s (+ bias, + old C when accumulating) at c + j.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<T>(T* c, int j, Vector512<T> s, T* bias, bool accumulate, int skip) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (bias != null) s += Vector512.Load(bias + j);
+        if (accumulate || skip != 0)
+        {
+            var old = Vector512.Load(c + j);
+            if (accumulate) s += old;
+            if (skip != 0) s = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(skip))), s, old);
+        }
+        Vector512.Store(s, c + j);
+    }
+
+    private static void Dot4<T>(T* x, T* y, int ldy, int n, out T s0, out T s1, out T s2, out T s3) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        s0 = s1 = s2 = s3 = T.Zero;
+        T* y0 = y, y1 = y + ldy, y2 = y + 2L * ldy, y3 = y + 3L * ldy;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        {
+            Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
-                Vector512.Store(Simd.Fma(va, Vector512.Load(x + j), Vector512.Load(y + j)), y + j);
+            {
+                var xv = Vector512.Load(x + j);
+                a0 = Simd.Fma(xv, Vector512.Load(y0 + j), a0);
+                a1 = Simd.Fma(xv, Vector512.Load(y1 + j), a1);
+                a2 = Simd.Fma(xv, Vector512.Load(y2 + j), a2);
+                a3 = Simd.Fma(xv, Vector512.Load(y3 + j), a3);
+            }
+            if (j < n)
+            {
+                // The last partial vector: reload [n − W, n) and zero the lanes already summed.
+                int at = n - Vector512<T>.Count;
+                var keep = Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(j - at)));
+                var xv = Vector512.ConditionalSelect(keep, Vector512.Load(x + at), Vector512<T>.Zero);
+                a0 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y0 + at), Vector512<T>.Zero), a0);
+                a1 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y1 + at), Vector512<T>.Zero), a1);
+                a2 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y2 + at), Vector512<T>.Zero), a2);
+                a3 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y3 + at), Vector512<T>.Zero), a3);
+                j = n;
+            }
+            s0 = Vector512.Sum(a0); s1 = Vector512.Sum(a1); s2 = Vector512.Sum(a2); s3 = Vector512.Sum(a3);
         }
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
         {
-            var va = Vector256.Create(alpha);
+            Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count)
-                Vector256.Store(Simd.Fma(va, Vector256.Load(x + j), Vector256.Load(y + j)), y + j);
+            {
+                var xv = Vector256.Load(x + j);
+                a0 = Simd.Fma(xv, Vector256.Load(y0 + j), a0);
+                a1 = Simd.Fma(xv, Vector256.Load(y1 + j), a1);
+                a2 = Simd.Fma(xv, Vector256.Load(y2 + j), a2);
+                a3 = Simd.Fma(xv, Vector256.Load(y3 + j), a3);
+            }
+            s0 = Vector256.Sum(a0); s1 = Vector256.Sum(a1); s2 = Vector256.Sum(a2); s3 = Vector256.Sum(a3);
         }
-        for (; j < n; j++) y[j] = T.FusedMultiplyAdd(alpha, x[j], y[j]);
+        for (; j < n; j++)
+        {
+            T xj = x[j];
+            s0 = T.FusedMultiplyAdd(xj, y0[j], s0);
+            s1 = T.FusedMultiplyAdd(xj, y1[j], s1);
+            s2 = T.FusedMultiplyAdd(xj, y2[j], s2);
+            s3 = T.FusedMultiplyAdd(xj, y3[j], s3);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -284,8 +437,9 @@ public static unsafe class Gemm
     private static void Compute<T>(in JobArgs<T> p, int m0, int m1, int n0, int n1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = MR<T>(p.Path), nr = NR<T>(p.Path);
+        int mcBlock = MC / mr * mr;   // whole micro-panels per block, so packing never runs past the buffer
         int ncMax = Math.Min(NC, RoundUp(n1 - n0, nr));
-        int mcMax = Math.Min(MC, RoundUp(m1 - m0, mr));
+        int mcMax = Math.Min(mcBlock, RoundUp(m1 - m0, mr));
         int kcMax = Math.Min(KC, p.K);
         T* packA = Buffer<T>(ref t_packA, (long)mcMax * kcMax);
         T* packB = Buffer<T>(ref t_packB, (long)ncMax * kcMax);
@@ -300,9 +454,9 @@ public static unsafe class Gemm
                 bool first = pc == 0 && !p.Accumulate;
                 T* bias = pc == 0 ? p.Bias : null;
                 PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB);
-                for (int ic = m0; ic < m1; ic += MC)
+                for (int ic = m0; ic < m1; ic += mcBlock)
                 {
-                    int mc = Math.Min(MC, m1 - ic);
+                    int mc = Math.Min(mcBlock, m1 - ic);
                     PackA(p.TransA, p.A, p.Lda, ic, mc, pc, kc, mr, packA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {

@@ -23,6 +23,10 @@ internal static unsafe partial class MicroKernels
         Vector512<T> c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default;
         Vector512<T> c70 = default, c71 = default;
+        Vector512<T> c80 = default, c81 = default;
+        Vector512<T> c90 = default, c91 = default;
+        Vector512<T> c100 = default, c101 = default;
+        Vector512<T> c110 = default, c111 = default;
         for (int k = 0; k < kc; k++)
         {
             var b0 = Vector512.Load(b);
@@ -35,10 +39,14 @@ internal static unsafe partial class MicroKernels
             var a5 = Vector512.Create(a[5]); c50 = Simd.Fma(a5, b0, c50); c51 = Simd.Fma(a5, b1, c51);
             var a6 = Vector512.Create(a[6]); c60 = Simd.Fma(a6, b0, c60); c61 = Simd.Fma(a6, b1, c61);
             var a7 = Vector512.Create(a[7]); c70 = Simd.Fma(a7, b0, c70); c71 = Simd.Fma(a7, b1, c71);
-            a += 8;
+            var a8 = Vector512.Create(a[8]); c80 = Simd.Fma(a8, b0, c80); c81 = Simd.Fma(a8, b1, c81);
+            var a9 = Vector512.Create(a[9]); c90 = Simd.Fma(a9, b0, c90); c91 = Simd.Fma(a9, b1, c91);
+            var a10 = Vector512.Create(a[10]); c100 = Simd.Fma(a10, b0, c100); c101 = Simd.Fma(a10, b1, c101);
+            var a11 = Vector512.Create(a[11]); c110 = Simd.Fma(a11, b0, c110); c111 = Simd.Fma(a11, b1, c111);
+            a += 12;
             b += 2 * W;
         }
-        if (mr == 8 && nr == 2 * W && csC == 1)
+        if (mr == 12 && nr == 2 * W && csC == 1)
         {
             Store(c + 0 * (long)rsC, c00, c01, bias, first);
             Store(c + 1 * (long)rsC, c10, c11, bias, first);
@@ -48,6 +56,10 @@ internal static unsafe partial class MicroKernels
             Store(c + 5 * (long)rsC, c50, c51, bias, first);
             Store(c + 6 * (long)rsC, c60, c61, bias, first);
             Store(c + 7 * (long)rsC, c70, c71, bias, first);
+            Store(c + 8 * (long)rsC, c80, c81, bias, first);
+            Store(c + 9 * (long)rsC, c90, c91, bias, first);
+            Store(c + 10 * (long)rsC, c100, c101, bias, first);
+            Store(c + 11 * (long)rsC, c110, c111, bias, first);
             return;
         }
         Vector512.Store(c00, tile + 0 * 2 * W); Vector512.Store(c01, tile + 0 * 2 * W + W);
@@ -58,6 +70,10 @@ internal static unsafe partial class MicroKernels
         Vector512.Store(c50, tile + 5 * 2 * W); Vector512.Store(c51, tile + 5 * 2 * W + W);
         Vector512.Store(c60, tile + 6 * 2 * W); Vector512.Store(c61, tile + 6 * 2 * W + W);
         Vector512.Store(c70, tile + 7 * 2 * W); Vector512.Store(c71, tile + 7 * 2 * W + W);
+        Vector512.Store(c80, tile + 8 * 2 * W); Vector512.Store(c81, tile + 8 * 2 * W + W);
+        Vector512.Store(c90, tile + 9 * 2 * W); Vector512.Store(c91, tile + 9 * 2 * W + W);
+        Vector512.Store(c100, tile + 10 * 2 * W); Vector512.Store(c101, tile + 10 * 2 * W + W);
+        Vector512.Store(c110, tile + 11 * 2 * W); Vector512.Store(c111, tile + 11 * 2 * W + W);
         StoreTile(tile, 2 * W, c, rsC, csC, bias, first, mr, nr);
     }
 

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using System.Text.Json;
+using Backprop;
+using Backprop.Layers;
+
+namespace Backprop.Cli.Commands;
+
+/// <summary><c>backprop bench</c>: fully connected forward + backward and element-wise activations, timed.</summary>
+internal static class BenchCommand
+{
+    public const string Usage = "backprop bench [--dtype float32|float64|both] [--threads 1|2|both] [--shapes B,N,M;…] [--quick] [--json]";
+
+    public static readonly int[][] DefaultShapes =
+    [
+        [2, 2, 3], [1, 784, 100], [100, 784, 100], [100, 100, 10], [128, 784, 256], [256, 1024, 1024], [1024, 1024, 1024], [64, 4096, 4096],
+    ];
+
+    private static readonly int[] ElementSizes = [1000, 100_000, 10_000_000];
+
+    public sealed record Record(string Op, string Dtype, int Threads, int B, int N, int M, long Elements, double MedianS, double MinS, double MaxS, double Rate);
+
+    public static string Run(string[] argv, TextWriter live)
+    {
+        var args = new Args(argv, new HashSet<string> { "quick", "json" }, new HashSet<string> { "dtype", "threads", "shapes", "ops" });
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
+        string dtypeArg = args.Choice("dtype", "both", "float32", "float64", "both");
+        string[] dtypes = dtypeArg == "both" ? ["float32", "float64"] : [dtypeArg];
+        int[] threads = ParseThreads(args.Value("threads") ?? "both");
+        int[][] shapes = args.Value("shapes") is { } s ? ParseShapes(s) : DefaultShapes;
+        string ops = args.Choice("ops", "all", "all", "fc", "elementwise");
+        bool quick = args.Flag("quick"), json = args.Flag("json");
+        var records = new List<Record>();
+        int savedThreads = Parallelism.MaxThreads;
+        try
+        {
+            if (ops is "all" or "fc")
+            {
+                foreach (var dtype in dtypes)
+                    foreach (int t in threads)
+                        foreach (var sh in shapes)
+                        {
+                            Parallelism.MaxThreads = t;
+                            var r = dtype == "float32" ? FullyConnected<float>(sh, quick) : FullyConnected<double>(sh, quick);
+                            records.Add(r with { Dtype = dtype, Threads = t });
+                            if (!json) live.WriteLine(Line(records[^1]));
+                        }
+            }
+            if (ops is "all" or "elementwise")
+            {
+                Parallelism.MaxThreads = 1;
+                foreach (var dtype in dtypes)
+                    foreach (string op in new[] { "relu", "sigmoid", "tanh" })
+                        foreach (int n in ElementSizes)
+                        {
+                            var r = dtype == "float32" ? Elementwise<float>(op, n, quick) : Elementwise<double>(op, n, quick);
+                            records.Add(r with { Dtype = dtype, Threads = 1 });
+                            if (!json) live.WriteLine(Line(records[^1]));
+                        }
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = savedThreads;
+        }
+        return json ? Json(records) : "\n" + Table(records);
+    }
+
+    private static int[] ParseThreads(string v) => v switch
+    {
+        "both" => Environment.ProcessorCount >= 2 ? [1, 2] : [1],
+        _ when int.TryParse(v, out int t) && t >= 1 && t <= 256 => [t],
+        _ => throw new InvalidInputException($"--threads must be a positive whole number or 'both', not '{v}'"),
+    };
+
+    private static int[][] ParseShapes(string v)
+    {
+        var list = new List<int[]>();
+        foreach (var part in v.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var dims = part.Split(',', StringSplitOptions.TrimEntries);
+            if (dims.Length != 3 || dims.Any(d => !int.TryParse(d, out int x) || x < 1 || x > 1 << 16))
+                throw new InvalidInputException($"--shapes takes B,N,M triples of positive whole numbers separated by ';', not '{part}'");
+            list.Add(dims.Select(int.Parse).ToArray());
+        }
+        if (list.Count == 0) throw new InvalidInputException("--shapes is empty");
+        return list.ToArray();
+    }
+
+    private static Record FullyConnected<T>(int[] shape, bool quick) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = shape[0], N = shape[1], M = shape[2];
+        var rng = new Random(1);
+        var layer = new FullyConnected<T>(Rand<T>(rng, N, M), Rand<T>(rng, M));
+        var x = Rand<T>(rng, B, N);
+        var dout = Rand<T>(rng, B, M);
+        var (med, min, max) = Time(() => { layer.Forward(x); layer.Backward(dout); }, quick);
+        double flops = 6.0 * B * N * M;
+        return new Record("fully_connected", "", 0, B, N, M, 0, med, min, max, flops / med / 1e9);
+    }
+
+    private static Record Elementwise<T>(string op, int n, bool quick) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(2);
+        Layer<T> layer = op switch { "relu" => new Relu<T>(), "sigmoid" => new Sigmoid<T>(), _ => new Tanh<T>() };
+        var x = Rand<T>(rng, n);
+        var dout = Rand<T>(rng, n);
+        var (med, min, max) = Time(() => { layer.Forward(x); layer.Backward(dout); }, quick);
+        // Bytes touched: forward reads x and writes y; backward reads x or y and dout and writes dx.
+        double bytes = 5.0 * n * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        return new Record(op, "", 0, 0, 0, 0, n, med, min, max, bytes / med / 1e9);
+    }
+
+    /// <summary>Median, min and max seconds per call over several samples, each long enough to time reliably.</summary>
+    public static (double Median, double Min, double Max) Time(Action body, bool quick)
+    {
+        var sw = Stopwatch.StartNew();
+        int warm = 0;
+        while (sw.Elapsed.TotalSeconds < (quick ? 0.05 : 0.2) || warm < 3) { body(); warm++; }
+        double perCall = sw.Elapsed.TotalSeconds / warm;
+        double sampleTarget = quick ? 0.01 : 0.04;
+        int inner = Math.Max(1, (int)(sampleTarget / Math.Max(perCall, 1e-9)));
+        int samples = quick ? 7 : 21;
+        var times = new double[samples];
+        for (int s = 0; s < samples; s++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < inner; i++) body();
+            times[s] = Stopwatch.GetElapsedTime(t0).TotalSeconds / inner;
+        }
+        Array.Sort(times);
+        return (times[samples / 2], times[0], times[^1]);
+    }
+
+    private static Tensor<T> Rand<T>(Random rng, params int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = Tensor<T>.Zeros(shape);
+        for (int i = 0; i < t.Length; i++) t.Span[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        return t;
+    }
+
+    private static string Time(double s) => s switch
+    {
+        < 1e-6 => string.Create(CultureInfo.InvariantCulture, $"{s * 1e9:0.0} ns"),
+        < 1e-3 => string.Create(CultureInfo.InvariantCulture, $"{s * 1e6:0.00} µs"),
+        < 1 => string.Create(CultureInfo.InvariantCulture, $"{s * 1e3:0.00} ms"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{s:0.000} s"),
+    };
+
+    private static string Line(Record r) => r.Op == "fully_connected"
+        ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.B}x{r.N}x{r.M}: {Time(r.MedianS)} ({r.Rate:0.0} GFLOP/s)")
+        : string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} n={r.Elements}: {Time(r.MedianS)} ({r.Rate:0.0} GB/s)");
+
+    public static string Table(List<Record> records)
+    {
+        var sb = new StringBuilder();
+        var fc = records.Where(r => r.Op == "fully_connected").ToList();
+        if (fc.Count > 0)
+        {
+            sb.AppendLine("Fully connected forward + backward (y = x·W + b, dx, dW, db); GFLOP/s counts 6·B·N·M");
+            sb.AppendLine($"| dtype   | threads | {"B×N×M",-16} | {"median",10} | {"min – max",21} | GFLOP/s |");
+            sb.AppendLine("|---------|--------:|------------------|-----------:|----------------------:|--------:|");
+            foreach (var r in fc)
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Dtype,-7} | {r.Threads,7} | {$"{r.B}×{r.N}×{r.M}",-16} | {Time(r.MedianS),10} | {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.Rate,7:0.0} |"));
+        }
+        var ew = records.Where(r => r.Op != "fully_connected").ToList();
+        if (ew.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Element-wise forward + backward, one thread; GB/s counts 5 arrays of n elements moved");
+            sb.AppendLine($"| dtype   | op      | {"n",10} | {"median",10} | {"min – max",21} | ns/element | GB/s |");
+            sb.AppendLine("|---------|---------|-----------:|-----------:|----------------------:|-----------:|-----:|");
+            foreach (var r in ew)
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Dtype,-7} | {r.Op,-7} | {r.Elements,10} | {Time(r.MedianS),10} | {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.MedianS / r.Elements * 1e9,10:0.000} | {r.Rate,4:0.0} |"));
+        }
+        return sb.ToString();
+    }
+
+    private static string Json(List<Record> records)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartArray();
+            foreach (var r in records)
+            {
+                w.WriteStartObject();
+                w.WriteString("op", r.Op);
+                w.WriteString("dtype", r.Dtype);
+                w.WriteNumber("threads", r.Threads);
+                if (r.Op == "fully_connected")
+                {
+                    w.WriteNumber("B", r.B);
+                    w.WriteNumber("N", r.N);
+                    w.WriteNumber("M", r.M);
+                }
+                else w.WriteNumber("n", r.Elements);
+                w.WriteNumber("median_s", r.MedianS);
+                w.WriteNumber("min_s", r.MinS);
+                w.WriteNumber("max_s", r.MaxS);
+                w.WriteNumber(r.Op == "fully_connected" ? "gflops" : "gbps", r.Rate);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+}
