@@ -50,13 +50,14 @@ internal static class BenchCommand
             }
             if (ops is "all" or "elementwise")
             {
-                Parallelism.MaxThreads = 1;
                 foreach (var dtype in dtypes)
+                    foreach (int t in threads)
                     foreach (string op in new[] { "relu", "sigmoid", "tanh" })
                         foreach (int n in ElementSizes)
                         {
+                            Parallelism.MaxThreads = t;
                             var r = dtype == "float32" ? Elementwise<float>(op, n, quick) : Elementwise<double>(op, n, quick);
-                            records.Add(r with { Dtype = dtype, Threads = 1 });
+                            records.Add(r with { Dtype = dtype, Threads = t });
                             if (!json) live.WriteLine(Line(records[^1]));
                         }
             }
@@ -170,12 +171,12 @@ internal static class BenchCommand
         if (ew.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine("Element-wise forward + backward, one thread; GB/s counts 5 arrays of n elements moved");
-            sb.AppendLine($"| dtype   | op      | {"n",10} | {"median",10} | {"min – max",21} | ns/element | GB/s |");
-            sb.AppendLine("|---------|---------|-----------:|-----------:|----------------------:|-----------:|-----:|");
+            sb.AppendLine("Element-wise forward + backward; GB/s counts 5 arrays of n elements moved");
+            sb.AppendLine($"| dtype   | threads | op      | {"n",10} | {"median",10} | {"min – max",21} | ns/element | GB/s |");
+            sb.AppendLine("|---------|--------:|---------|-----------:|-----------:|----------------------:|-----------:|-----:|");
             foreach (var r in ew)
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Dtype,-7} | {r.Op,-7} | {r.Elements,10} | {Time(r.MedianS),10} | {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.MedianS / r.Elements * 1e9,10:0.000} | {r.Rate,4:0.0} |"));
+                    $"| {r.Dtype,-7} | {r.Threads,7} | {r.Op,-7} | {r.Elements,10} | {Time(r.MedianS),10} | {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.MedianS / r.Elements * 1e9,10:0.000} | {r.Rate,4:0.0} |"));
         }
         return sb.ToString();
     }

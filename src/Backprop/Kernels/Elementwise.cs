@@ -27,41 +27,29 @@ public static class Elementwise
     public static void ReluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
-        ref T px = ref MemoryMarshal.GetReference(x);
-        ref T pd = ref MemoryMarshal.GetReference(dout);
-        ref T po = ref MemoryMarshal.GetReference(dx);
-        int i = 0, n = x.Length;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var m = Vector512.GreaterThan(Vector512.LoadUnsafe(ref px, (nuint)i), Vector512<T>.Zero);
-                Vector512.StoreUnsafe(m & Vector512.LoadUnsafe(ref pd, (nuint)i), ref po, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var m = Vector256.GreaterThan(Vector256.LoadUnsafe(ref px, (nuint)i), Vector256<T>.Zero);
-                Vector256.StoreUnsafe(m & Vector256.LoadUnsafe(ref pd, (nuint)i), ref po, (nuint)i);
-            }
-        }
-        for (; i < n; i++) Unsafe.Add(ref po, i) = Unsafe.Add(ref px, i) > T.Zero ? Unsafe.Add(ref pd, i) : T.Zero;
+        Map.Run<T, ReluBackwardOp<T>>(x, dout, dx);
     }
 
     /// <summary>y = 1/(1 + e^(−x)); saturates to exactly 0 or 1, never NaN.</summary>
     public static void SigmoidForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, y.Length);
-        TensorPrimitives.Sigmoid(x, y);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref T px = ref MemoryMarshal.GetReference(x);
+            ref T py = ref MemoryMarshal.GetReference(y);
+            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+                VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
+        }
+        if (i < x.Length) TensorPrimitives.Sigmoid(x[i..], y[i..]);
     }
 
     /// <summary>dx = dout·y·(1 − y), from the forward output y.</summary>
     public static void SigmoidBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, dout.Length, dx.Length);
-        for (int i = 0; i < y.Length; i++) dx[i] = dout[i] * y[i] * (T.One - y[i]);
+        Map.Run<T, SigmoidBackwardOp<T>>(y, dout, dx);
     }
 
     /// <summary>y = tanh(x).</summary>
@@ -75,35 +63,37 @@ public static class Elementwise
     public static void TanhBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, dout.Length, dx.Length);
-        for (int i = 0; i < y.Length; i++) dx[i] = dout[i] * (T.One - y[i] * y[i]);
+        Map.Run<T, TanhBackwardOp<T>>(y, dout, dx);
     }
 
     /// <summary>y = x for x &gt; 0, else alpha·x.</summary>
     public static void LeakyReluForward<T>(ReadOnlySpan<T> x, T alpha, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, y.Length);
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : alpha * x[i];
+        Map.Run<T, LeakyForwardOp<T>>(x, alpha, y);
     }
 
     /// <summary>dx = dout for x &gt; 0, else alpha·dout (f′(0) = alpha).</summary>
     public static void LeakyReluBackward<T>(ReadOnlySpan<T> x, T alpha, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
-        for (int i = 0; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dout[i] : alpha * dout[i];
+        Map.Run<T, LeakyBackwardOp<T>>(x, dout, alpha, dx);
     }
 
     /// <summary>y = x for x &gt; 0, else alpha·(eˣ − 1).</summary>
     public static void EluForward<T>(ReadOnlySpan<T> x, T alpha, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, y.Length);
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : alpha * (T.Exp(x[i]) - T.One);
+        TensorPrimitives.Exp(x, y);                       // eˣ (inf for large x is never selected)
+        Map.Run<T, EluForwardOp<T>>(x, y, alpha, y);
     }
 
-    /// <summary>dx = dout for x &gt; 0, else dout·alpha·eˣ.</summary>
-    public static void EluBackward<T>(ReadOnlySpan<T> x, T alpha, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>dx = dout for x &gt; 0, else dout·alpha·eˣ, computed from the forward output as dout·(y + alpha).</summary>
+    public static void EluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T alpha, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
-        for (int i = 0; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dout[i] : dout[i] * alpha * T.Exp(x[i]);
+        Check(x.Length, y.Length);
+        Kernels.EluBackward.Run(x, y, dout, alpha, dx);
     }
 
     /// <summary>Exact GELU y = x·Φ(x), Φ(x) = erfc(−x/√2)/2.</summary>
@@ -157,18 +147,16 @@ public static class Elementwise
     public static void SiluForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, y.Length);
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] * Sigmoid(x[i]);
+        TensorPrimitives.Sigmoid(x, y);
+        TensorPrimitives.Multiply(x, y, y);
     }
 
     /// <summary>dx = dout·σ(x)·(1 + x·(1 − σ(x))).</summary>
     public static void SiluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
-        for (int i = 0; i < x.Length; i++)
-        {
-            T s = Sigmoid(x[i]);
-            dx[i] = dout[i] * s * (T.One + x[i] * (T.One - s));
-        }
+        TensorPrimitives.Sigmoid(x, dx);                  // σ(x), then dx in place
+        Map.Run<T, SiluBackwardOp<T>>(x, dx, dout, dx);
     }
 
     /// <summary>Softplus as PyTorch defines it: y = x where beta·x &gt; threshold, else log(1 + e^(beta·x))/beta.</summary>

@@ -16,9 +16,9 @@ namespace Backprop.Kernels;
 /// </remarks>
 public static unsafe class Gemm
 {
-    private const int KC = 256;
+    private const int KC = 192;
     private const int MC = 96;
-    private const int NC = 2048;
+    private const int NC = 1024;
     private const long ParallelThreshold = 1L << 19;   // multiply-adds below which one thread is faster
     private const long DirectThreshold = 1L << 13;
 
@@ -458,16 +458,15 @@ public static unsafe class Gemm
                 {
                     int mc = Math.Min(mcBlock, m1 - ic);
                     PackA(p.TransA, p.A, p.Lda, ic, mc, pc, kc, mr, packA);
-                    for (int jr = 0; jr < nc; jr += nr)
+                    // The A micro-panel (MR×kc) stays in L1 while the B micro-panels stream from the packed block in L2.
+                    for (int ir = 0; ir < mc; ir += mr)
                     {
-                        int nrEff = Math.Min(nr, nc - jr);
-                        T* pb = packB + (long)jr * kc;
-                        T* biasJ = bias == null ? null : bias + jc + jr;
-                        for (int ir = 0; ir < mc; ir += mr)
+                        int mrEff = Math.Min(mr, mc - ir);
+                        T* pa = packA + (long)ir * kc;
+                        for (int jr = 0; jr < nc; jr += nr)
                         {
-                            int mrEff = Math.Min(mr, mc - ir);
                             T* cTile = p.C + (long)(ic + ir) * p.RsC + (long)(jc + jr) * p.CsC;
-                            MicroKernels.Run(p.Path, kc, packA + (long)ir * kc, pb, cTile, p.RsC, p.CsC, biasJ, first, mrEff, nrEff, tile);
+                            MicroKernels.Run(p.Path, kc, pa, packB + (long)jr * kc, cTile, p.RsC, p.CsC, bias == null ? null : bias + jc + jr, first, mrEff, Math.Min(nr, nc - jr), tile);
                         }
                     }
                 }

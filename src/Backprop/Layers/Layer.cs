@@ -1,4 +1,5 @@
 using System.Numerics;
+using Backprop.Kernels;
 
 namespace Backprop.Layers;
 
@@ -55,7 +56,11 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// </summary>
 public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // Element counts from which both cores share the work (below it a second thread costs more than it saves).
+    internal const int ParallelElements = 1 << 15;
+
     private Tensor<T>? _x, _y, _dx;
+    private ChunkJob? _job;
 
     /// <summary>The input of the last forward pass.</summary>
     protected Tensor<T> X => _x!;
@@ -69,7 +74,7 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
         ArgumentNullException.ThrowIfNull(x);
         _x = x;
         var y = TensorBuffer.Ensure(ref _y, x.Shape);
-        Apply(x.Span, y.Span);
+        Run(forward: true, x, y, y, y);
         return y;
     }
 
@@ -79,8 +84,26 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
         var x = RequireForward(_x);
         CheckDout(dout, x.Shape);
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-        Derive(x.Span, _y!.Span, dout.Span, dx.Span);
+        Run(forward: false, x, _y!, dout, dx);
         return dx;
+    }
+
+    private unsafe void Run(bool forward, Tensor<T> x, Tensor<T> y, Tensor<T> dout, Tensor<T> dst)
+    {
+        int n = x.Length;
+        int parts = Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity);
+        if (n < ParallelElements || parts < 2)
+        {
+            if (forward) Apply(x.Span, y.Span);
+            else Derive(x.Span, y.Span, dout.Span, dst.Span);
+            return;
+        }
+        fixed (T* px = x.Span, py = y.Span, pd = dout.Span, po = dst.Span)
+        {
+            var job = _job ??= new ChunkJob(this);
+            job.Set(forward, px, py, pd, po, n);
+            WorkerPool.Shared.Run(job, parts);
+        }
     }
 
     /// <summary>y = f(x).</summary>
@@ -88,4 +111,28 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
 
     /// <summary>dx = dout·f′(x), given x and y = f(x).</summary>
     protected abstract void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx);
+
+    // Splits one element-wise pass into contiguous chunks, one per thread, aligned to 64 elements.
+    private sealed unsafe class ChunkJob(ActivationLayer<T> layer) : WorkerPool.IJob
+    {
+        private bool _forward;
+        private T* _x, _y, _dout, _dst;
+        private int _n;
+
+        public void Set(bool forward, T* x, T* y, T* dout, T* dst, int n)
+        {
+            _forward = forward; _x = x; _y = y; _dout = dout; _dst = dst; _n = n;
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int chunks = (_n + 63) / 64;
+            int lo = (int)Math.Min(_n, (long)chunks * part / parts * 64);
+            int hi = (int)Math.Min(_n, (long)chunks * (part + 1) / parts * 64);
+            int len = hi - lo;
+            if (len <= 0) return;
+            if (_forward) layer.Apply(new ReadOnlySpan<T>(_x + lo, len), new Span<T>(_y + lo, len));
+            else layer.Derive(new ReadOnlySpan<T>(_x + lo, len), new ReadOnlySpan<T>(_y + lo, len), new ReadOnlySpan<T>(_dout + lo, len), new Span<T>(_dst + lo, len));
+        }
+    }
 }

@@ -1,0 +1,99 @@
+using System.Runtime.Intrinsics;
+using Backprop.Kernels;
+using Backprop.Layers;
+using Backprop.Losses;
+using Backprop.Networks;
+
+namespace Backprop.Tests;
+
+public class KernelTests
+{
+    [Fact]
+    public void Vector_exp_matches_the_library_exp_over_the_whole_range()
+    {
+        if (!Vector512.IsHardwareAccelerated) return;   // the scalar paths are the library's own Exp
+        var rng = new Random(9);
+        for (int i = 0; i < 20000; i++)
+        {
+            double xd = rng.NextDouble() * 1499 - 790;   // up to 709, the largest argument kept
+            double got = VectorMath.Exp(Vector512.Create(xd)).GetElement(0), want = Math.Exp(xd);
+            if (xd < -708) Assert.Equal(0.0, got);
+            else Assert.True(Math.Abs(got - want) <= 4e-16 * want, $"exp({xd:R}) = {got:R}, want {want:R}");
+
+            float xf = (float)(rng.NextDouble() * 198 - 110);   // up to 88, the largest argument kept
+            float gf = VectorMath.Exp(Vector512.Create(xf)).GetElement(0), wf = MathF.Exp(xf);
+            if (xf < -87.3f) Assert.Equal(0f, gf);
+            else Assert.True(Math.Abs(gf - wf) <= 3e-7 * wf, $"exp({xf:R}) = {gf:R}, want {wf:R}");
+        }
+    }
+
+    [Fact]
+    public void Vector_sigmoid_is_exact_at_the_extremes_and_accurate_between()
+    {
+        if (!Vector512.IsHardwareAccelerated) return;
+        foreach (double x in new[] { -1000.0, -745, -100, -20, -1, -1e-8, 0, 1e-8, 1, 20, 100, 1000 })
+        {
+            double want = 1 / (1 + Math.Exp(-x));
+            double got = VectorMath.Sigmoid(Vector512.Create(x)).GetElement(0);
+            Assert.True(Math.Abs(got - want) <= 1e-15 * Math.Max(want, 1e-300) || (want < 1e-300 && got == 0), $"σ({x}) = {got:R}, want {want:R}");
+            float gf = VectorMath.Sigmoid(Vector512.Create((float)x)).GetElement(0);
+            Assert.True(float.IsFinite(gf) && Math.Abs(gf - want) <= 1e-6 * want + 1e-38, $"σf({x}) = {gf:R}");
+        }
+    }
+
+    [Fact]
+    public void Activations_split_across_threads_give_the_same_result()
+    {
+        int n = ActivationLayer<float>.ParallelElements * 3 + 17;
+        var rng = new Random(1);
+        var x = TestUtil.Random<float>(rng, n);
+        var dout = TestUtil.Random<float>(rng, n);
+        foreach (var kind in Backprop.IO.Kinds.Activations)
+        {
+            float[] Run(int threads)
+            {
+                int saved = Parallelism.MaxThreads;
+                Parallelism.MaxThreads = threads;
+                try
+                {
+                    var layer = Backprop.IO.Kinds.CreateActivation<float>(kind, _ => null);
+                    var y = layer.Forward(x).Span.ToArray();
+                    return [.. y, .. layer.Backward(dout).Span.ToArray()];
+                }
+                finally { Parallelism.MaxThreads = saved; }
+            }
+            Assert.Equal(Run(1), Run(2));
+        }
+    }
+
+    [Fact]
+    public void A_training_step_of_a_three_layer_network_allocates_nothing()
+    {
+        foreach (int threads in new[] { 1, 2 })
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var rng = new Random(2);
+                var net = new Sequential<float>(
+                [
+                    new FullyConnected<float>(TestUtil.Random<float>(rng, 784, 256), TestUtil.Random<float>(rng, 256)),
+                    new Relu<float>(),
+                    new FullyConnected<float>(TestUtil.Random<float>(rng, 256, 128), TestUtil.Random<float>(rng, 128)),
+                    new Sigmoid<float>(),
+                    new FullyConnected<float>(TestUtil.Random<float>(rng, 128, 10), TestUtil.Random<float>(rng, 10)),
+                ], new SoftmaxCrossEntropy<float>());
+                var x = TestUtil.Random<float>(rng, 100, 784);
+                var t = Tensor<float>.Zeros(100);
+                for (int i = 0; i < 100; i++) t[i] = i % 10;
+                for (int i = 0; i < 3; i++) { net.ComputeLoss(x, t); net.Backward(); }   // buffers sized, code jitted
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 10; i++) { net.ComputeLoss(x, t); net.Backward(); }
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Assert.Equal(0, allocated);
+            }
+            finally { Parallelism.MaxThreads = saved; }
+        }
+    }
+}
