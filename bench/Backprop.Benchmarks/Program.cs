@@ -1,0 +1,76 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+using Backprop;
+using Backprop.Layers;
+
+// dotnet run -c Release --project bench/Backprop.Benchmarks -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(FullyConnectedBenchmarks).Assembly).Run(args);
+
+/// <summary>Fully connected forward + backward (the three products and the bias gradient).</summary>
+[MemoryDiagnoser]
+public class FullyConnectedBenchmarks
+{
+    private FullyConnected<float> _layer = null!;
+    private Tensor<float> _x = null!, _dout = null!;
+
+    [Params("2,2,3", "1,784,100", "100,784,100", "100,100,10", "128,784,256", "1024,1024,1024")]
+    public string Shape { get; set; } = "";
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var s = Shape.Split(',').Select(int.Parse).ToArray();
+        var rng = new Random(1);
+        _layer = new FullyConnected<float>(Rand(rng, s[1], s[2]), Rand(rng, s[2]));
+        _x = Rand(rng, s[0], s[1]);
+        _dout = Rand(rng, s[0], s[2]);
+        Parallelism.MaxThreads = Threads;
+    }
+
+    [Benchmark]
+    public Tensor<float> ForwardBackward()
+    {
+        _layer.Forward(_x);
+        return _layer.Backward(_dout);
+    }
+
+    internal static Tensor<float> Rand(Random rng, params int[] shape)
+    {
+        var t = Tensor<float>.Zeros(shape);
+        for (int i = 0; i < t.Length; i++) t.Span[i] = (float)(rng.NextDouble() * 2 - 1);
+        return t;
+    }
+}
+
+/// <summary>ReLU, Sigmoid and Tanh forward + backward.</summary>
+[MemoryDiagnoser]
+public class ActivationBenchmarks
+{
+    private Layer<float> _layer = null!;
+    private Tensor<float> _x = null!, _dout = null!;
+
+    [Params("relu", "sigmoid", "tanh")]
+    public string Kind { get; set; } = "";
+
+    [Params(1_000, 100_000, 10_000_000)]
+    public int N { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Random(2);
+        _layer = Backprop.IO.Kinds.CreateActivation<float>(Kind, _ => null);
+        _x = FullyConnectedBenchmarks.Rand(rng, N);
+        _dout = FullyConnectedBenchmarks.Rand(rng, N);
+    }
+
+    [Benchmark]
+    public Tensor<float> ForwardBackward()
+    {
+        _layer.Forward(_x);
+        return _layer.Backward(_dout);
+    }
+}
