@@ -507,15 +507,23 @@ public static unsafe class Gemm
             }
             else
             {
-                int r = 0;
-                for (; r < rows; r++)
-                {
-                    T* src = a + (long)(ic + ir + r) * lda + pc;
-                    for (int k = 0; k < kc; k++) panel[(long)k * mr + r] = src[k];
-                }
-                for (; r < mr; r++)
-                    for (int k = 0; k < kc; k++) panel[(long)k * mr + r] = T.Zero;
+                // Rows are contiguous in k: read the mr rows side by side and write the panel sequentially.
+                T** src = stackalloc T*[mr];
+                for (int r = 0; r < rows; r++) src[r] = a + (long)(ic + ir + r) * lda + pc;
+                Interleave(src, rows, mr, kc, panel);
             }
+        }
+    }
+
+    // panel[k·width + r] = src[r][k] for r < count, zero for count ≤ r < width: sequential writes, `count` read streams.
+    private static void Interleave<T>(T** src, int count, int width, int kc, T* panel) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int k = 0; k < kc; k++)
+        {
+            T* d = panel + (long)k * width;
+            int r = 0;
+            for (; r < count; r++) d[r] = src[r][k];
+            for (; r < width; r++) d[r] = T.Zero;
         }
     }
 
@@ -544,15 +552,10 @@ public static unsafe class Gemm
             }
             else
             {
-                // op(B)[k,j] = B[j·ldb + k]
-                int c = 0;
-                for (; c < cols; c++)
-                {
-                    T* src = b + (long)(jc + jr + c) * ldb + pc;
-                    for (int k = 0; k < kc; k++) panel[(long)k * nr + c] = src[k];
-                }
-                for (; c < nr; c++)
-                    for (int k = 0; k < kc; k++) panel[(long)k * nr + c] = T.Zero;
+                // op(B)[k,j] = B[j·ldb + k]: the nr rows of B are contiguous in k; interleave them.
+                T** src = stackalloc T*[nr];
+                for (int c = 0; c < cols; c++) src[c] = b + (long)(jc + jr + c) * ldb + pc;
+                Interleave(src, cols, nr, kc, panel);
             }
         }
     }
