@@ -16,6 +16,9 @@ public static class Program
           backprop grad [FILE]              loss and every gradient of a network given as JSON
           backprop gradcheck                every backward pass against numerical gradients
           backprop bench                    fully connected and element-wise timings (median, spread, GFLOP/s)
+          backprop train                    train an MLP (spiral, Fashion-MNIST, MNIST) with progress, plots, saved models
+          backprop eval --model FILE        loss, accuracy and confusion matrix of a saved model
+          backprop predict --model FILE     classes and probabilities for inputs x
 
         common options: --json (machine-readable output), --dtype float64|float32
         KIND: fully_connected (fc, affine), relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus,
@@ -45,6 +48,9 @@ public static class Program
                 "gradcheck" => With(GradcheckCommand.Run(rest), out code),
                 "demo" => With(DemoCommand.Run(rest, stdout), out code),
                 "bench" => BenchCommand.Run(rest, stdout),
+                "train" => With((string.Empty, TrainCommand.Run(rest, stdout)), out code),
+                "eval" => EvalCommand.Eval(rest),
+                "predict" => EvalCommand.Predict(rest),
                 "--version" => typeof(Program).Assembly.GetName().Version + "\n",
                 _ => throw new InvalidInputException($"unknown command '{args[0]}'; run 'backprop help'"),
             };

@@ -37,6 +37,10 @@ public enum GemmPath
 /// A fixed set of background threads for fork-join work without allocation. One job runs at a time;
 /// a caller that finds the pool busy runs its job alone on its own thread.
 /// </summary>
+/// <remarks>
+/// Between jobs a worker spins for up to <see cref="SpinMicroseconds"/> before it blocks: a training step issues a
+/// parallel product every few tens of microseconds, and waking a blocked thread costs about as much as the product.
+/// </remarks>
 internal sealed class WorkerPool
 {
     internal interface IJob
@@ -46,16 +50,21 @@ internal sealed class WorkerPool
 
     public static readonly WorkerPool Shared = new(Math.Max(0, Environment.ProcessorCount - 1));
 
+    private const int SpinMicroseconds = 1000;
+
     private readonly SemaphoreSlim[] _start;
+    private readonly int[] _sleeping;
     private IJob? _job;
     private int _parts;
     private int _pending;
     private int _busy;
+    private int _generation;
     private Exception? _error;
 
     private WorkerPool(int workers)
     {
         _start = new SemaphoreSlim[workers];
+        _sleeping = new int[workers];
         for (int w = 0; w < workers; w++)
         {
             _start[w] = new SemaphoreSlim(0);
@@ -83,7 +92,9 @@ internal sealed class WorkerPool
             _parts = parts;
             _error = null;
             Volatile.Write(ref _pending, parts - 1);
-            for (int w = 0; w < parts - 1; w++) _start[w].Release();
+            Interlocked.Increment(ref _generation);
+            for (int w = 0; w < _start.Length; w++)
+                if (Interlocked.Exchange(ref _sleeping[w], 0) == 1) _start[w].Release();
             job.Execute(0, parts);
             var spin = new SpinWait();
             while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(-1);
@@ -98,10 +109,28 @@ internal sealed class WorkerPool
 
     private void Loop(int part)
     {
-        var start = _start[part - 1];
+        int w = part - 1;
+        int seen = 0;   // the generation when the pool was built: a job published before this thread starts still counts
+        long spinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
         while (true)
         {
-            start.Wait();
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + spinTicks;
+            while (Volatile.Read(ref _generation) == seen)
+            {
+                if (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.SpinWait(30);
+                    continue;
+                }
+                // Announce the sleep (a full fence), then look again: a job published meanwhile either sees the flag
+                // and releases the semaphore, or finds it cleared by us.
+                Interlocked.Exchange(ref _sleeping[w], 1);
+                if (Volatile.Read(ref _generation) != seen && Interlocked.Exchange(ref _sleeping[w], 0) == 1) break;
+                _start[w].Wait();
+                break;
+            }
+            seen = Volatile.Read(ref _generation);
+            if (part >= _parts) continue;
             try
             {
                 _job!.Execute(part, _parts);

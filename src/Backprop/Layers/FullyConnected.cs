@@ -92,6 +92,16 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         return dx;
     }
 
+    /// <summary>Stores dW and db from dout without computing dx (for a first layer, whose input needs no gradient).</summary>
+    public void BackwardParameters(Tensor<T> dout)
+    {
+        var x = RequireForward(_x);
+        int B = x.Dim(0), N = Inputs, M = Outputs;
+        CheckDout(dout, [B, M]);
+        Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);
+        SumRows(dout.Span, B, M, db.Span);
+    }
+
     internal static void SumRows(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum)
     {
         sum.Clear();

@@ -1,0 +1,34 @@
+using System.Numerics;
+
+namespace Backprop.Training;
+
+/// <summary>How the weights of a fully connected layer are drawn; biases start at 0.</summary>
+public enum InitKind
+{
+    /// <summary>He: N(0, 2/n_in), for ReLU-like activations.</summary>
+    He,
+    /// <summary>Xavier (as the textbook uses it): N(0, 1/n_in), for sigmoid and tanh.</summary>
+    Xavier,
+    /// <summary>N(0, std²) with a fixed std (the textbook's 0.01 by default).</summary>
+    Normal,
+}
+
+/// <summary>Weight initializers, seeded through <see cref="Rng"/>.</summary>
+public static class Initializer
+{
+    /// <summary>The standard deviation for a layer with <paramref name="fanIn"/> inputs.</summary>
+    public static double Std(InitKind kind, int fanIn, double normalStd = 0.01) => kind switch
+    {
+        InitKind.He => Math.Sqrt(2.0 / fanIn),
+        InitKind.Xavier => Math.Sqrt(1.0 / fanIn),
+        _ => normalStd,
+    };
+
+    /// <summary>Fills W (N×M) with N(0, std²) draws.</summary>
+    public static void Fill<T>(Tensor<T> W, InitKind kind, Rng rng, double normalStd = 0.01) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double std = Std(kind, W.Dim(0), normalStd);
+        var s = W.Span;
+        for (int i = 0; i < s.Length; i++) s[i] = T.CreateTruncating(rng.NextGaussian() * std);
+    }
+}
