@@ -9,7 +9,7 @@ namespace Backprop.Cli.Commands;
 /// <summary><c>backprop demo</c>: the textbook sample, the chain rule step by step, the gradient check.</summary>
 internal static class DemoCommand
 {
-    public const string Usage = "backprop demo";
+    public const string Usage = "backprop demo [--plot demo-curves.png]";
 
     public const string TextbookSample = """
         W:
@@ -27,7 +27,7 @@ internal static class DemoCommand
 
     public static (string Text, int ExitCode) Run(string[] argv, TextWriter live)
     {
-        var args = new Args(argv, new HashSet<string>(), new HashSet<string>());
+        var args = new Args(argv, new HashSet<string>(), new HashSet<string> { "plot" });
         if (args.Positionals.Count > 0) throw new InvalidInputException($"demo: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
         var sb = new StringBuilder();
         sb.AppendLine("== 1. The textbook exercise: a fully connected layer y = x·W + b ==");
@@ -43,9 +43,13 @@ internal static class DemoCommand
         sb.AppendLine("== 3. Gradient check: every backward pass against numerical gradients (float64) ==");
         var results = GradientCheckSuite.Run();
         sb.Append(GradcheckCommand.Table(results));
+        sb.AppendLine();
+        sb.AppendLine("== 4. A network that learns: the built-in 3-class spiral, 2-64-64-3 ReLU, Adam ==");
         live.Write(sb.ToString());
+        string plot = args.Value("plot") ?? "demo-curves.png";
+        int code = TrainCommand.Run(["--dataset", "spiral", "--epochs", "60", "--seed", "0", "--plot", plot], live);
         bool ok = results.All(r => r.MaxRelativeError < GradientCheckSuite.Tolerance);
-        return ("", ok ? 0 : 1);
+        return ("", ok ? code : 1);
     }
 
     private static void ChainRule(StringBuilder sb)

@@ -80,6 +80,12 @@ internal static class TrainCommand
         string? outPath = args.Value("out"), plot = args.Value("plot");
         string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null) + "-regions.png" : null);
         if (regions is not null && all.Dim != 2) throw new InvalidInputException("--regions needs a 2-D dataset such as the spiral");
+        foreach (var (opt, file) in new[] { ("out", outPath), ("plot", plot), ("regions", regions) })
+        {
+            if (file is null) continue;
+            string folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
+            if (!Directory.Exists(folder)) throw new InvalidInputException($"--{opt} {file}: the folder {folder} does not exist");
+        }
         bool json = args.Flag("json");
         bool live = !json && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out);
 
