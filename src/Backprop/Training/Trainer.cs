@@ -41,7 +41,7 @@ public sealed record TrainSettings
     }
 }
 
-/// <summary>One epoch's figures.</summary>
+/// <summary>One epoch's figures; Seconds is the training loop alone, evaluation excluded.</summary>
 public sealed record EpochResult(
     [property: JsonPropertyName("epoch")] int Epoch,
     [property: JsonPropertyName("seconds")] double Seconds,
@@ -120,9 +120,10 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             Optimizer.Step();
             progress?.Invoke(bi + 1, batches);
         }
+        double seconds = sw.Elapsed.TotalSeconds;   // the training loop only, as the peers time it
         var val = Evaluate(Net, validation);
         var tst = test is null ? null : Evaluate(Net, test);
-        var r = new EpochResult(Epoch + 1, sw.Elapsed.TotalSeconds, lossSum / train.Count, (double)correct / train.Count,
+        var r = new EpochResult(Epoch + 1, seconds, lossSum / train.Count, (double)correct / train.Count,
             val.Loss, val.Accuracy, tst?.Loss, tst?.Accuracy);
         History.Add(r);
         return r;
