@@ -13,7 +13,7 @@ internal static class DataOptions
 
     /// <summary>The dataset name, defaulting to an IDX folder when only --data is given.</summary>
     public static string Name(Args args) =>
-        args.Value("dataset") is { } d
+        args.Value("dataset") is not null
             ? args.Choice("dataset", "spiral", "spiral", "fashion-mnist", "mnist")
             : args.Value("data") is not null ? "idx" : "spiral";
 

@@ -81,7 +81,7 @@ internal static class EvalCommand
         {
             var row = scores.Span.Slice(i * C, C);
             var pr = p.Span.Slice(i * C, C);
-            System.Numerics.Tensors.TensorPrimitives.SoftMax<T>(row, pr);   // logits of a trained net are moderate; overflow is caught below
+            Backprop.Kernels.Elementwise.SoftmaxRow<T>(row, pr);
             cls.Span[i] = T.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.IndexOfMax<T>(row));
         }
         var output = new Output();

@@ -61,16 +61,6 @@ public sealed class Dataset
         Array.Sort(train);
         return (Subset(train, Name + " (train)"), Subset(val, Name + " (validation)"));
     }
-
-    /// <summary>Copies the samples at <paramref name="indices"/> into a batch (x: B×D, t: class indices as floats).</summary>
-    public void Gather(ReadOnlySpan<int> indices, Span<float> x, Span<float> t)
-    {
-        for (int i = 0; i < indices.Length; i++)
-        {
-            Features.AsSpan(indices[i] * Dim, Dim).CopyTo(x.Slice(i * Dim, Dim));
-            t[i] = Labels[indices[i]];
-        }
-    }
 }
 
 /// <summary>The built-in and on-disk datasets.</summary>

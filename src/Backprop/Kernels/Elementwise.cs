@@ -182,6 +182,21 @@ public static class Elementwise
         }
     }
 
+    /// <summary>
+    /// y = softmax(x) over one row, stably: the row maximum is subtracted before exponentiating (TensorPrimitives.SoftMax
+    /// does not, and overflows on large logits). Returns log Σ exp(x).
+    /// </summary>
+    public static T SoftmaxRow<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check(x.Length, y.Length);
+        T max = TensorPrimitives.Max<T>(x);
+        TensorPrimitives.Subtract(x, max, y);
+        TensorPrimitives.Exp<T>(y, y);
+        T sum = TensorPrimitives.Sum<T>(y);
+        TensorPrimitives.Divide(y, sum, y);
+        return max + T.Log(sum);
+    }
+
     // σ(x) without overflow: e^(−|x|) never exceeds 1.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>

@@ -52,12 +52,7 @@ public sealed class SoftmaxCrossEntropy<T> : Loss<T> where T : unmanaged, IFloat
         {
             var xi = x.Span.Slice(i * C, C);
             var yi = y.Span.Slice(i * C, C);
-            T max = TensorPrimitives.Max<T>(xi);
-            TensorPrimitives.Subtract(xi, max, yi);
-            TensorPrimitives.Exp<T>(yi, yi);
-            T sum = TensorPrimitives.Sum<T>(yi);
-            TensorPrimitives.Divide(yi, sum, yi);
-            T lse = max + T.Log(sum);                                   // log Σ exp(x)
+            T lse = Kernels.Elementwise.SoftmaxRow<T>(xi, yi);           // log Σ exp(x)
             if (_indices)
                 total += lse - xi[int.CreateTruncating(t.Span[i])];
             else

@@ -183,11 +183,4 @@ internal static class TensorBuffer
         if (buffer is null || buffer.Rank != 1 || buffer.Dim(0) != n) buffer = Tensor<T>.Zeros(n);
         return buffer;
     }
-
-    /// <summary>A cached view of <paramref name="data"/>'s array with <paramref name="shape"/>, rebuilt only when either changes.</summary>
-    public static Tensor<T> View<T>(ref Tensor<T>? view, Tensor<T> data, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (view is null || !ReferenceEquals(view.Data, data.Data) || !view.HasShape(shape)) view = new Tensor<T>(data.Data, shape.ToArray());
-        return view;
-    }
 }
