@@ -444,6 +444,7 @@ public static unsafe class Gemm
         T* packA = Buffer<T>(ref t_packA, (long)mcMax * kcMax);
         T* packB = Buffer<T>(ref t_packB, (long)ncMax * kcMax);
         T* tile = stackalloc T[16 * 64];
+        bool vector = p.Path != GemmPath.Scalar;
 
         for (int jc = n0; jc < n1; jc += NC)
         {
@@ -453,11 +454,11 @@ public static unsafe class Gemm
                 int kc = Math.Min(KC, p.K - pc);
                 bool first = pc == 0 && !p.Accumulate;
                 T* bias = pc == 0 ? p.Bias : null;
-                PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB);
+                PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB, vector);
                 for (int ic = m0; ic < m1; ic += mcBlock)
                 {
                     int mc = Math.Min(mcBlock, m1 - ic);
-                    PackA(p.TransA, p.A, p.Lda, ic, mc, pc, kc, mr, packA);
+                    PackA(p.TransA, p.A, p.Lda, ic, mc, pc, kc, mr, packA, vector);
                     // The A micro-panel (MR×kc) stays in L1 while the B micro-panels stream from the packed block in L2.
                     for (int ir = 0; ir < mc; ir += mr)
                     {
@@ -486,7 +487,7 @@ public static unsafe class Gemm
     }
 
     // op(A) rows ic..ic+mc, k pc..pc+kc → micro-panels of mr rows: panel[k·mr + r]; rows past M are zero.
-    private static void PackA<T>(bool transA, T* a, int lda, int ic, int mc, int pc, int kc, int mr, T* dst)
+    private static void PackA<T>(bool transA, T* a, int lda, int ic, int mc, int pc, int kc, int mr, T* dst, bool vector)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -497,38 +498,20 @@ public static unsafe class Gemm
             {
                 // op(A)[i,k] = A[k·lda + i]: the mr values of one k are contiguous.
                 for (int k = 0; k < kc; k++)
-                {
-                    T* src = a + (long)(pc + k) * lda + ic + ir;
-                    T* d = panel + (long)k * mr;
-                    int r = 0;
-                    for (; r < rows; r++) d[r] = src[r];
-                    for (; r < mr; r++) d[r] = T.Zero;
-                }
+                    Packing.CopyPadded(a + (long)(pc + k) * lda + ic + ir, panel + (long)k * mr, rows, mr, vector);
             }
             else
             {
                 // Rows are contiguous in k: read the mr rows side by side and write the panel sequentially.
                 T** src = stackalloc T*[mr];
                 for (int r = 0; r < rows; r++) src[r] = a + (long)(ic + ir + r) * lda + pc;
-                Interleave(src, rows, mr, kc, panel);
+                Packing.Interleave(src, rows, mr, kc, panel, vector);
             }
         }
     }
 
-    // panel[k·width + r] = src[r][k] for r < count, zero for count ≤ r < width: sequential writes, `count` read streams.
-    private static void Interleave<T>(T** src, int count, int width, int kc, T* panel) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int k = 0; k < kc; k++)
-        {
-            T* d = panel + (long)k * width;
-            int r = 0;
-            for (; r < count; r++) d[r] = src[r][k];
-            for (; r < width; r++) d[r] = T.Zero;
-        }
-    }
-
     // op(B) k pc..pc+kc, columns jc..jc+nc → micro-panels of nr columns: panel[k·nr + c]; columns past N are zero.
-    private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst)
+    private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -541,13 +524,7 @@ public static unsafe class Gemm
                 {
                     T* src = b + (long)(pc + k) * ldb + jc + jr;
                     T* d = panel + (long)k * nr;
-                    if (cols == nr) new ReadOnlySpan<T>(src, nr).CopyTo(new Span<T>(d, nr));
-                    else
-                    {
-                        int c = 0;
-                        for (; c < cols; c++) d[c] = src[c];
-                        for (; c < nr; c++) d[c] = T.Zero;
-                    }
+                    Packing.CopyPadded(src, d, cols, nr, vector);
                 }
             }
             else
@@ -555,7 +532,7 @@ public static unsafe class Gemm
                 // op(B)[k,j] = B[j·ldb + k]: the nr rows of B are contiguous in k; interleave them.
                 T** src = stackalloc T*[nr];
                 for (int c = 0; c < cols; c++) src[c] = b + (long)(jc + jr + c) * ldb + pc;
-                Interleave(src, cols, nr, kc, panel);
+                Packing.Interleave(src, cols, nr, kc, panel, vector);
             }
         }
     }

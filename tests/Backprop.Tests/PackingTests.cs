@@ -1,0 +1,66 @@
+using System.Numerics;
+using Backprop.Kernels;
+
+namespace Backprop.Tests;
+
+/// <summary>GEMM packing: the register-transpose interleave and the padded copy against their definitions.</summary>
+public unsafe class PackingTests
+{
+    public static TheoryData<int, int, int> Cases()
+    {
+        var data = new TheoryData<int, int, int>();
+        // count rows of kc values into panels of width columns: 8×8 and 4×4 blocks, their tails, and zero padding.
+        foreach (var (count, width) in new[] { (1, 1), (3, 4), (4, 4), (5, 6), (8, 8), (9, 12), (12, 12), (13, 16), (16, 16), (31, 32), (32, 32) })
+            foreach (int kc in new[] { 1, 3, 4, 7, 8, 9, 17, 192 })
+                data.Add(count, width, kc);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Interleave_transposes_rows_into_a_zero_padded_panel(int count, int width, int kc)
+    {
+        Check<float>(count, width, kc);
+        Check<double>(count, width, kc);
+    }
+
+    private static void Check<T>(int count, int width, int kc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int ld = kc + 5;
+        var rng = new Random(count * 1000 + width * 10 + kc);
+        var source = TestUtil.Random<T>(rng, count * ld).Span.ToArray();
+        foreach (bool vector in new[] { false, true })
+        {
+            var panel = Enumerable.Repeat(T.CreateTruncating(99), kc * width + 7).ToArray();
+            fixed (T* s = source, p = panel)
+            {
+                T** rows = stackalloc T*[count];
+                for (int r = 0; r < count; r++) rows[r] = s + r * ld;
+                Packing.Interleave(rows, count, width, kc, p, vector);
+            }
+            for (int k = 0; k < kc; k++)
+                for (int r = 0; r < width; r++)
+                    Assert.True(panel[k * width + r] == (r < count ? source[r * ld + k] : T.Zero), $"vector={vector} k={k} r={r}");
+            for (int i = kc * width; i < panel.Length; i++) Assert.Equal(T.CreateTruncating(99), panel[i]);   // nothing written past the panel
+        }
+    }
+
+    [Theory]
+    [InlineData(0, 4)]
+    [InlineData(3, 3)]
+    [InlineData(5, 12)]
+    [InlineData(12, 12)]
+    [InlineData(17, 32)]
+    [InlineData(32, 32)]
+    public void CopyPadded_copies_then_zero_fills(int count, int width)
+    {
+        var s = Enumerable.Range(1, 40).Select(i => (float)i).ToArray();
+        foreach (bool vector in new[] { false, true })
+        {
+            var d = Enumerable.Repeat(-1f, width + 3).ToArray();
+            fixed (float* ps = s, pd = d) Packing.CopyPadded(ps, pd, count, width, vector);
+            for (int i = 0; i < width; i++) Assert.Equal(i < count ? s[i] : 0f, d[i]);
+            for (int i = width; i < d.Length; i++) Assert.Equal(-1f, d[i]);
+        }
+    }
+}
