@@ -14,7 +14,7 @@ namespace Backprop.Layers;
 /// </remarks>
 public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _x, _y, _dx;
+    private Tensor<T>? _x, _y, _dx, _scaled;
     private readonly Parameter<T>[] _parameters;
 
     /// <summary>Builds the layer from W (N×M) and b (M); both are used as given, not copied.</summary>
@@ -100,6 +100,33 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         CheckDout(dout, [B, M]);
         Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);
         SumRows(dout.Span, B, M, db.Span);
+    }
+
+    /// <summary>
+    /// The backward pass fused with a plain SGD step: returns dx (computed with the weights before the step; null unless
+    /// <paramref name="needDx"/>) and updates W ← W − lr·xᵀ·dout and b ← b − lr·Σ_batch dout in place.
+    /// </summary>
+    /// <remarks>
+    /// One accumulating product W += xᵀ·(−lr·dout) replaces writing dW, reading it back and a separate update pass over
+    /// W: two passes over the weights instead of four. dW is not written; db holds Σ_batch dout.
+    /// </remarks>
+    public Tensor<T>? BackwardSgd(Tensor<T> dout, T lr, bool needDx)
+    {
+        var x = RequireForward(_x);
+        int B = x.Dim(0), N = Inputs, M = Outputs;
+        CheckDout(dout, [B, M]);
+        Tensor<T>? dx = null;
+        if (needDx)
+        {
+            dx = TensorBuffer.Ensure(ref _dx, x.Shape);
+            Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
+        }
+        var scaled = TensorBuffer.Ensure(ref _scaled, B, M);
+        TensorPrimitives.Multiply(dout.Span, -lr, scaled.Span);
+        Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, scaled.Span, M, W.Span, M, accumulate: true);
+        SumRows(dout.Span, B, M, db.Span);
+        TensorPrimitives.MultiplyAdd(db.Span, -lr, b.Span, b.Span);
+        return dx;
     }
 
     internal static void SumRows(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum)

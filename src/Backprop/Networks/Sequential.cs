@@ -70,5 +70,27 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Backpropagates from the loss with dout = 1.</summary>
+    /// <summary>
+    /// The backward pass of a plain SGD training step (no weight decay, no momentum), applied as it goes: fully
+    /// connected layers update W and b in place with one accumulating product (see
+    /// <see cref="FullyConnected{T}.BackwardSgd"/>); any other layer with parameters runs its backward pass, then
+    /// W ← W − lr·dW for each of them. Each layer's dx is computed before its own weights change.
+    /// </summary>
+    public void BackwardSgd(T lr)
+    {
+        var d = Loss.Backward(T.One);
+        for (int i = _layers.Length - 1; i >= 0; i--)
+        {
+            if (_layers[i] is FullyConnected<T> fc)
+            {
+                d = fc.BackwardSgd(d, lr, needDx: i > 0)!;
+                continue;
+            }
+            d = _layers[i].Backward(d);
+            foreach (var p in _layers[i].Parameters)
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p.Grad.Span, -lr, p.Value.Span, p.Value.Span);
+        }
+    }
+
     public Tensor<T> Backward() => Backward(T.One);
 }

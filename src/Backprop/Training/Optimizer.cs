@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Backprop.Layers;
 
 namespace Backprop.Training;
@@ -11,18 +12,24 @@ namespace Backprop.Training;
 /// <remarks>
 /// Weight decay (L2, the textbook's λ·W) adds <see cref="WeightDecay"/>·W to the gradient of every weight matrix
 /// (never the biases) before the update; AdamW instead decays the weights directly (decoupled).
+/// Updates are element-wise: they run on vectors (the same IEEE operations as the scalar formulas, so the results are
+/// identical) and large parameters are split between the cores in 64-element-aligned chunks.
 /// </remarks>
 public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly List<Tensor<T>[]> _state = new();
     private readonly IReadOnlyList<Parameter<T>> _params;
+    private readonly int _slots;
+    private ChunkJob? _job;
 
-    /// <summary>Creates the optimizer over <paramref name="parameters"/> with <paramref name="slots"/> state tensors each.</summary>
+    /// <summary>Creates the optimizer over <paramref name="parameters"/> with <paramref name="slots"/> (at most 2) state tensors each.</summary>
     protected Optimizer(IReadOnlyList<Parameter<T>> parameters, double lr, double weightDecay, int slots)
     {
         if (!(lr > 0) || !double.IsFinite(lr)) throw new InvalidInputException($"learning rate must be a positive number, not {lr}");
         if (!(weightDecay >= 0) || !double.IsFinite(weightDecay)) throw new InvalidInputException($"weight decay must be 0 or more, not {weightDecay}");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(slots, 2);
         _params = parameters;
+        _slots = slots;
         LearningRate = lr;
         WeightDecay = weightDecay;
         foreach (var p in parameters)
@@ -49,22 +56,47 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public IEnumerable<(string Name, Tensor<T> Value)> State =>
         _state.SelectMany((slots, i) => slots.Select((t, j) => ($"optimizer.{i}.{j}", t)));
 
+    private bool CouplesDecay => WeightDecay > 0 && Kind != "adamw";
+
     /// <summary>Applies one update to every parameter.</summary>
     public void Step()
     {
         Steps++;
+        BeginStep();
+        int parts = Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity);
         for (int i = 0; i < _params.Count; i++)
         {
-            var p = _params[i];
-            var g = p.Grad.Span;
-            if (WeightDecay > 0 && p.Name == "W" && Kind != "adamw")
-                TensorPrimitives.MultiplyAdd(p.Value.Span, T.CreateTruncating(WeightDecay), g, g);   // g += λ·W
-            Update(p.Value.Span, g, _state[i], p.Name);
+            int n = _params[i].Value.Length;
+            if (n < ActivationLayer<T>.ParallelElements || parts < 2) UpdateRange(i, 0, n);
+            else
+            {
+                var job = _job ??= new ChunkJob(this);
+                job.Index = i;
+                WorkerPool.Shared.Run(job, parts);
+            }
         }
     }
 
-    /// <summary>Updates one parameter from its gradient and its state.</summary>
-    protected abstract void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name);
+    private void UpdateRange(int index, int lo, int hi)
+    {
+        var p = _params[index];
+        int len = hi - lo;
+        var w = p.Value.Span.Slice(lo, len);
+        var g = p.Grad.Span.Slice(lo, len);
+        bool isWeight = p.Name == "W";
+        if (isWeight && CouplesDecay) TensorPrimitives.MultiplyAdd(w, T.CreateTruncating(WeightDecay), g, g);   // g += λ·W
+        var slots = _state[index];
+        Update(w, g, _slots > 0 ? slots[0].Span.Slice(lo, len) : default, _slots > 1 ? slots[1].Span.Slice(lo, len) : default, isWeight);
+    }
+
+    /// <summary>Called once per step, after <see cref="Steps"/> is incremented, before any update (for step-dependent factors).</summary>
+    protected virtual void BeginStep() { }
+
+    /// <summary>
+    /// Updates one stretch of a parameter from its gradient and state slots (empty where the optimizer has fewer);
+    /// <paramref name="isWeight"/> tells a weight matrix from a bias.
+    /// </summary>
+    protected abstract void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> s0, Span<T> s1, bool isWeight);
 
     /// <summary>Creates an optimizer by name with the textbook's defaults for anything not given.</summary>
     public static Optimizer<T> Create(string kind, IReadOnlyList<Parameter<T>> parameters, double? lr = null, double weightDecay = 0) =>
@@ -79,6 +111,30 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             "adamw" => new Adam<T>(parameters, lr ?? 0.001, 0.9, 0.999, weightDecay == 0 ? 0.01 : weightDecay, decoupled: true),
             _ => throw new InvalidInputException($"unknown optimizer '{kind}'; expected sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw"),
         };
+
+    /// <summary>The number of whole vectors in <paramref name="n"/> elements (0 where vectors are not accelerated).</summary>
+    protected static int VectorEnd(int n) => Vector.IsHardwareAccelerated ? n - n % Vector<T>.Count : 0;
+
+    /// <summary>Vector i (counted in elements) of a span.</summary>
+    protected static Vector<T> Load(ReadOnlySpan<T> s, int i) => Vector.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
+
+    /// <summary>Stores vector v at element i of a span.</summary>
+    protected static void Store(Vector<T> v, Span<T> s, int i) => v.StoreUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
+
+    // One parameter's update split into contiguous chunks, one per thread, aligned to 64 elements.
+    private sealed class ChunkJob(Optimizer<T> optimizer) : WorkerPool.IJob
+    {
+        public int Index;
+
+        public void Execute(int part, int parts)
+        {
+            int n = optimizer._params[Index].Value.Length;
+            int chunks = (n + 63) / 64;
+            int lo = (int)Math.Min(n, (long)chunks * part / parts * 64);
+            int hi = (int)Math.Min(n, (long)chunks * (part + 1) / parts * 64);
+            if (lo < hi) optimizer.UpdateRange(Index, lo, hi);
+        }
+    }
 }
 
 /// <summary>SGD: W ← W − lr·g.</summary>
@@ -89,8 +145,14 @@ public sealed class Sgd<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 0
     public override string Kind => "sgd";
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name) =>
-        TensorPrimitives.MultiplyAdd(g, T.CreateTruncating(-LearningRate), w, w);
+    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> s0, Span<T> s1, bool isWeight)
+    {
+        T lr = T.CreateTruncating(LearningRate);
+        var vlr = new Vector<T>(lr);
+        int i = 0, end = VectorEnd(w.Length);
+        for (; i < end; i += Vector<T>.Count) Store(Load(w, i) - vlr * Load(g, i), w, i);
+        for (; i < w.Length; i++) w[i] -= lr * g[i];
+    }
 }
 
 /// <summary>Momentum: v ← m·v − lr·g; W ← W + v.</summary>
@@ -101,11 +163,18 @@ public sealed class Momentum<T>(IReadOnlyList<Parameter<T>> parameters, double l
     public override string Kind => "momentum";
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name)
+    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> v, Span<T> s1, bool isWeight)
     {
-        var v = state[0].Span;
         T m = T.CreateTruncating(momentum), lr = T.CreateTruncating(LearningRate);
-        for (int i = 0; i < w.Length; i++)
+        Vector<T> vm = new(m), vlr = new(lr);
+        int i = 0, end = VectorEnd(w.Length);
+        for (; i < end; i += Vector<T>.Count)
+        {
+            var vi = vm * Load(v, i) - vlr * Load(g, i);
+            Store(vi, v, i);
+            Store(Load(w, i) + vi, w, i);
+        }
+        for (; i < w.Length; i++)
         {
             v[i] = m * v[i] - lr * g[i];
             w[i] += v[i];
@@ -121,14 +190,23 @@ public sealed class Nesterov<T>(IReadOnlyList<Parameter<T>> parameters, double l
     public override string Kind => "nesterov";
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name)
+    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> v, Span<T> s1, bool isWeight)
     {
-        var v = state[0].Span;
         T m = T.CreateTruncating(momentum), lr = T.CreateTruncating(LearningRate);
-        for (int i = 0; i < w.Length; i++)
+        T mm = m * m, step = (T.One + m) * lr;
+        Vector<T> vm = new(m), vlr = new(lr), vmm = new(mm), vstep = new(step);
+        int i = 0, end = VectorEnd(w.Length);
+        for (; i < end; i += Vector<T>.Count)
+        {
+            var gi = Load(g, i);
+            var vi = vm * Load(v, i) - vlr * gi;
+            Store(vi, v, i);
+            Store(Load(w, i) + (vmm * vi - vstep * gi), w, i);
+        }
+        for (; i < w.Length; i++)
         {
             v[i] = m * v[i] - lr * g[i];
-            w[i] += m * m * v[i] - (T.One + m) * lr * g[i];
+            w[i] += mm * v[i] - step * g[i];
         }
     }
 }
@@ -141,11 +219,19 @@ public sealed class AdaGrad<T>(IReadOnlyList<Parameter<T>> parameters, double lr
     public override string Kind => "adagrad";
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name)
+    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> h, Span<T> s1, bool isWeight)
     {
-        var h = state[0].Span;
         T lr = T.CreateTruncating(LearningRate), eps = T.CreateTruncating(1e-7);
-        for (int i = 0; i < w.Length; i++)
+        Vector<T> vlr = new(lr), veps = new(eps);
+        int i = 0, end = VectorEnd(w.Length);
+        for (; i < end; i += Vector<T>.Count)
+        {
+            var gi = Load(g, i);
+            var hi = Load(h, i) + gi * gi;
+            Store(hi, h, i);
+            Store(Load(w, i) - vlr * gi / (Vector.SquareRoot(hi) + veps), w, i);
+        }
+        for (; i < w.Length; i++)
         {
             h[i] += g[i] * g[i];
             w[i] -= lr * g[i] / (T.Sqrt(h[i]) + eps);
@@ -161,13 +247,22 @@ public sealed class RmsProp<T>(IReadOnlyList<Parameter<T>> parameters, double lr
     public override string Kind => "rmsprop";
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name)
+    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> h, Span<T> s1, bool isWeight)
     {
-        var h = state[0].Span;
         T rho = T.CreateTruncating(decay), lr = T.CreateTruncating(LearningRate), eps = T.CreateTruncating(1e-7);
-        for (int i = 0; i < w.Length; i++)
+        T rest = T.One - rho;
+        Vector<T> vrho = new(rho), vrest = new(rest), vlr = new(lr), veps = new(eps);
+        int i = 0, end = VectorEnd(w.Length);
+        for (; i < end; i += Vector<T>.Count)
         {
-            h[i] = rho * h[i] + (T.One - rho) * g[i] * g[i];
+            var gi = Load(g, i);
+            var hi = vrho * Load(h, i) + vrest * gi * gi;
+            Store(hi, h, i);
+            Store(Load(w, i) - vlr * gi / (Vector.SquareRoot(hi) + veps), w, i);
+        }
+        for (; i < w.Length; i++)
+        {
+            h[i] = rho * h[i] + rest * g[i] * g[i];
             w[i] -= lr * g[i] / (T.Sqrt(h[i]) + eps);
         }
     }
@@ -180,19 +275,39 @@ public sealed class RmsProp<T>(IReadOnlyList<Parameter<T>> parameters, double lr
 public sealed class Adam<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999, double weightDecay = 0, bool decoupled = false)
     : Optimizer<T>(parameters, lr, weightDecay, 2) where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private T _lrT;
+
     /// <inheritdoc/>
     public override string Kind => decoupled ? "adamw" : "adam";
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Tensor<T>[] state, string name)
+    protected override void BeginStep()
     {
-        var m = state[0].Span;
-        var v = state[1].Span;
         double t = Steps;
-        T lrT = T.CreateTruncating(LearningRate * Math.Sqrt(1 - Math.Pow(beta2, t)) / (1 - Math.Pow(beta1, t)));
-        T b1 = T.CreateTruncating(1 - beta1), b2 = T.CreateTruncating(1 - beta2), eps = T.CreateTruncating(1e-7);
-        T decay = T.CreateTruncating(decoupled && name == "W" ? LearningRate * WeightDecay : 0);
-        for (int i = 0; i < w.Length; i++)
+        _lrT = T.CreateTruncating(LearningRate * Math.Sqrt(1 - Math.Pow(beta2, t)) / (1 - Math.Pow(beta1, t)));
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> m, Span<T> v, bool isWeight)
+    {
+        T lrT = _lrT, b1 = T.CreateTruncating(1 - beta1), b2 = T.CreateTruncating(1 - beta2), eps = T.CreateTruncating(1e-7);
+        T decay = T.CreateTruncating(decoupled && isWeight ? LearningRate * WeightDecay : 0);
+        Vector<T> vlr = new(lrT), vb1 = new(b1), vb2 = new(b2), veps = new(eps), vdecay = new(decay);
+        int i = 0, end = VectorEnd(w.Length);
+        for (; i < end; i += Vector<T>.Count)
+        {
+            var wi = Load(w, i);
+            var gi = Load(g, i);
+            wi -= vdecay * wi;
+            var mi = Load(m, i);
+            mi += vb1 * (gi - mi);
+            var vi = Load(v, i);
+            vi += vb2 * (gi * gi - vi);
+            Store(mi, m, i);
+            Store(vi, v, i);
+            Store(wi - vlr * mi / (Vector.SquareRoot(vi) + veps), w, i);
+        }
+        for (; i < w.Length; i++)
         {
             w[i] -= decay * w[i];
             m[i] += b1 * (g[i] - m[i]);
