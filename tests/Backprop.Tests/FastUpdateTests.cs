@@ -66,24 +66,42 @@ public class FastUpdateTests
             switch (kind)
             {
                 case "sgd": w[i] -= lr * g[i]; break;
-                case "momentum": s0[i] = m * s0[i] - lr * g[i]; w[i] += s0[i]; break;
-                case "nesterov": s0[i] = m * s0[i] - lr * g[i]; w[i] += m * m * s0[i] - (T.One + m) * lr * g[i]; break;
+                case "momentum": s0[i] = Flush(m * s0[i] - lr * g[i]); w[i] += s0[i]; break;
+                case "nesterov": s0[i] = Flush(m * s0[i] - lr * g[i]); w[i] += m * m * s0[i] - (T.One + m) * lr * g[i]; break;
                 case "adagrad": s0[i] += g[i] * g[i]; w[i] -= lr * g[i] / (T.Sqrt(s0[i]) + eps); break;
                 case "rmsprop":
                     T rho = T.CreateTruncating(0.99);
-                    s0[i] = rho * s0[i] + (T.One - rho) * g[i] * g[i];
+                    s0[i] = Flush(rho * s0[i] + (T.One - rho) * g[i] * g[i]);
                     w[i] -= lr * g[i] / (T.Sqrt(s0[i]) + eps);
                     break;
                 default:
                     T lrT = T.CreateTruncating(lrD * Math.Sqrt(1 - Math.Pow(0.999, t)) / (1 - Math.Pow(0.9, t)));
                     T decay = T.CreateTruncating(kind == "adamw" ? lrD * 0.01 : 0);
                     w[i] -= decay * w[i];
-                    s0[i] += T.CreateTruncating(1 - 0.9) * (g[i] - s0[i]);
-                    s1[i] += T.CreateTruncating(1 - 0.999) * (g[i] * g[i] - s1[i]);
+                    s0[i] = Flush(s0[i] + T.CreateTruncating(1 - 0.9) * (g[i] - s0[i]));
+                    s1[i] = Flush(s1[i] + T.CreateTruncating(1 - 0.999) * (g[i] * g[i] - s1[i]));
                     w[i] -= lrT * s0[i] / (T.Sqrt(s1[i]) + eps);
                     break;
             }
         }
+    }
+
+    private static T Flush<T>(T v) where T : unmanaged, IFloatingPointIeee754<T> =>
+        T.Abs(v) < T.CreateTruncating(typeof(T) == typeof(float) ? 1.17549435E-38 : 2.2250738585072014E-308) ? T.Zero : v;
+
+    [Fact]
+    public void Decaying_state_is_flushed_to_zero_instead_of_going_subnormal()
+    {
+        // A gradient that stays 0 after one step: Adam's m decays by 0.9 per step and would pass 1e-38 after ~850 steps.
+        var p = new Parameter<float>("W", Tensor<float>.Zeros(40), Tensor<float>.Zeros(40));
+        var opt = Optimizer<float>.Create("adam", [p], 0.001);
+        p.Grad.Span.Fill(1f);
+        opt.Step();
+        p.Grad.Span.Clear();
+        for (int i = 0; i < 900; i++) opt.Step();   // m = 0.1·0.9⁹⁰⁰ ≈ 7e-43 unflushed: subnormal
+        foreach (var (_, s) in opt.State)
+            foreach (float v in s.Span) Assert.True(v == 0 || float.IsNormal(v), $"state value {v:E} is subnormal");
+        Assert.Contains(opt.State.First().Value.Span.ToArray(), v => v == 0);
     }
 
     [Theory]
