@@ -13,16 +13,23 @@ internal static class Plots
         double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
         var tl = plt.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
         tl.LegendText = "train loss";
-        var vl = plt.Add.Scatter(epochs, history.Select(h => h.ValLoss).ToArray());
-        vl.LegendText = "validation loss";
+        bool val = history.All(h => h.ValAccuracy is not null);
+        if (val)
+        {
+            var vl = plt.Add.Scatter(epochs, history.Select(h => h.ValLoss!.Value).ToArray());
+            vl.LegendText = "validation loss";
+        }
         var ta = plt.Add.Scatter(epochs, history.Select(h => h.TrainAccuracy).ToArray());
         ta.LegendText = "train accuracy";
         ta.Axes.YAxis = plt.Axes.Right;
         ta.LinePattern = ScottPlot.LinePattern.Dashed;
-        var va = plt.Add.Scatter(epochs, history.Select(h => h.ValAccuracy).ToArray());
-        va.LegendText = "validation accuracy";
-        va.Axes.YAxis = plt.Axes.Right;
-        va.LinePattern = ScottPlot.LinePattern.Dashed;
+        if (val)
+        {
+            var va = plt.Add.Scatter(epochs, history.Select(h => h.ValAccuracy!.Value).ToArray());
+            va.LegendText = "validation accuracy";
+            va.Axes.YAxis = plt.Axes.Right;
+            va.LinePattern = ScottPlot.LinePattern.Dashed;
+        }
         if (history.All(h => h.TestAccuracy is not null))
         {
             var te = plt.Add.Scatter(epochs, history.Select(h => h.TestAccuracy!.Value).ToArray());

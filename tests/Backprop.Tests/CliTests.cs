@@ -186,6 +186,7 @@ public class TrainCliTests
     [InlineData(new[] { "train", "--init", "glorot" }, "--init must be he, xavier or normal")]
     [InlineData(new[] { "train", "--epochs", "2", "--out", "/nonexistent/dir/m.safetensors" }, "does not exist")]
     [InlineData(new[] { "train", "--resume", "/nonexistent.safetensors" }, "no such file")]
+    [InlineData(new[] { "train", "--validation", "1" }, "--validation must be at least 0 and below 1")]
     [InlineData(new[] { "eval" }, "--model FILE is required")]
     [InlineData(new[] { "eval", "--model", "/nonexistent.safetensors" }, "no such file")]
     public void Bad_training_options_give_a_clear_message_and_exit_code_2(string[] args, string part)
@@ -231,5 +232,19 @@ public class TrainCliTests
             Assert.Contains("cannot change on --resume", e5);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Validation_zero_trains_on_all_the_data_and_reports_no_validation()
+    {
+        var (code, stdout, err) = TestUtil.Cli("", "train", "--epochs", "2", "--validation", "0", "--json");
+        Assert.True(code == 0, err);
+        var last = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.False(last.TryGetProperty("val_loss", out _));
+        Assert.True(last.TryGetProperty("test_accuracy", out _));
+        var (c2, text, e2) = TestUtil.Cli("", "train", "--epochs", "1", "--validation", "0");
+        Assert.True(c2 == 0, e2);
+        Assert.Contains("0 validation", text);
+        Assert.DoesNotContain("val acc", text);
     }
 }

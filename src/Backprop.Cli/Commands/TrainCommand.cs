@@ -75,7 +75,9 @@ internal static class TrainCommand
             throw new InvalidInputException($"--layers starts with {trainer.Spec.Sizes[0]}, but {all.Name} has {all.Dim} features per sample");
         if (all.Classes > trainer.Spec.Sizes[^1])
             throw new InvalidInputException($"--layers ends with {trainer.Spec.Sizes[^1]}, but {all.Name} has {all.Classes} classes");
-        var (train, val) = all.Split(trainer.Settings.ValidationFraction, trainer.Settings.Seed ^ 0x5EED);
+        var (train, val) = trainer.Settings.ValidationFraction == 0
+            ? (all, (Dataset?)null)
+            : all.Split(trainer.Settings.ValidationFraction, trainer.Settings.Seed ^ 0x5EED);
 
         string? outPath = args.Value("out"), plot = args.Value("plot");
         string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null) + "-regions.png" : null);
@@ -91,7 +93,7 @@ internal static class TrainCommand
 
         if (!json)
             stdout.WriteLine(FormattableString.Invariant(
-                $"{all.Name}: {train.Count} training, {val.Count} validation{(test is null ? "" : $", {test.Count} test")} samples; model {string.Join("-", trainer.Spec.Sizes)} {trainer.Spec.Activation} {trainer.Spec.Dtype}; {trainer.Settings.Optimizer} lr {trainer.Optimizer.LearningRate} batch {trainer.Settings.Batch}; threads {Parallelism.MaxThreads}"));
+                $"{all.Name}: {train.Count} training, {val?.Count ?? 0} validation{(test is null ? "" : $", {test.Count} test")} samples; model {string.Join("-", trainer.Spec.Sizes)} {trainer.Spec.Activation} {trainer.Spec.Dtype}; {trainer.Settings.Optimizer} lr {trainer.Optimizer.LearningRate} batch {trainer.Settings.Batch}; threads {Parallelism.MaxThreads}"));
         while (trainer.Epoch < epochs)
         {
             EpochResult result;
@@ -136,18 +138,20 @@ internal static class TrainCommand
     }
 
     private static string Line(EpochResult r, int epochs) =>
-        FormattableString.Invariant($"epoch {r.Epoch}/{epochs}: train_loss {r.TrainLoss:0.0000} train_accuracy {r.TrainAccuracy:0.0000} val_loss {r.ValLoss:0.0000} val_accuracy {r.ValAccuracy:0.0000}") +
+        FormattableString.Invariant($"epoch {r.Epoch}/{epochs}: train_loss {r.TrainLoss:0.0000} train_accuracy {r.TrainAccuracy:0.0000}") +
+        (r.ValAccuracy is null ? "" : FormattableString.Invariant($" val_loss {r.ValLoss:0.0000} val_accuracy {r.ValAccuracy:0.0000}")) +
         (r.TestAccuracy is null ? "" : FormattableString.Invariant($" test_loss {r.TestLoss:0.0000} test_accuracy {r.TestAccuracy:0.0000}")) + FormattableString.Invariant($" seconds {r.Seconds:0.000}");
 
     internal static string Table(IReadOnlyList<EpochResult> history)
     {
         var sb = new StringBuilder();
-        bool test = history.All(h => h.TestAccuracy is not null);
+        bool test = history.All(h => h.TestAccuracy is not null), val = history.All(h => h.ValAccuracy is not null);
         sb.AppendLine();
-        sb.AppendLine("| epoch | seconds | train loss | train acc | val loss | val acc |" + (test ? " test loss | test acc |" : ""));
-        sb.AppendLine("|------:|--------:|-----------:|----------:|---------:|--------:|" + (test ? "----------:|---------:|" : ""));
+        sb.AppendLine("| epoch | seconds | train loss | train acc |" + (val ? " val loss | val acc |" : "") + (test ? " test loss | test acc |" : ""));
+        sb.AppendLine("|------:|--------:|-----------:|----------:|" + (val ? "---------:|--------:|" : "") + (test ? "----------:|---------:|" : ""));
         foreach (var r in history)
-            sb.AppendLine(FormattableString.Invariant($"| {r.Epoch,5} | {r.Seconds,7:0.000} | {r.TrainLoss,10:0.0000} | {r.TrainAccuracy * 100,8:0.00}% | {r.ValLoss,8:0.0000} | {r.ValAccuracy * 100,6:0.00}% |") +
+            sb.AppendLine(FormattableString.Invariant($"| {r.Epoch,5} | {r.Seconds,7:0.000} | {r.TrainLoss,10:0.0000} | {r.TrainAccuracy * 100,8:0.00}% |") +
+                (val ? FormattableString.Invariant($" {r.ValLoss,8:0.0000} | {r.ValAccuracy * 100,6:0.00}% |") : "") +
                 (test ? FormattableString.Invariant($" {r.TestLoss,9:0.0000} | {r.TestAccuracy * 100,7:0.00}% |") : ""));
         return sb.ToString();
     }

@@ -23,7 +23,7 @@ public sealed record TrainSettings
     [JsonPropertyName("batch")] public int Batch { get; init; } = 100;
     /// <summary>The seed of every random draw: initialization, shuffling, dropout, the validation split.</summary>
     [JsonPropertyName("seed")] public ulong Seed { get; init; }
-    /// <summary>The fraction of the training data held out for validation.</summary>
+    /// <summary>The fraction of the training data held out for validation (0: train on all of it, no validation).</summary>
     [JsonPropertyName("validation")] public double ValidationFraction { get; init; } = 0.1;
 
     /// <summary>Checks every field, with messages that name the option.</summary>
@@ -32,7 +32,7 @@ public sealed record TrainSettings
         if (Batch < 1) throw new InvalidInputException($"--batch must be at least 1, not {Batch}");
         if (LearningRate is { } lr && (!(lr > 0) || !double.IsFinite(lr))) throw new InvalidInputException($"--lr must be a positive number, not {lr}");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new InvalidInputException($"--weight-decay must be 0 or more, not {WeightDecay}");
-        if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new InvalidInputException($"--validation must be between 0 and 1, not {ValidationFraction}");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new InvalidInputException($"--validation must be at least 0 and below 1, not {ValidationFraction}");
         _ = Optimizer switch
         {
             "sgd" or "momentum" or "nesterov" or "adagrad" or "rmsprop" or "adam" or "adamw" => 0,
@@ -47,8 +47,8 @@ public sealed record EpochResult(
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("train_loss")] double TrainLoss,
     [property: JsonPropertyName("train_accuracy")] double TrainAccuracy,
-    [property: JsonPropertyName("val_loss")] double ValLoss,
-    [property: JsonPropertyName("val_accuracy")] double ValAccuracy,
+    [property: JsonPropertyName("val_loss")] double? ValLoss,
+    [property: JsonPropertyName("val_accuracy")] double? ValAccuracy,
     [property: JsonPropertyName("test_loss")] double? TestLoss,
     [property: JsonPropertyName("test_accuracy")] double? TestAccuracy);
 
@@ -91,8 +91,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Every completed epoch's figures.</summary>
     public List<EpochResult> History { get; } = new();
 
-    /// <summary>Trains one epoch over <paramref name="train"/>, then evaluates on the validation (and test) data.</summary>
-    public EpochResult RunEpoch(Dataset train, Dataset validation, Dataset? test = null, Action<int, int>? progress = null)
+    /// <summary>Trains one epoch over <paramref name="train"/>, then evaluates on the validation and test data where given.</summary>
+    public EpochResult RunEpoch(Dataset train, Dataset? validation, Dataset? test = null, Action<int, int>? progress = null)
     {
         if (train.Dim != Spec.Sizes[0])
             throw new ShapeMismatchException($"the data has {train.Dim} features per sample, but the network's input size is {Spec.Sizes[0]}");
@@ -130,10 +130,10 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             progress?.Invoke(bi + 1, batches);
         }
         double seconds = sw.Elapsed.TotalSeconds;   // the training loop only, as the peers time it
-        var val = Evaluate(Net, validation);
+        var val = validation is null ? null : Evaluate(Net, validation);
         var tst = test is null ? null : Evaluate(Net, test);
         var r = new EpochResult(Epoch + 1, seconds, lossSum / train.Count, (double)correct / train.Count,
-            val.Loss, val.Accuracy, tst?.Loss, tst?.Accuracy);
+            val?.Loss, val?.Accuracy, tst?.Loss, tst?.Accuracy);
         History.Add(r);
         return r;
     }
