@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -60,6 +61,26 @@ public static unsafe class Gemm
                         T v = biasPtr == null ? T.Zero : biasPtr[j];
                         pc[(long)i * ldc + j] = accumulate ? pc[(long)i * ldc + j] + v : v;
                     }
+                return;
+            }
+            if (path == GemmPath.Vector512 && !transB && N <= Vector512<T>.Count && M > 2 && work < ParallelThreshold && Avx512F.IsSupported)
+            {
+                NarrowDirect(transA, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                return;
+            }
+            if (path != GemmPath.Scalar && transB && !transA && M > 2 && K <= 16 && (long)K * N <= 1 << 16 && work < ParallelThreshold)
+            {
+                // A short reduction against a transposed B (dx = dout·Wᵀ of a narrow layer): transpose op(B) once into a
+                // K×N row-major scratch, then every row of C is a K-term combination of its rows, held in registers.
+                T* bt = Buffer<T>(ref t_packB, (long)K * N);
+                T** rows = stackalloc T*[8];
+                for (int j = 0; j < N; j += 8)
+                {
+                    int count = Math.Min(8, N - j);
+                    for (int r = 0; r < count; r++) rows[r] = pb + (long)(j + r) * ldb;
+                    Packing.Interleave(rows, count, N, K, bt + j, vector: true, pad: false);
+                }
+                Direct(false, false, M, N, K, pa, lda, bt, N, pc, ldc, biasPtr, accumulate);
                 return;
             }
             if (path != GemmPath.Scalar && (M <= 2 || K <= 2 || work <= DirectThreshold))
@@ -265,6 +286,55 @@ public static unsafe class Gemm
             for (int k = 0; k < K; k++) s += a[k * aStride] * b[(long)k * ldb + j];
             Put(c, j, s, bias, accumulate);
         }
+    }
+
+    // C (M×N, N ≤ one vector) = op(A)·B: every row of C is one masked vector, eight rows at a time, so eight FMA
+    // chains run side by side; B is read in place, a row per k, with masked loads (nothing read or written past N).
+    private static void NarrowDirect<T>(bool transA, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var mask = Vector512.LessThan(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(N)));
+        var add = bias == null ? Vector512<T>.Zero : Simd.MaskLoad(bias, mask);
+        long aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
+        for (int i = 0; i < M; i += 8)
+        {
+            int rows = Math.Min(8, M - i);
+            // Rows past M repeat the last one: computed, never stored.
+            T* a0 = a + i * aRow;
+            T* a1 = a + Math.Min(i + 1, M - 1) * aRow, a2 = a + Math.Min(i + 2, M - 1) * aRow, a3 = a + Math.Min(i + 3, M - 1) * aRow;
+            T* a4 = a + Math.Min(i + 4, M - 1) * aRow, a5 = a + Math.Min(i + 5, M - 1) * aRow, a6 = a + Math.Min(i + 6, M - 1) * aRow, a7 = a + Math.Min(i + 7, M - 1) * aRow;
+            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            T* bk = b;
+            long o = 0;
+            for (int k = 0; k < K; k++, bk += ldb, o += aCol)
+            {
+                var bv = Simd.MaskLoad(bk, mask);
+                c0 = Simd.Fma(Vector512.Create(a0[o]), bv, c0);
+                c1 = Simd.Fma(Vector512.Create(a1[o]), bv, c1);
+                c2 = Simd.Fma(Vector512.Create(a2[o]), bv, c2);
+                c3 = Simd.Fma(Vector512.Create(a3[o]), bv, c3);
+                c4 = Simd.Fma(Vector512.Create(a4[o]), bv, c4);
+                c5 = Simd.Fma(Vector512.Create(a5[o]), bv, c5);
+                c6 = Simd.Fma(Vector512.Create(a6[o]), bv, c6);
+                c7 = Simd.Fma(Vector512.Create(a7[o]), bv, c7);
+            }
+            T* ci = c + (long)i * ldc;
+            PutRow(ci, c0 + add, mask, accumulate);
+            if (rows > 1) PutRow(ci + ldc, c1 + add, mask, accumulate);
+            if (rows > 2) PutRow(ci + 2L * ldc, c2 + add, mask, accumulate);
+            if (rows > 3) PutRow(ci + 3L * ldc, c3 + add, mask, accumulate);
+            if (rows > 4) PutRow(ci + 4L * ldc, c4 + add, mask, accumulate);
+            if (rows > 5) PutRow(ci + 5L * ldc, c5 + add, mask, accumulate);
+            if (rows > 6) PutRow(ci + 6L * ldc, c6 + add, mask, accumulate);
+            if (rows > 7) PutRow(ci + 7L * ldc, c7 + add, mask, accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutRow<T>(T* c, Vector512<T> v, Vector512<T> mask, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (accumulate) v += Simd.MaskLoad(c, mask);
+        Simd.MaskStore(c, mask, v);
     }
 
     // Stores lanes [skip, W) of s (+ bias, + old C when accumulating) at c + j.

@@ -17,7 +17,8 @@ internal static unsafe class Packing
 {
     /// <summary>panel[k·width + r] = src[r][k] for r &lt; count, zero for count ≤ r &lt; width, k &lt; kc.</summary>
     /// <param name="vector">false forces the element-by-element loop (the portable path, and its tests).</param>
-    public static void Interleave<T>(T** src, int count, int width, int kc, T* panel, bool vector)
+    /// <param name="pad">false leaves columns count ≤ r &lt; width untouched (a slice of a wider transpose).</param>
+    public static void Interleave<T>(T** src, int count, int width, int kc, T* panel, bool vector, bool pad = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int r = 0;
@@ -33,13 +34,14 @@ internal static unsafe class Packing
                 for (; r + 4 <= count; r += 4) Transpose4((double**)src + r, width, kc, (double*)panel + r);
             }
         }
-        if (r == width) return;
+        int end = pad ? width : count;
+        if (r == end) return;
         for (int k = 0; k < kc; k++)
         {
             T* d = panel + (long)k * width;
             int i = r;
             for (; i < count; i++) d[i] = src[i][k];
-            for (; i < width; i++) d[i] = T.Zero;
+            for (; i < end; i++) d[i] = T.Zero;
         }
     }
 

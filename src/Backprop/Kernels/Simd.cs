@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -20,5 +21,22 @@ internal static class Simd
         if (typeof(T) == typeof(float))
             return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
+    /// <summary>Lanes where <paramref name="mask"/> is set loaded from p, zero elsewhere; masked lanes are never touched (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<T> MaskLoad<T>(T* p, Vector512<T> mask) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Avx512F.MaskLoad((float*)p, mask.AsSingle(), Vector512<float>.Zero).As<float, T>();
+        return Avx512F.MaskLoad((double*)p, mask.AsDouble(), Vector512<double>.Zero).As<double, T>();
+    }
+
+    /// <summary>Stores the lanes of v where <paramref name="mask"/> is set; memory under the other lanes is untouched (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void MaskStore<T>(T* p, Vector512<T> mask, Vector512<T> v) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) Avx512F.MaskStore((float*)p, mask.AsSingle(), v.AsSingle());
+        else Avx512F.MaskStore((double*)p, mask.AsDouble(), v.AsDouble());
     }
 }
