@@ -9,6 +9,43 @@ namespace Backprop.Tests;
 public class KernelTests
 {
     [Fact]
+    public void Outputs_large_enough_to_stream_match_the_formulas()
+    {
+        // Just past the streaming threshold, starting 3 elements into the arrays so that the output is not 64-byte aligned.
+        int n = (int)(Map.StreamBytes / sizeof(float)) + 37;
+        Assert.True(Map.Streams<float>(n) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
+        var rng = new Random(8);
+        float[] Rand() => Enumerable.Range(0, n + 3).Select(_ => (float)(rng.NextDouble() * 16 - 8)).ToArray();
+        float[] x = Rand(), dout = Rand(), y = new float[n + 3], dx = new float[n + 3];
+        var xs = x.AsSpan(3);
+        var ys = y.AsSpan(3);
+        var ds = dout.AsSpan(3);
+        var dxs = dx.AsSpan(3);
+        void Check(string what, Span<float> got, Func<int, double> want, double tol)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                double w = want(i);
+                if (!(Math.Abs(got[i] - w) <= tol * Math.Max(1, Math.Abs(w)))) Assert.Fail($"{what}[{i}]: expected {w}, got {got[i]}");
+            }
+        }
+        Elementwise.ReluForward<float>(xs, ys);
+        Check("relu", ys, i => Math.Max(x[3 + i], 0), 0);
+        Elementwise.ReluBackward<float>(xs, ds, dxs);
+        Check("relu backward", dxs, i => x[3 + i] > 0 ? dout[3 + i] : 0, 0);
+        Elementwise.SigmoidForward<float>(xs, ys);
+        Check("sigmoid", ys, i => 1 / (1 + Math.Exp(-x[3 + i])), 1e-6);
+        Elementwise.SigmoidBackward<float>(ys, ds, dxs);
+        Check("sigmoid backward", dxs, i => dout[3 + i] * y[3 + i] * (1 - y[3 + i]), 1e-6);
+        Elementwise.TanhBackward<float>(xs, ds, dxs);
+        Check("tanh backward", dxs, i => dout[3 + i] * (1 - x[3 + i] * (double)x[3 + i]), 1e-5);
+        Elementwise.LeakyReluForward<float>(xs, 0.1f, ys);
+        Check("leaky relu", ys, i => x[3 + i] > 0 ? x[3 + i] : 0.1 * x[3 + i], 1e-7);
+        Assert.Equal([0f, 0f, 0f], y[..3]);   // nothing written before the output
+        Assert.Equal([0f, 0f, 0f], dx[..3]);
+    }
+
+    [Fact]
     public void Vector_exp_matches_the_library_exp_over_the_whole_range()
     {
         if (!Vector512.IsHardwareAccelerated) return;   // the scalar paths are the library's own Exp

@@ -20,7 +20,8 @@ public static class Elementwise
     public static void ReluForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, y.Length);
-        TensorPrimitives.Max(x, T.Zero, y);
+        if (Map.Streams<T>(y.Length)) Map.Run<T, ReluForwardOp<T>>(x, T.Zero, y);
+        else TensorPrimitives.Max(x, T.Zero, y);
     }
 
     /// <summary>dx = dout where x &gt; 0, else 0 (f′(0) = 0).</summary>
@@ -35,7 +36,21 @@ public static class Elementwise
     {
         Check(x.Length, y.Length);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Map.Streams<T>(y.Length))
+        {
+            unsafe
+            {
+                fixed (T* px = x, py = y)
+                {
+                    int head = (int)Map.Head(py, (nuint)y.Length);
+                    TensorPrimitives.Sigmoid(x[..head], y[..head]);
+                    for (i = head; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+                        Simd.StoreNonTemporal(VectorMath.Sigmoid(Vector512.Load(px + i)), py + i);
+                    System.Runtime.Intrinsics.X86.Sse.StoreFence();
+                }
+            }
+        }
+        else if (Vector512.IsHardwareAccelerated)
         {
             ref T px = ref MemoryMarshal.GetReference(x);
             ref T py = ref MemoryMarshal.GetReference(y);

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -22,11 +23,40 @@ internal interface ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>Runs an operator struct over spans with the widest accelerated vectors, then scalars.</summary>
-internal static class Map
+/// <remarks>
+/// Outputs of at least <see cref="StreamBytes"/> are written with non-temporal stores: they would not stay in cache
+/// anyway, and streaming them skips reading each destination line before overwriting it (about a fifth faster at
+/// 10⁷ elements here; slower below a few MB, where the caches still hold the data).
+/// </remarks>
+internal static unsafe class Map
 {
+    public const long StreamBytes = 8L << 20;
+
+    /// <summary>Whether an output of <paramref name="n"/> elements is written with non-temporal stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Streams<T>(int n) where T : unmanaged =>
+        Avx512F.IsSupported && Vector512.IsHardwareAccelerated && (long)n * sizeof(T) >= StreamBytes;
+
+    /// <summary>Elements before <paramref name="d"/> reaches a 64-byte boundary (at most n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint Head<T>(T* d, nuint n) where T : unmanaged => Math.Min(n, (nuint)(((64 - ((nint)d & 63)) & 63) / sizeof(T)));
+
     public static void Run<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOp<T>
     {
+        if (Streams<T>(dst.Length))
+        {
+            fixed (T* sa = a, sb = b, sd = dst)
+            {
+                nuint len = (nuint)dst.Length, k = 0, head = Head(sd, len);
+                for (; k < head; k++) sd[k] = TOp.Invoke(sa[k], sb[k]);
+                for (; k + (nuint)Vector512<T>.Count <= len; k += (nuint)Vector512<T>.Count)
+                    Simd.StoreNonTemporal(TOp.Invoke(Vector512.Load(sa + k), Vector512.Load(sb + k)), sd + k);
+                for (; k < len; k++) sd[k] = TOp.Invoke(sa[k], sb[k]);
+                Sse.StoreFence();
+            }
+            return;
+        }
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
         ref T pd = ref MemoryMarshal.GetReference(dst);
@@ -44,6 +74,20 @@ internal static class Map
     public static void Run<T, TOp>(ReadOnlySpan<T> a, T s, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOp<T>
     {
+        if (Streams<T>(dst.Length))
+        {
+            fixed (T* sa = a, sd = dst)
+            {
+                nuint len = (nuint)dst.Length, k = 0, head = Head(sd, len);
+                var vs = Vector512.Create(s);
+                for (; k < head; k++) sd[k] = TOp.Invoke(sa[k], s);
+                for (; k + (nuint)Vector512<T>.Count <= len; k += (nuint)Vector512<T>.Count)
+                    Simd.StoreNonTemporal(TOp.Invoke(Vector512.Load(sa + k), vs), sd + k);
+                for (; k < len; k++) sd[k] = TOp.Invoke(sa[k], s);
+                Sse.StoreFence();
+            }
+            return;
+        }
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pd = ref MemoryMarshal.GetReference(dst);
         nuint i = 0, n = (nuint)dst.Length;
@@ -109,6 +153,14 @@ internal readonly struct ReluBackwardOp<T> : IBinaryOp<T> where T : unmanaged, I
     public static T Invoke(T x, T dout) => x > T.Zero ? dout : T.Zero;
     public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> dout) => Vector512.GreaterThan(x, Vector512<T>.Zero) & dout;
     public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> dout) => Vector256.GreaterThan(x, Vector256<T>.Zero) & dout;
+}
+
+/// <summary>y = x where x &gt; 0, else 0 (NaN stays NaN, −0 becomes +0, as TensorPrimitives.Max(x, 0)); the scalar operand is unused.</summary>
+internal readonly struct ReluForwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x, T unused) => x <= T.Zero ? T.Zero : x;
+    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> unused) => Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<T>.Zero), Vector512<T>.Zero, x);
+    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> unused) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<T>.Zero), Vector256<T>.Zero, x);
 }
 
 /// <summary>dx = dout·y·(1 − y).</summary>

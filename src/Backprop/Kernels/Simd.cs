@@ -39,4 +39,12 @@ internal static class Simd
         if (typeof(T) == typeof(float)) Avx512F.MaskStore((float*)p, mask.AsSingle(), v.AsSingle());
         else Avx512F.MaskStore((double*)p, mask.AsDouble(), v.AsDouble());
     }
+
+    /// <summary>A non-temporal (cache-bypassing) store to a 64-byte-aligned address (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreNonTemporal<T>(Vector512<T> v, T* p) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) Avx512F.StoreAlignedNonTemporal((float*)p, v.AsSingle());
+        else Avx512F.StoreAlignedNonTemporal((double*)p, v.AsDouble());
+    }
 }
