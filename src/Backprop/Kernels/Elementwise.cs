@@ -54,8 +54,27 @@ public static class Elementwise
         {
             ref T px = ref MemoryMarshal.GetReference(x);
             ref T py = ref MemoryMarshal.GetReference(y);
-            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+            int W = Vector512<T>.Count;
+            // Four independent vectors per iteration: the exponential is one long dependency chain per vector.
+            for (; i <= x.Length - 4 * W; i += 4 * W)
+            {
+                var a = VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)i));
+                var b = VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)(i + W)));
+                var c = VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)(i + 2 * W)));
+                var d = VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)(i + 3 * W)));
+                a.StoreUnsafe(ref py, (nuint)i);
+                b.StoreUnsafe(ref py, (nuint)(i + W));
+                c.StoreUnsafe(ref py, (nuint)(i + 2 * W));
+                d.StoreUnsafe(ref py, (nuint)(i + 3 * W));
+            }
+            for (; i <= x.Length - W; i += W)
                 VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
+            if (i < x.Length && x.Length >= W && !x.Overlaps(y))
+            {
+                // The last partial vector: recompute [n − W, n); the overlap gets the same values again.
+                VectorMath.Sigmoid(Vector512.LoadUnsafe(ref px, (nuint)(x.Length - W))).StoreUnsafe(ref py, (nuint)(x.Length - W));
+                i = x.Length;
+            }
         }
         if (i < x.Length) TensorPrimitives.Sigmoid(x[i..], y[i..]);
     }
