@@ -20,13 +20,13 @@ internal static class EvalCommand
         if (args.Positionals.Count > 0) throw new InvalidInputException($"eval: unexpected argument '{args.Positionals[0]}'; usage: {EvalUsage}");
         string model = args.Value("model") ?? throw new InvalidInputException($"eval: --model FILE is required; usage: {EvalUsage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
-        var spec = ModelFile.Read(model).Spec;
-        return spec.Dtype == "float64" ? Eval<double>(args, model) : Eval<float>(args, model);
+        var contents = ModelFile.Read(model);
+        return contents.Spec.Dtype == "float64" ? Eval<double>(args, model, contents) : Eval<float>(args, model, contents);
     }
 
-    private static string Eval<T>(Args args, string model) where T : unmanaged, IFloatingPointIeee754<T>
+    private static string Eval<T>(Args args, string model, ModelFile.Contents contents) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (net, spec, meta) = ModelFile.Load<T>(model);
+        var (net, spec, meta) = ModelFile.Load<T>(model, contents);
         ulong seed = 0;
         if (meta.TryGetValue("training", out var tj)) seed = JsonSerializer.Deserialize<TrainSettings>(tj)?.Seed ?? 0;
         var (train, test) = DataOptions.Load(args, seed);
@@ -59,14 +59,14 @@ internal static class EvalCommand
     {
         var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "model" });
         string model = args.Value("model") ?? throw new InvalidInputException($"predict: --model FILE is required; usage: {PredictUsage}");
-        var spec = ModelFile.Read(model).Spec;
+        var contents = ModelFile.Read(model);
         string text = args.ReadInput(0);
-        return spec.Dtype == "float64" ? Predict<double>(model, text, args.Flag("json")) : Predict<float>(model, text, args.Flag("json"));
+        return contents.Spec.Dtype == "float64" ? Predict<double>(model, contents, text, args.Flag("json")) : Predict<float>(model, contents, text, args.Flag("json"));
     }
 
-    private static string Predict<T>(string model, string text, bool json) where T : unmanaged, IFloatingPointIeee754<T>
+    private static string Predict<T>(string model, ModelFile.Contents contents, string text, bool json) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (net, spec, _) = ModelFile.Load<T>(model);
+        var (net, spec, _) = ModelFile.Load<T>(model, contents);
         var inputs = new Inputs(Inputs.Read(text), "predict", ["x"]);
         var x = inputs.Tensor<T>("x");
         if (x.Rank == 1) x = x.Reshape(1, x.Length);

@@ -26,11 +26,12 @@ internal static class TrainCommand
         var args = new Args(argv, Flags, Valued);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
-        string dtype = args.Value("resume") is { } r ? ModelFile.Read(r).Spec.Dtype : args.Choice("dtype", "float32", "float32", "float64");
-        return dtype == "float64" ? Train<double>(args, stdout) : Train<float>(args, stdout);
+        var resumed = args.Value("resume") is { } r ? ModelFile.Read(r) : null;
+        string dtype = resumed?.Spec.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
+        return dtype == "float64" ? Train<double>(args, stdout, resumed) : Train<float>(args, stdout, resumed);
     }
 
-    private static int Train<T>(Args args, TextWriter stdout) where T : unmanaged, IFloatingPointIeee754<T>
+    private static int Train<T>(Args args, TextWriter stdout, ModelFile.Contents? resumed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string dataset = DataOptions.Name(args);
         bool images = dataset != "spiral";
@@ -40,7 +41,7 @@ internal static class TrainCommand
             foreach (var o in new[] { "layers", "activation", "init", "init-std", "optimizer", "lr", "weight-decay", "dropout", "batch-norm", "batch", "seed", "dtype", "validation" })
                 if (args.Value(o) is not null || args.Flag(o))
                     throw new InvalidInputException($"--{o} cannot change on --resume: the checkpoint fixes the model and training settings (only --epochs, --out, --plot, --threads may be given)");
-            trainer = Trainer<T>.LoadCheckpoint(resume);
+            trainer = Trainer<T>.LoadCheckpoint(resume, resumed!);
         }
         else
         {

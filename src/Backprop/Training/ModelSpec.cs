@@ -119,20 +119,27 @@ public static class ModelFile
         SafeTensors.Save(path, Entries(Tensors(net)), meta);
     }
 
-    /// <summary>Reads the model description of a file.</summary>
-    public static (ModelSpec Spec, IReadOnlyList<SafeTensors.Entry> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    /// <summary>A model file as read: its description, its tensors and its metadata.</summary>
+    public sealed record Contents(ModelSpec Spec, IReadOnlyList<SafeTensors.Entry> Tensors, IReadOnlyDictionary<string, string> Metadata);
+
+    /// <summary>Reads and validates a model file (once: pass the result on rather than reading the file again).</summary>
+    public static Contents Read(string path)
     {
         var (tensors, meta) = SafeTensors.Load(path);
         if (!meta.TryGetValue("format", out var f) || f != Format)
             throw new InvalidFileException($"{path}: not a Backprop model (metadata 'format' is {(f is null ? "missing" : $"'{f}'")}, '{Format}' expected)");
         if (!meta.TryGetValue("model", out var m)) throw new InvalidFileException($"{path}: the metadata has no model description");
-        return (ModelSpec.FromJson(m, path), tensors, meta);
+        return new Contents(ModelSpec.FromJson(m, path), tensors, meta);
     }
 
     /// <summary>Builds the network a file describes and loads its tensors, checking every name and shape.</summary>
-    public static (Sequential<T> Net, ModelSpec Spec, IReadOnlyDictionary<string, string> Metadata) Load<T>(string path, Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T>
+    public static (Sequential<T> Net, ModelSpec Spec, IReadOnlyDictionary<string, string> Metadata) Load<T>(string path, Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Load<T>(path, Read(path), rng);
+
+    /// <summary>Builds the network of a file already read (<paramref name="path"/> names it in errors).</summary>
+    public static (Sequential<T> Net, ModelSpec Spec, IReadOnlyDictionary<string, string> Metadata) Load<T>(string path, Contents contents, Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (spec, tensors, meta) = Read(path);
+        var (spec, tensors, meta) = contents;
         var net = spec.Build<T>(rng ?? new Rng(0));
         Assign(path, Tensors(net), tensors);
         return (net, spec, meta);

@@ -224,9 +224,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Restores a trainer from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
-    public static Trainer<T> LoadCheckpoint(string path)
+    public static Trainer<T> LoadCheckpoint(string path) => LoadCheckpoint(path, ModelFile.Read(path));
+
+    /// <summary>Restores a trainer from a checkpoint file already read (<paramref name="path"/> names it in errors).</summary>
+    public static Trainer<T> LoadCheckpoint(string path, ModelFile.Contents contents)
     {
-        var (spec, tensors, meta) = ModelFile.Read(path);
+        var (spec, tensors, meta) = contents;
         if (!meta.ContainsKey("checkpoint") || !meta.TryGetValue("training", out var tj))
             throw new InvalidFileException($"{path}: a model, not a checkpoint (no training state); train with --out to a checkpoint-capable file or start afresh");
         TrainSettings settings;
