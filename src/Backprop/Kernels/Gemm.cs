@@ -337,15 +337,17 @@ public static unsafe class Gemm
         Simd.MaskStore(c, mask, v);
     }
 
-    // Stores lanes [skip, W) of s (+ bias, + old C when accumulating) at c + j.
+    // Stores lanes [skip, W) of s (+ bias, + old C when accumulating) at c + j; lanes below skip are left as they were.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish<T>(T* c, int j, Vector512<T> s, T* bias, bool accumulate, int skip) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (bias != null) s += Vector512.Load(bias + j);
-        if (accumulate || skip != 0)
+        // Without accumulation the skipped lanes are rewritten with the values they already hold (same operations, same
+        // order), so a plain store will do; reloading them right after storing would stall on store forwarding.
+        if (accumulate)
         {
             var old = Vector512.Load(c + j);
-            if (accumulate) s += old;
+            s += old;
             if (skip != 0) s = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(skip))), s, old);
         }
         Vector512.Store(s, c + j);
