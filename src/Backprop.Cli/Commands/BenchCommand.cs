@@ -158,7 +158,12 @@ internal static class BenchCommand
         var sw = Stopwatch.StartNew();
         int warm = 0;
         while (sw.Elapsed.TotalSeconds < (quick ? 0.05 : 0.2) || warm < 3) { body(); warm++; }
-        double perCall = sw.Elapsed.TotalSeconds / warm;
+        // Calibrate after the warm-up: the first calls include compiling the code, which would make a sub-microsecond
+        // body look slow and leave one call per sample (below the timer's resolution).
+        sw.Restart();
+        int calls = 0;
+        while (sw.Elapsed.TotalSeconds < 0.005 || calls < 3) { body(); calls++; }
+        double perCall = sw.Elapsed.TotalSeconds / calls;
         double sampleTarget = quick ? 0.01 : 0.04;
         int inner = Math.Max(1, (int)(sampleTarget / Math.Max(perCall, 1e-9)));
         int samples = quick ? 7 : 21;

@@ -77,7 +77,8 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         }
         _x = x;
         var y = TensorBuffer.Ensure(ref _y, B, M);                              // (B, M)
-        Gemm.Multiply<T>(false, false, B, M, N, x.Span, N, W.Span, M, y.Span, M, b.Span);
+        if (IsTiny(B, N, M)) TinyForward(x.Span, W.Span, b.Span, y.Span, B, N, M);
+        else Gemm.Multiply<T>(false, false, B, M, N, x.Span, N, W.Span, M, y.Span, M, b.Span);
         return y;
     }
 
@@ -88,10 +89,55 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         int B = x.Dim(0), N = Inputs, M = Outputs;
         CheckDout(dout, [B, M]);
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);                          // x's shape, (B, N) flat
+        if (IsTiny(B, N, M))
+        {
+            TinyBackward(x.Span, W.Span, dout.Span, dx.Span, dW.Span, db.Span, B, N, M);
+            return dx;
+        }
         Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
         Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);   // (N, M)
         SumRows(dout.Span, B, M, db.Span);                                       // (M,)
         return dx;
+    }
+
+    // Products this small (the textbook's 2×2×3) cost less than setting up a GEMM call: plain loops instead.
+    private const long TinyWork = 64;
+
+    private static bool IsTiny(int B, int N, int M) => (long)B * N * M <= TinyWork;
+
+    private static void TinyForward(ReadOnlySpan<T> x, ReadOnlySpan<T> W, ReadOnlySpan<T> b, Span<T> y, int B, int N, int M)
+    {
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < M; j++)
+            {
+                T s = T.Zero;
+                for (int k = 0; k < N; k++) s += x[i * N + k] * W[k * M + j];
+                y[i * M + j] = s + b[j];
+            }
+    }
+
+    private static void TinyBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> W, ReadOnlySpan<T> dout, Span<T> dx, Span<T> dW, Span<T> db, int B, int N, int M)
+    {
+        for (int i = 0; i < B; i++)
+            for (int k = 0; k < N; k++)
+            {
+                T s = T.Zero;
+                for (int j = 0; j < M; j++) s += dout[i * M + j] * W[k * M + j];
+                dx[i * N + k] = s;
+            }
+        for (int k = 0; k < N; k++)
+            for (int j = 0; j < M; j++)
+            {
+                T s = T.Zero;
+                for (int i = 0; i < B; i++) s += x[i * N + k] * dout[i * M + j];
+                dW[k * M + j] = s;
+            }
+        for (int j = 0; j < M; j++)
+        {
+            T s = T.Zero;
+            for (int i = 0; i < B; i++) s += dout[i * M + j];
+            db[j] = s;
+        }
     }
 
     /// <summary>Stores dW and db from dout without computing dx (for a first layer, whose input needs no gradient).</summary>
