@@ -116,7 +116,7 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
             }
     }
 
-    private static void TinyBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> W, ReadOnlySpan<T> dout, Span<T> dx, Span<T> dW, Span<T> db, int B, int N, int M)
+    private static void TinyDx(ReadOnlySpan<T> W, ReadOnlySpan<T> dout, Span<T> dx, int B, int N, int M)
     {
         for (int i = 0; i < B; i++)
             for (int k = 0; k < N; k++)
@@ -125,6 +125,11 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
                 for (int j = 0; j < M; j++) s += dout[i * M + j] * W[k * M + j];
                 dx[i * N + k] = s;
             }
+    }
+
+    private static void TinyBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> W, ReadOnlySpan<T> dout, Span<T> dx, Span<T> dW, Span<T> db, int B, int N, int M)
+    {
+        TinyDx(W, dout, dx, B, N, M);
         for (int k = 0; k < N; k++)
             for (int j = 0; j < M; j++)
             {
@@ -167,7 +172,8 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         if (needDx)
         {
             dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-            Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
+            if (IsTiny(B, N, M)) TinyDx(W.Span, dout.Span, dx.Span, B, N, M);   // the same loops as Backward
+            else Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
         }
         var scaled = TensorBuffer.Ensure(ref _scaled, B, M);
         TensorPrimitives.Multiply(dout.Span, -lr, scaled.Span);
