@@ -562,6 +562,7 @@ public static unsafe class Gemm
     private static void PackA<T>(bool transA, T* a, int lda, int ic, int mc, int pc, int kc, int mr, T* dst, bool vector)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        T** src = stackalloc T*[mr];
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
@@ -575,7 +576,6 @@ public static unsafe class Gemm
             else
             {
                 // Rows are contiguous in k: read the mr rows side by side and write the panel sequentially.
-                T** src = stackalloc T*[mr];
                 for (int r = 0; r < rows; r++) src[r] = a + (long)(ic + ir + r) * lda + pc;
                 Packing.Interleave(src, rows, mr, kc, panel, vector);
             }
@@ -586,6 +586,7 @@ public static unsafe class Gemm
     private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        T** rows = stackalloc T*[nr];
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -602,9 +603,8 @@ public static unsafe class Gemm
             else
             {
                 // op(B)[k,j] = B[j·ldb + k]: the nr rows of B are contiguous in k; interleave them.
-                T** src = stackalloc T*[nr];
-                for (int c = 0; c < cols; c++) src[c] = b + (long)(jc + jr + c) * ldb + pc;
-                Packing.Interleave(src, cols, nr, kc, panel, vector);
+                for (int c = 0; c < cols; c++) rows[c] = b + (long)(jc + jr + c) * ldb + pc;
+                Packing.Interleave(rows, cols, nr, kc, panel, vector);
             }
         }
     }

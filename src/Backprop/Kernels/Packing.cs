@@ -16,6 +16,11 @@ namespace Backprop.Kernels;
 internal static unsafe class Packing
 {
     /// <summary>panel[k·width + r] = src[r][k] for r &lt; count, zero for count ≤ r &lt; width, k &lt; kc.</summary>
+    /// <param name="src">The rows: <paramref name="count"/> pointers to <paramref name="kc"/> contiguous values each.</param>
+    /// <param name="count">The number of rows.</param>
+    /// <param name="width">The panel's row length (at least <paramref name="count"/>).</param>
+    /// <param name="kc">The values per row: the panel's number of rows.</param>
+    /// <param name="panel">The destination, <paramref name="kc"/>·<paramref name="width"/> elements.</param>
     /// <param name="vector">false forces the element-by-element loop (the portable path, and its tests).</param>
     /// <param name="pad">false leaves columns count ≤ r &lt; width untouched (a slice of a wider transpose).</param>
     public static void Interleave<T>(T** src, int count, int width, int kc, T* panel, bool vector, bool pad = true)

@@ -69,7 +69,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         else _layers[0].Backward(d);
     }
 
-    /// <summary>Backpropagates from the loss with dout = 1.</summary>
     /// <summary>
     /// The backward pass of a plain SGD training step (no weight decay, no momentum), applied as it goes: fully
     /// connected layers update W and b in place with one accumulating product (see
@@ -92,5 +91,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
+    /// <summary>Backpropagates from the loss with dout = 1.</summary>
     public Tensor<T> Backward() => Backward(T.One);
 }
