@@ -20,8 +20,7 @@ public static class Elementwise
     public static void ReluForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, y.Length);
-        if (Map.Streams<T>(y.Length)) Map.Run<T, ReluForwardOp<T>>(x, T.Zero, y);
-        else TensorPrimitives.Max(x, T.Zero, y);
+        Map.Run<T, ReluForwardOp<T>>(x, T.Zero, y);   // a compare and a blend: about twice TensorPrimitives.Max's speed
     }
 
     /// <summary>dx = dout where x &gt; 0, else 0 (f′(0) = 0).</summary>
