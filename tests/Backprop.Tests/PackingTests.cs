@@ -29,12 +29,12 @@ public unsafe class PackingTests
         int ld = kc + 5;
         var rng = new Random(count * 1000 + width * 10 + kc);
         var source = TestUtil.Random<T>(rng, count * ld).Span.ToArray();
+        T** rows = stackalloc T*[count];
         foreach (bool vector in new[] { false, true })
         {
             var panel = Enumerable.Repeat(T.CreateTruncating(99), kc * width + 7).ToArray();
             fixed (T* s = source, p = panel)
             {
-                T** rows = stackalloc T*[count];
                 for (int r = 0; r < count; r++) rows[r] = s + r * ld;
                 Packing.Interleave(rows, count, width, kc, p, vector);
             }
