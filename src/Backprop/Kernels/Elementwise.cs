@@ -35,17 +35,21 @@ public static class Elementwise
     {
         Check(x.Length, y.Length);
         int i = 0;
-        if (Map.Streams<T>(y.Length))
+        if (Map.Streams<T>(y.Length) && !x.Overlaps(y))
         {
             unsafe
             {
                 fixed (T* px = x, py = y)
                 {
-                    int head = (int)Map.Head(py, (nuint)y.Length);
-                    TensorPrimitives.Sigmoid(x[..head], y[..head]);
-                    for (i = head; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+                    // As Map's streaming loops: first and last vectors stored normally, so every element is computed
+                    // by the same vector code however the work is split.
+                    int W = Vector512<T>.Count, n = x.Length;
+                    VectorMath.Sigmoid(Vector512.Load(px)).Store(py);
+                    for (i = (int)Map.Head(py, (nuint)n); i <= n - W; i += W)
                         Simd.StoreNonTemporal(VectorMath.Sigmoid(Vector512.Load(px + i)), py + i);
                     System.Runtime.Intrinsics.X86.Sse.StoreFence();
+                    VectorMath.Sigmoid(Vector512.Load(px + n - W)).Store(py + n - W);
+                    i = n;
                 }
             }
         }

@@ -44,16 +44,19 @@ internal static unsafe class Map
     public static void Run<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOp<T>
     {
-        if (Streams<T>(dst.Length))
+        if (Streams<T>(dst.Length) && !a.Overlaps(dst) && !b.Overlaps(dst))
         {
             fixed (T* sa = a, sb = b, sd = dst)
             {
-                nuint len = (nuint)dst.Length, k = 0, head = Head(sd, len);
-                for (; k < head; k++) sd[k] = TOp.Invoke(sa[k], sb[k]);
-                for (; k + (nuint)Vector512<T>.Count <= len; k += (nuint)Vector512<T>.Count)
+                // Every element goes through the vector operator wherever the aligned stretch starts (results must not
+                // depend on how the work is split): the first and last vectors are stored normally, overlapping the
+                // streamed middle with the same values.
+                nuint len = (nuint)dst.Length, w = (nuint)Vector512<T>.Count, k = Head(sd, len);
+                TOp.Invoke(Vector512.Load(sa), Vector512.Load(sb)).Store(sd);
+                for (; k + w <= len; k += w)
                     Simd.StoreNonTemporal(TOp.Invoke(Vector512.Load(sa + k), Vector512.Load(sb + k)), sd + k);
-                for (; k < len; k++) sd[k] = TOp.Invoke(sa[k], sb[k]);
                 Sse.StoreFence();
+                TOp.Invoke(Vector512.Load(sa + len - w), Vector512.Load(sb + len - w)).Store(sd + len - w);
             }
             return;
         }
@@ -74,17 +77,17 @@ internal static unsafe class Map
     public static void Run<T, TOp>(ReadOnlySpan<T> a, T s, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOp<T>
     {
-        if (Streams<T>(dst.Length))
+        if (Streams<T>(dst.Length) && !a.Overlaps(dst))
         {
             fixed (T* sa = a, sd = dst)
             {
-                nuint len = (nuint)dst.Length, k = 0, head = Head(sd, len);
+                nuint len = (nuint)dst.Length, w = (nuint)Vector512<T>.Count, k = Head(sd, len);
                 var vs = Vector512.Create(s);
-                for (; k < head; k++) sd[k] = TOp.Invoke(sa[k], s);
-                for (; k + (nuint)Vector512<T>.Count <= len; k += (nuint)Vector512<T>.Count)
+                TOp.Invoke(Vector512.Load(sa), vs).Store(sd);   // first and last vectors stored normally, as above
+                for (; k + w <= len; k += w)
                     Simd.StoreNonTemporal(TOp.Invoke(Vector512.Load(sa + k), vs), sd + k);
-                for (; k < len; k++) sd[k] = TOp.Invoke(sa[k], s);
                 Sse.StoreFence();
+                TOp.Invoke(Vector512.Load(sa + len - w), vs).Store(sd + len - w);
             }
             return;
         }
