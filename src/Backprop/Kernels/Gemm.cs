@@ -13,7 +13,10 @@ namespace Backprop.Kernels;
 /// and op(A) into MR×KC micro-panels, and a register-tiled micro-kernel with fused multiply-add computes an
 /// MR×NR tile of C. The reduction dimension K is never split between threads, and every element of C is
 /// summed in the same order whatever the thread count, so results are bit-identical across thread counts.
-/// Skinny products (a dimension of 1 or 2, or few flops) take a direct path without packing.
+/// Skinny products (a dimension of 1 or 2, or few flops) take a direct path without packing; products with at most
+/// one vector of columns (a 10-class output layer) keep each row of C in one masked AVX-512 register, eight rows at a
+/// time; a short reduction against a transposed B (dx = dout·Wᵀ of such a layer) transposes B once and goes direct.
+/// None of these is split between threads, so the bit-identity across thread counts holds for them trivially.
 /// </remarks>
 public static unsafe class Gemm
 {
