@@ -147,7 +147,12 @@ public static unsafe class Gemm
             // Row i of C is a combination of rows of op(B): c_i = Σ_k op(A)[i,k]·B[k,:], accumulated in registers
             // over k for blocks of columns (no round trip through memory per k).
             long aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
-            for (int i = 0; i < M; i++)
+            int i = 0;
+            // Two rows at a time share every load of B (it dominates when K is short); a last odd row goes alone.
+            if (Vector512.IsHardwareAccelerated && N >= Vector512<T>.Count && K > 1)
+                for (; i + 1 < M; i += 2)
+                    DirectRowPair(a + i * aRow, a + (i + 1) * aRow, aCol, b, ldb, c + (long)i * ldc, c + (long)(i + 1) * ldc, N, K, bias, accumulate);
+            for (; i < M; i++)
                 DirectRow(a + i * aRow, aCol, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
         }
         else if (!transA)
@@ -338,6 +343,39 @@ public static unsafe class Gemm
     {
         if (accumulate) v += Simd.MaskLoad(c, mask);
         Simd.MaskStore(c, mask, v);
+    }
+
+    // DirectRow for two rows of C at once: each vector of B loaded per k feeds both rows (eight accumulators).
+    private static void DirectRowPair<T>(T* a0, T* a1, long aStride, T* b, int ldb, T* c0, T* c1, int n, int K, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        for (int j = 0; j < n; j += 4 * W)
+        {
+            int p0 = Math.Min(j, n - W), p1 = Math.Min(j + W, n - W), p2 = Math.Min(j + 2 * W, n - W), p3 = Math.Min(j + 3 * W, n - W);
+            Vector512<T> r0 = default, r1 = default, r2 = default, r3 = default;
+            Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            T* bk = b;
+            long o = 0;
+            for (int k = 0; k < K; k++, bk += ldb, o += aStride)
+            {
+                var x = Vector512.Create(a0[o]);
+                var y = Vector512.Create(a1[o]);
+                var v0 = Vector512.Load(bk + p0);
+                var v1 = Vector512.Load(bk + p1);
+                var v2 = Vector512.Load(bk + p2);
+                var v3 = Vector512.Load(bk + p3);
+                r0 = Simd.Fma(x, v0, r0); s0 = Simd.Fma(y, v0, s0);
+                r1 = Simd.Fma(x, v1, r1); s1 = Simd.Fma(y, v1, s1);
+                r2 = Simd.Fma(x, v2, r2); s2 = Simd.Fma(y, v2, s2);
+                r3 = Simd.Fma(x, v3, r3); s3 = Simd.Fma(y, v3, s3);
+            }
+            Finish(c0, p0, r0, bias, accumulate, j - p0);
+            Finish(c1, p0, s0, bias, accumulate, j - p0);
+            if (j + W < n) { Finish(c0, p1, r1, bias, accumulate, j + W - p1); Finish(c1, p1, s1, bias, accumulate, j + W - p1); }
+            if (j + 2 * W < n) { Finish(c0, p2, r2, bias, accumulate, j + 2 * W - p2); Finish(c1, p2, s2, bias, accumulate, j + 2 * W - p2); }
+            if (j + 3 * W < n) { Finish(c0, p3, r3, bias, accumulate, j + 3 * W - p3); Finish(c1, p3, s3, bias, accumulate, j + 3 * W - p3); }
+        }
     }
 
     // Stores lanes [skip, W) of s (+ bias, + old C when accumulating) at c + j; lanes below skip are left as they were.
