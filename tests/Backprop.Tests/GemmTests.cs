@@ -14,7 +14,7 @@ public class GemmTests
         [
             [1, 1, 1], [2, 3, 2], [1, 17, 33], [7, 1, 9], [8, 32, 1], [9, 33, 17], [15, 16, 31], [17, 97, 65],
             [6, 16, 8], [13, 257, 40], [97, 5, 300], [64, 64, 64], [100, 10, 100], [3, 600, 2], [130, 70, 45],
-            [3, 8, 5], [9, 16, 1], [17, 7, 64], [33, 9, 20],   // narrow products: 8-row blocks and their remainders, N at and just past a vector
+            [3, 8, 5], [9, 16, 1], [17, 7, 64], [33, 9, 20], [11, 20, 7], [9, 32, 13],   // narrow products: 8-row blocks and remainders; N at, past and at twice a vector
             [100, 100, 10], [5, 301, 16], [4, 13, 3],         // short reductions against a transposed B
         ];
         foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
