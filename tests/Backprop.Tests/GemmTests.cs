@@ -115,6 +115,38 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 16)]
+    [InlineData(3, 17)]
+    [InlineData(784, 100)]
+    [InlineData(37, 33)]
+    public void Outer_products_into_contiguous_C_at_every_alignment(int M, int N)
+    {
+        // K = 1 with ldc = N (dW of a batch of one), C at every offset within its array: rows end where they end, the
+        // last vector of each row overlaps the one before it, and nothing outside C is written.
+        var rng = new Random(M + N);
+        var x = TestUtil.Random<float>(rng, M).Span.ToArray();
+        var d = TestUtil.Random<float>(rng, N).Span.ToArray();
+        var bias = TestUtil.Random<float>(rng, N).Span.ToArray();
+        foreach (bool withBias in new[] { false, true })
+            foreach (bool ta in new[] { false, true })
+                for (int offset = 0; offset < 16; offset++)
+                {
+                    var store = Enumerable.Repeat(7f, offset + M * N + 16).ToArray();
+                    // op(A) is M×1: A stored as M×1 (lda 1) or, transposed, as 1×M (lda M).
+                    Gemm.Multiply<float>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default);
+                    for (int i = 0; i < offset; i++) Assert.Equal(7f, store[i]);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++)
+                        {
+                            float want = x[i] * d[j];
+                            if (withBias) want += bias[j];
+                            Assert.True(store[offset + i * N + j] == want, $"offset {offset} bias={withBias} ta={ta} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
+                        }
+                    for (int i = offset + M * N; i < store.Length; i++) Assert.Equal(7f, store[i]);
+                }
+    }
+
     [Fact]
     public void Rejects_operands_that_are_too_small()
     {
