@@ -83,10 +83,18 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(256, 1024, 300)]
-    [InlineData(1000, 70, 513)]
-    [InlineData(33, 2000, 129)]
-    public void Results_are_bit_identical_across_thread_counts(int M, int N, int K)
+    [InlineData(256, 1024, 300, false, false)]
+    [InlineData(1000, 70, 513, false, false)]
+    [InlineData(33, 2000, 129, false, false)]
+    // Direct products split between cores: rows (dW of a batch of one), columns (y and dx of a batch of one), odd sizes.
+    [InlineData(784, 100, 1, true, false)]
+    [InlineData(1, 100, 784, false, false)]
+    [InlineData(1, 784, 100, false, true)]
+    [InlineData(2, 1001, 37, false, false)]
+    [InlineData(2, 999, 33, true, true)]
+    [InlineData(650, 90, 2, false, true)]
+    [InlineData(99, 200, 2, false, false)]
+    public void Results_are_bit_identical_across_thread_counts(int M, int N, int K, bool ta, bool tb)
     {
         var rng = new Random(5);
         var a = TestUtil.Random<float>(rng, M * K).Span.ToArray();
@@ -99,7 +107,7 @@ public class GemmTests
             try
             {
                 var c = new float[M * N];
-                Gemm.Multiply<float>(false, false, M, N, K, a, K, b, N, c, N, bias);
+                Gemm.Multiply<float>(ta, tb, M, N, K, a, ta ? M : K, b, tb ? K : N, c, N, bias);
                 return c;
             }
             finally

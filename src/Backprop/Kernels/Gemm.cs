@@ -25,6 +25,7 @@ public static unsafe class Gemm
     private const int NC = 1024;
     private const long ParallelThreshold = 1L << 19;   // multiply-adds below which one thread is faster
     private const long DirectThreshold = 1L << 13;
+    private const long DirectParallelThreshold = 1L << 15;   // multiply-adds from which a direct product splits between cores
 
     /// <summary>The path used by <see cref="GemmPath.Auto"/> on this processor.</summary>
     public static GemmPath BestPath { get; } =
@@ -89,7 +90,12 @@ public static unsafe class Gemm
             }
             if (path != GemmPath.Scalar && (M <= 2 || K <= 2 || work <= DirectThreshold))
             {
-                Direct(transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                // Split rows when there are enough, else columns when every part keeps at least one full vector (a part
+                // narrower than that would take the narrower loops, whose sums round differently).
+                int parts = work >= DirectParallelThreshold && (M >= 16 || N >= 64) ? Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity) : 1;
+                if (M < 16) parts = Math.Min(parts, N / 32);   // column parts of at least 32 (the last one at least 16)
+                if (parts > 1) DirectJob<T>.Run(parts, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                else Direct(transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
                 return;
             }
             // A product with few columns and many rows wastes most of each NR-wide tile: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead.
@@ -515,6 +521,54 @@ public static unsafe class Gemm
         }
         for (; j < n; j++) s = T.FusedMultiplyAdd(x[j], y[j], s);
         return s;
+    }
+
+    // A direct product split between cores: rows of C in even-sized blocks (row pairs stay pairs), or, for one or two
+    // rows, columns in blocks of 16 (a multiple of every grouping the direct loops use). Every element is computed by
+    // the same operations as on one thread, so results stay bit-identical.
+    private sealed class DirectJob<T> : WorkerPool.IJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private static readonly DirectJob<T> Instance = new();
+        private bool _transA, _transB, _accumulate;
+        private int _M, _N, _K, _lda, _ldb, _ldc;
+        private T* _a, _b, _c, _bias;
+
+        public static void Run(int parts, bool transA, bool transB, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
+        {
+            var job = Instance;
+            lock (job)
+            {
+                job._transA = transA; job._transB = transB; job._accumulate = accumulate;
+                job._M = M; job._N = N; job._K = K; job._lda = lda; job._ldb = ldb; job._ldc = ldc;
+                job._a = a; job._b = b; job._c = c; job._bias = bias;
+                WorkerPool.Shared.Run(job, parts);
+                job._a = job._b = job._c = job._bias = null;
+            }
+        }
+
+        public void Execute(int part, int parts)
+        {
+            if (_M >= 16)
+            {
+                var (lo, hi) = Range(_M, 2, part, parts);
+                if (lo >= hi) return;
+                T* a = _transA ? _a + lo : _a + (long)lo * _lda;
+                Direct(_transA, _transB, hi - lo, _N, _K, a, _lda, _b, _ldb, _c + (long)lo * _ldc, _ldc, _bias, _accumulate);
+            }
+            else
+            {
+                var (lo, hi) = Range(_N, 16, part, parts);
+                if (lo >= hi) return;
+                T* b = _transB ? _b + (long)lo * _ldb : _b + lo;
+                Direct(_transA, _transB, _M, hi - lo, _K, _a, _lda, b, _ldb, _c + lo, _ldc, _bias == null ? null : _bias + lo, _accumulate);
+            }
+        }
+
+        private static (int, int) Range(int n, int align, int part, int parts)
+        {
+            int blocks = (n + align - 1) / align;
+            return (Math.Min(n, (int)((long)blocks * part / parts) * align), Math.Min(n, (int)((long)blocks * (part + 1) / parts) * align));
+        }
     }
 
     // ---- packed path ----
