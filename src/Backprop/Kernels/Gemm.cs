@@ -16,7 +16,7 @@ namespace Backprop.Kernels;
 /// Skinny products (a dimension of 1 or 2, or few flops) take a direct path without packing; products with at most
 /// one vector of columns (a 10-class output layer) keep each row of C in one masked AVX-512 register, eight rows at a
 /// time; a short reduction against a transposed B (dx = dout·Wᵀ of such a layer) transposes B once and goes direct.
-/// None of these is split between threads, so the bit-identity across thread counts holds for them trivially.
+/// The narrow paths run on one thread; large direct products split rows or columns (never K) like the packed path.
 /// </remarks>
 public static unsafe class Gemm
 {
@@ -94,7 +94,7 @@ public static unsafe class Gemm
                 // narrower than that would take the narrower loops, whose sums round differently).
                 int parts = work >= DirectParallelThreshold && (M >= 16 || N >= 64) ? Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity) : 1;
                 if (M < 16) parts = Math.Min(parts, N / 32);   // column parts of at least 32 (the last one at least 16)
-                if (parts > 1) DirectJob<T>.Run(parts, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                if (parts > 1) RunParallel(parts, direct: true, splitRows: M >= 16, path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1, biasPtr, accumulate);
                 else Direct(transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
                 return;
             }
@@ -308,7 +308,7 @@ public static unsafe class Gemm
     private static void NarrowDirect<T>(bool transA, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var mask = Vector512.LessThan(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(N)));
+        var mask = Simd.FirstLanes<T>(N);
         var add = bias == null ? Vector512<T>.Zero : Simd.MaskLoad(bias, mask);
         long aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
         for (int i = 0; i < M; i += 8)
@@ -352,7 +352,7 @@ public static unsafe class Gemm
     {
         int W = Vector512<T>.Count;
         var full = Vector512<T>.AllBitsSet;
-        var mask = Vector512.LessThan(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(N - W)));
+        var mask = Simd.FirstLanes<T>(N - W);
         var add0 = bias == null ? Vector512<T>.Zero : Vector512.Load(bias);
         var add1 = bias == null ? Vector512<T>.Zero : Simd.MaskLoad(bias + W, mask);
         long aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
@@ -523,85 +523,64 @@ public static unsafe class Gemm
         return s;
     }
 
-    // A direct product split between cores: rows of C in even-sized blocks (row pairs stay pairs), or, for one or two
-    // rows, columns in blocks of 16 (a multiple of every grouping the direct loops use). Every element is computed by
-    // the same operations as on one thread, so results stay bit-identical.
-    private sealed class DirectJob<T> : WorkerPool.IJob where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private static readonly DirectJob<T> Instance = new();
-        private bool _transA, _transB, _accumulate;
-        private int _M, _N, _K, _lda, _ldb, _ldc;
-        private T* _a, _b, _c, _bias;
-
-        public static void Run(int parts, bool transA, bool transB, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
-        {
-            var job = Instance;
-            lock (job)
-            {
-                job._transA = transA; job._transB = transB; job._accumulate = accumulate;
-                job._M = M; job._N = N; job._K = K; job._lda = lda; job._ldb = ldb; job._ldc = ldc;
-                job._a = a; job._b = b; job._c = c; job._bias = bias;
-                WorkerPool.Shared.Run(job, parts);
-                job._a = job._b = job._c = job._bias = null;
-            }
-        }
-
-        public void Execute(int part, int parts)
-        {
-            if (_M >= 16)
-            {
-                var (lo, hi) = Range(_M, 2, part, parts);
-                if (lo >= hi) return;
-                T* a = _transA ? _a + lo : _a + (long)lo * _lda;
-                Direct(_transA, _transB, hi - lo, _N, _K, a, _lda, _b, _ldb, _c + (long)lo * _ldc, _ldc, _bias, _accumulate);
-            }
-            else
-            {
-                var (lo, hi) = Range(_N, 16, part, parts);
-                if (lo >= hi) return;
-                T* b = _transB ? _b + (long)lo * _ldb : _b + lo;
-                Direct(_transA, _transB, _M, hi - lo, _K, _a, _lda, b, _ldb, _c + lo, _ldc, _bias == null ? null : _bias + lo, _accumulate);
-            }
-        }
-
-        private static (int, int) Range(int n, int align, int part, int parts)
-        {
-            int blocks = (n + align - 1) / align;
-            return (Math.Min(n, (int)((long)blocks * part / parts) * align), Math.Min(n, (int)((long)blocks * (part + 1) / parts) * align));
-        }
-    }
-
     // ---- packed path ----
 
+    // One product split between cores, never along K. Packed: rows in MR blocks or columns in NR blocks. Direct: rows
+    // in even-sized blocks (row pairs stay pairs), or columns in blocks of 16 (a multiple of every grouping the direct
+    // loops use). Either way every element is computed by the same operations as on one thread: bit-identical results.
     private sealed class Job<T> : WorkerPool.IJob where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static readonly Job<T> Instance = new();
         public GemmPath Path;
-        public bool TransA, TransB, Accumulate, SplitRows;
+        public bool Direct, TransA, TransB, Accumulate, SplitRows;
         public int M, N, K, Lda, Ldb, RsC, CsC;
         public T* A, B, C, Bias;
 
         public void Execute(int part, int parts)
         {
-            int mr = MR<T>(Path), nr = NR<T>(Path);
+            if (Direct)
+            {
+                // RsC is C's row stride (CsC = 1) on this path.
+                if (SplitRows)
+                {
+                    var (lo, hi) = WorkerPool.Part(M, 2, part, parts);
+                    if (lo < hi)
+                        Gemm.Direct(TransA, TransB, hi - lo, N, K, TransA ? A + lo : A + (long)lo * Lda, Lda, B, Ldb, C + (long)lo * RsC, RsC, Bias, Accumulate);
+                }
+                else
+                {
+                    var (lo, hi) = WorkerPool.Part(N, 16, part, parts);
+                    if (lo < hi)
+                        Gemm.Direct(TransA, TransB, M, hi - lo, K, A, Lda, TransB ? B + (long)lo * Ldb : B + lo, Ldb, C + lo, RsC, Bias == null ? null : Bias + lo, Accumulate);
+                }
+                return;
+            }
             if (SplitRows)
             {
-                var (lo, hi) = Split(M, mr, part, parts);
+                var (lo, hi) = WorkerPool.Part(M, MR<T>(Path), part, parts);
                 if (lo < hi) Compute(this, lo, hi, 0, N);
             }
             else
             {
-                var (lo, hi) = Split(N, nr, part, parts);
+                var (lo, hi) = WorkerPool.Part(N, NR<T>(Path), part, parts);
                 if (lo < hi) Compute(this, 0, M, lo, hi);
             }
         }
+    }
 
-        private static (int, int) Split(int n, int align, int part, int parts)
+    private static void RunParallel<T>(int parts, bool direct, bool splitRows, GemmPath path, bool transA, bool transB, int M, int N, int K,
+        T* a, int lda, T* b, int ldb, T* c, int rsC, int csC, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var job = Job<T>.Instance;
+        lock (job)
         {
-            int blocks = (n + align - 1) / align;
-            int lo = (int)((long)blocks * part / parts) * align;
-            int hi = (int)((long)blocks * (part + 1) / parts) * align;
-            return (Math.Min(lo, n), Math.Min(hi, n));
+            job.Direct = direct; job.SplitRows = splitRows;
+            job.Path = path; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
+            job.M = M; job.N = N; job.K = K; job.Lda = lda; job.Ldb = ldb; job.RsC = rsC; job.CsC = csC;
+            job.A = a; job.B = b; job.C = c; job.Bias = bias;
+            WorkerPool.Shared.Run(job, parts);
+            job.A = job.B = job.C = job.Bias = null;
         }
     }
 
@@ -612,7 +591,6 @@ public static unsafe class Gemm
         T* a, int lda, T* b, int ldb, T* c, int rsC, int csC, T* bias, bool accumulate, long work)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var job = Job<T>.Instance;
         int threads = work < ParallelThreshold ? 1 : Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity);
         if (threads > 1)
         {
@@ -625,15 +603,7 @@ public static unsafe class Gemm
             Compute(local, 0, M, 0, N);
             return;
         }
-        lock (job)
-        {
-            job.Path = path; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
-            job.M = M; job.N = N; job.K = K; job.Lda = lda; job.Ldb = ldb; job.RsC = rsC; job.CsC = csC;
-            job.A = a; job.B = b; job.C = c; job.Bias = bias;
-            job.SplitRows = M >= N;
-            WorkerPool.Shared.Run(job, threads);
-            job.A = job.B = job.C = job.Bias = null;
-        }
+        RunParallel(threads, direct: false, splitRows: M >= N, path, transA, transB, M, N, K, a, lda, b, ldb, c, rsC, csC, bias, accumulate);
     }
 
     private readonly struct JobArgs<T>(GemmPath path, bool transA, bool transB, bool accumulate, int m, int n, int k,

@@ -77,6 +77,16 @@ internal sealed class WorkerPool
     /// <summary>The most parts a job can be split into (workers plus the caller).</summary>
     public int Capacity => _start.Length + 1;
 
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> of the range [0, n), cut at multiples of
+    /// <paramref name="align"/> (the last part takes the remainder; a part may be empty).
+    /// </summary>
+    public static (int Lo, int Hi) Part(int n, int align, int part, int parts)
+    {
+        long blocks = (n + (long)align - 1) / align;
+        return ((int)Math.Min(n, blocks * part / parts * align), (int)Math.Min(n, blocks * (part + 1) / parts * align));
+    }
+
     /// <summary>Runs <paramref name="job"/> as <paramref name="parts"/> parts: part 0 on the caller, the rest on workers.</summary>
     public void Run(IJob job, int parts)
     {

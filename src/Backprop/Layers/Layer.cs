@@ -126,9 +126,7 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
 
         public void Execute(int part, int parts)
         {
-            int chunks = (_n + 63) / 64;
-            int lo = (int)Math.Min(_n, (long)chunks * part / parts * 64);
-            int hi = (int)Math.Min(_n, (long)chunks * (part + 1) / parts * 64);
+            var (lo, hi) = WorkerPool.Part(_n, 64, part, parts);
             int len = hi - lo;
             if (len <= 0) return;
             if (_forward) layer.Apply(new ReadOnlySpan<T>(_x + lo, len), new Span<T>(_y + lo, len));

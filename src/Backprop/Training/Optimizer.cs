@@ -115,7 +115,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The number of whole vectors in <paramref name="n"/> elements (0 where vectors are not accelerated).</summary>
     protected static int VectorEnd(int n) => Vector.IsHardwareAccelerated ? n - n % Vector<T>.Count : 0;
 
-    private static readonly T MinNormal = typeof(T) == typeof(float) ? T.CreateTruncating(float.CreateTruncating(1.17549435E-38f)) : T.CreateTruncating(2.2250738585072014E-308);
+    private static readonly T MinNormal = typeof(T) == typeof(float) ? T.CreateTruncating(1.17549435E-38f) : T.CreateTruncating(2.2250738585072014E-308);
 
     /// <summary>
     /// Zero for values below the smallest normal number (in magnitude), else the value. Decaying state (a momentum of
@@ -141,10 +141,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         public void Execute(int part, int parts)
         {
-            int n = optimizer._params[Index].Value.Length;
-            int chunks = (n + 63) / 64;
-            int lo = (int)Math.Min(n, (long)chunks * part / parts * 64);
-            int hi = (int)Math.Min(n, (long)chunks * (part + 1) / parts * 64);
+            var (lo, hi) = WorkerPool.Part(optimizer._params[Index].Value.Length, 64, part, parts);
             if (lo < hi) optimizer.UpdateRange(Index, lo, hi);
         }
     }
