@@ -89,15 +89,36 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         int B = x.Dim(0), N = Inputs, M = Outputs;
         CheckDout(dout, [B, M]);
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);                          // x's shape, (B, N) flat
-        if (IsTiny(B, N, M))
-        {
-            TinyBackward(x.Span, W.Span, dout.Span, dx.Span, dW.Span, db.Span, B, N, M);
-            return dx;
-        }
-        Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
-        Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);   // (N, M)
-        SumRows(dout.Span, B, M, db.Span);                                       // (M,)
+        ComputeDx(dout, dx, B, N, M);
+        ComputeGradients(x, dout, B, N, M);
         return dx;
+    }
+
+    /// <summary>Stores dW and db from dout without computing dx (for a first layer, whose input needs no gradient).</summary>
+    public void BackwardParameters(Tensor<T> dout)
+    {
+        var x = RequireForward(_x);
+        int B = x.Dim(0), N = Inputs, M = Outputs;
+        CheckDout(dout, [B, M]);
+        ComputeGradients(x, dout, B, N, M);
+    }
+
+    // dx = dout·Wᵀ, (B, N) flat.
+    private void ComputeDx(Tensor<T> dout, Tensor<T> dx, int B, int N, int M)
+    {
+        if (IsTiny(B, N, M)) TinyDx(W.Span, dout.Span, dx.Span, B, N, M);
+        else Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
+    }
+
+    // dW = xᵀ·dout (N, M) and db = Σ_batch dout (M,).
+    private void ComputeGradients(Tensor<T> x, Tensor<T> dout, int B, int N, int M)
+    {
+        if (IsTiny(B, N, M)) TinyGradients(x.Span, dout.Span, dW.Span, db.Span, B, N, M);
+        else
+        {
+            Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);
+            SumRows(dout.Span, B, M, db.Span);
+        }
     }
 
     // Products this small (the textbook's 2×2×3) cost less than setting up a GEMM call: plain loops instead.
@@ -127,9 +148,8 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
             }
     }
 
-    private static void TinyBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> W, ReadOnlySpan<T> dout, Span<T> dx, Span<T> dW, Span<T> db, int B, int N, int M)
+    private static void TinyGradients(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dW, Span<T> db, int B, int N, int M)
     {
-        TinyDx(W, dout, dx, B, N, M);
         for (int k = 0; k < N; k++)
             for (int j = 0; j < M; j++)
             {
@@ -143,16 +163,6 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
             for (int i = 0; i < B; i++) s += dout[i * M + j];
             db[j] = s;
         }
-    }
-
-    /// <summary>Stores dW and db from dout without computing dx (for a first layer, whose input needs no gradient).</summary>
-    public void BackwardParameters(Tensor<T> dout)
-    {
-        var x = RequireForward(_x);
-        int B = x.Dim(0), N = Inputs, M = Outputs;
-        CheckDout(dout, [B, M]);
-        Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);
-        SumRows(dout.Span, B, M, db.Span);
     }
 
     /// <summary>
@@ -172,8 +182,7 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         if (needDx)
         {
             dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-            if (IsTiny(B, N, M)) TinyDx(W.Span, dout.Span, dx.Span, B, N, M);   // the same loops as Backward
-            else Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
+            ComputeDx(dout, dx, B, N, M);
         }
         var scaled = TensorBuffer.Ensure(ref _scaled, B, M);
         TensorPrimitives.Multiply(dout.Span, -lr, scaled.Span);
@@ -190,7 +199,7 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
             // Narrow rows (db of a 10-class output layer): one masked vector summed over the rows in a register.
             fixed (T* pa = a, ps = sum)
             {
-                var mask = Vector512.LessThan(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(cols)));
+                var mask = Simd.FirstLanes<T>(cols);
                 var acc = Simd.MaskLoad(pa, mask);
                 for (int i = 1; i < rows; i++) acc += Simd.MaskLoad(pa + (long)i * cols, mask);
                 Simd.MaskStore(ps, mask, acc);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Backprop.Layers;
 using Backprop.Losses;
 
@@ -87,7 +88,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
             d = _layers[i].Backward(d);
             foreach (var p in _layers[i].Parameters)
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p.Grad.Span, -lr, p.Value.Span, p.Value.Span);
+                TensorPrimitives.MultiplyAdd(p.Grad.Span, -lr, p.Value.Span, p.Value.Span);
         }
     }
 
