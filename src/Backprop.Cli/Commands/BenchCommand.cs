@@ -65,8 +65,7 @@ internal static class BenchCommand
             }
             if (ops == "training")
             {
-                var (train, test) = Data.Datasets.LoadIdxFolder(args.Value("data") ?? Data.Datasets.FashionMnistDir, "Fashion-MNIST",
-                    Data.Datasets.FashionClasses, DataOptions.FashionHowTo);
+                var (train, test) = DataOptions.LoadFashionMnist(args.Value("data"));
                 int images = args.Int("images", train.Count, 100, train.Count);
                 if (images < train.Count) train = train.Subset(Enumerable.Range(0, images).ToArray(), train.Name);
                 foreach (var dtype in dtypes)

@@ -17,6 +17,10 @@ internal static class DataOptions
             ? args.Choice("dataset", "spiral", "spiral", "fashion-mnist", "mnist")
             : args.Value("data") is not null ? "idx" : "spiral";
 
+    /// <summary>Fashion-MNIST from <paramref name="dir"/>, or from where Debian's package puts it.</summary>
+    public static (Dataset Train, Dataset Test) LoadFashionMnist(string? dir) =>
+        Datasets.LoadIdxFolder(dir ?? Datasets.FashionMnistDir, "Fashion-MNIST", Datasets.FashionClasses, FashionHowTo);
+
     /// <summary>The training data and the test data (null for none).</summary>
     public static (Dataset Train, Dataset? Test) Load(Args args, ulong seed)
     {
@@ -29,7 +33,7 @@ internal static class DataOptions
                 return (Datasets.Spiral(300, 3, seed), Datasets.Spiral(100, 3, seed + 1_000_003));
             case "fashion-mnist":
             {
-                var (tr, te) = Datasets.LoadIdxFolder(dir ?? Datasets.FashionMnistDir, "Fashion-MNIST", Datasets.FashionClasses, FashionHowTo);
+                var (tr, te) = LoadFashionMnist(dir);
                 return (tr, te);
             }
             case "mnist":
