@@ -16,6 +16,7 @@ public class GemmTests
             [6, 16, 8], [13, 257, 40], [97, 5, 300], [64, 64, 64], [100, 10, 100], [3, 600, 2], [130, 70, 45],
             [3, 8, 5], [9, 16, 1], [17, 7, 64], [33, 9, 20], [11, 20, 7], [9, 32, 13],   // narrow products: 8-row blocks and remainders; N at, past and at twice a vector
             [100, 100, 10], [5, 301, 16], [4, 13, 3],         // short reductions against a transposed B
+            [1, 40, 16], [2, 9, 8], [1, 33, 100], [2, 130, 1], [1, 200, 7],   // one or two rows: dot groups (K at and past a vector), outer products, eight-vector rows
         ];
         foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
             foreach (var s in shapes) data.Add(path, s[0], s[1], s[2]);
@@ -128,31 +129,56 @@ public class GemmTests
     [InlineData(3, 17)]
     [InlineData(784, 100)]
     [InlineData(37, 33)]
+    [InlineData(5, 8)]
+    [InlineData(1, 9)]
+    [InlineData(31, 300)]
     public void Outer_products_into_contiguous_C_at_every_alignment(int M, int N)
     {
-        // K = 1 with ldc = N (dW of a batch of one), C at every offset within its array: rows end where they end, the
-        // last vector of each row overlaps the one before it, and nothing outside C is written.
+        OuterProducts<float>(M, N);
+        OuterProducts<double>(M, N);
+    }
+
+    // K = 1 with ldc = N (dW of a batch of one), C at every offset within its array, on 1 and 2 threads, written or
+    // accumulated: every element is exactly x[i]·d[j] (+ bias[j]) (+ old), and nothing outside C is written.
+    private static void OuterProducts<T>(int M, int N) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var rng = new Random(M + N);
-        var x = TestUtil.Random<float>(rng, M).Span.ToArray();
-        var d = TestUtil.Random<float>(rng, N).Span.ToArray();
-        var bias = TestUtil.Random<float>(rng, N).Span.ToArray();
-        foreach (bool withBias in new[] { false, true })
-            foreach (bool ta in new[] { false, true })
-                for (int offset = 0; offset < 16; offset++)
-                {
-                    var store = Enumerable.Repeat(7f, offset + M * N + 16).ToArray();
-                    // op(A) is M×1: A stored as M×1 (lda 1) or, transposed, as 1×M (lda M).
-                    Gemm.Multiply<float>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default);
-                    for (int i = 0; i < offset; i++) Assert.Equal(7f, store[i]);
-                    for (int i = 0; i < M; i++)
-                        for (int j = 0; j < N; j++)
-                        {
-                            float want = x[i] * d[j];
-                            if (withBias) want += bias[j];
-                            Assert.True(store[offset + i * N + j] == want, $"offset {offset} bias={withBias} ta={ta} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
-                        }
-                    for (int i = offset + M * N; i < store.Length; i++) Assert.Equal(7f, store[i]);
-                }
+        var x = TestUtil.Random<T>(rng, M).Span.ToArray();
+        var d = TestUtil.Random<T>(rng, N).Span.ToArray();
+        var bias = TestUtil.Random<T>(rng, N).Span.ToArray();
+        var old = TestUtil.Random<T>(rng, M * N).Span.ToArray();
+        var sentinel = T.CreateTruncating(7);
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool withBias in new[] { false, true })
+                    foreach (bool ta in new[] { false, true })
+                        foreach (bool accumulate in new[] { false, true })
+                            for (int offset = 0; offset < 16; offset++)
+                            {
+                                Parallelism.MaxThreads = threads;
+                                var store = Enumerable.Repeat(sentinel, offset + M * N + 16).ToArray();
+                                old.CopyTo(store, offset);
+                                // op(A) is M×1: A stored as M×1 (lda 1) or, transposed, as 1×M (lda M).
+                                Gemm.Multiply<T>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default, accumulate);
+                                for (int i = 0; i < offset; i++) Assert.Equal(sentinel, store[i]);
+                                for (int i = 0; i < M; i++)
+                                    for (int j = 0; j < N; j++)
+                                    {
+                                        T want = x[i] * d[j];
+                                        if (withBias) want += bias[j];
+                                        if (accumulate) want += old[i * N + j];
+                                        if (store[offset + i * N + j] != want)
+                                            Assert.Fail($"{typeof(T).Name} threads={threads} offset {offset} bias={withBias} ta={ta} acc={accumulate} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
+                                    }
+                                for (int i = offset + M * N; i < store.Length; i++) Assert.Equal(sentinel, store[i]);
+                            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public static unsafe class Gemm
         fixed (T* pa = a, pb = b, pc = c, pbias = bias)
         {
             T* biasPtr = bias.IsEmpty ? null : pbias;
-            var path = Path == GemmPath.Auto ? BestPath : Path;
+            var path = Path == GemmPath.Auto || Path < BestPath ? BestPath : Path;   // never wider than the processor runs
             long work = (long)M * N * K;
             if (K == 0)
             {
@@ -85,7 +85,7 @@ public static unsafe class Gemm
                     for (int r = 0; r < count; r++) rows[r] = pb + (long)(j + r) * ldb;
                     Packing.Interleave(rows, count, N, K, bt + j, vector: true, pad: false);
                 }
-                Direct(false, false, M, N, K, pa, lda, bt, N, pc, ldc, biasPtr, accumulate);
+                Direct(path, false, false, M, N, K, pa, lda, bt, N, pc, ldc, biasPtr, accumulate);
                 return;
             }
             if (path != GemmPath.Scalar && (M <= 2 || K <= 2 || work <= DirectThreshold))
@@ -95,7 +95,7 @@ public static unsafe class Gemm
                 int parts = work >= DirectParallelThreshold && (M >= 16 || N >= 64) ? Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity) : 1;
                 if (M < 16) parts = Math.Min(parts, N / 32);   // column parts of at least 32 (the last one at least 16)
                 if (parts > 1) RunParallel(parts, direct: true, splitRows: M >= 16, path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1, biasPtr, accumulate);
-                else Direct(transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                else Direct(path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
                 return;
             }
             // A product with few columns and many rows wastes most of each NR-wide tile: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead.
@@ -145,7 +145,7 @@ public static unsafe class Gemm
 
     // ---- direct path: no packing, for skinny or tiny products ----
 
-    private static void Direct<T>(bool transA, bool transB, int M, int N, int K,
+    private static void Direct<T>(GemmPath path, bool transA, bool transB, int M, int N, int K,
         T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -154,13 +154,23 @@ public static unsafe class Gemm
             // Row i of C is a combination of rows of op(B): c_i = Σ_k op(A)[i,k]·B[k,:], accumulated in registers
             // over k for blocks of columns (no round trip through memory per k).
             long aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
+            if (K == 1 && ldc == N && path == GemmPath.Vector512 && N >= Vector512<T>.Count && (nint)c % sizeof(T) == 0)
+            {
+                OuterContiguous(a, aRow, b, c, M, N, bias, accumulate);
+                return;
+            }
             int i = 0;
             // Two rows at a time share every load of B (it dominates when K is short); a last odd row goes alone.
-            if (Vector512.IsHardwareAccelerated && N >= Vector512<T>.Count && K > 1)
+            if (path == GemmPath.Vector512 && N >= Vector512<T>.Count && K > 1)
                 for (; i + 1 < M; i += 2)
                     DirectRowPair(a + i * aRow, a + (i + 1) * aRow, aCol, b, ldb, c + (long)i * ldc, c + (long)(i + 1) * ldc, N, K, bias, accumulate);
             for (; i < M; i++)
-                DirectRow(a + i * aRow, aCol, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
+                DirectRow(path, a + i * aRow, aCol, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
+        }
+        else if (!transA && path == GemmPath.Vector512)
+        {
+            for (int i = 0; i < M; i++)
+                DotGroups(a + (long)i * lda, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
         }
         else if (!transA)
         {
@@ -172,13 +182,13 @@ public static unsafe class Gemm
                 int j = 0;
                 for (; j <= N - 4; j += 4)
                 {
-                    Dot4(ai, b + (long)j * ldb, ldb, K, out T s0, out T s1, out T s2, out T s3);
+                    Dot4(path, ai, b + (long)j * ldb, ldb, K, out T s0, out T s1, out T s2, out T s3);
                     Put(ci, j, s0, bias, accumulate);
                     Put(ci, j + 1, s1, bias, accumulate);
                     Put(ci, j + 2, s2, bias, accumulate);
                     Put(ci, j + 3, s3, bias, accumulate);
                 }
-                for (; j < N; j++) Put(ci, j, Dot(ai, b + (long)j * ldb, K), bias, accumulate);
+                for (; j < N; j++) Put(ci, j, Dot(path, ai, b + (long)j * ldb, K), bias, accumulate);
             }
         }
         else
@@ -193,6 +203,114 @@ public static unsafe class Gemm
         }
     }
 
+    // c[0..n) (=|+=) b_j·a (+ bias) for the n rows b_j = b + j·ldb of length K: the dot products of one row of C against a
+    // transposed B, one vector of columns at a time. Each of the W rows of a group accumulates a vector over k (the last
+    // chunk masked), then the W vectors are summed across lanes together by a tree of shuffles, which leaves the W dot
+    // products in one vector (a fraction of the work of W separate horizontal sums). A last short group repeats its last
+    // row; every column gets the same operations wherever its group starts, so column splits are bit-identical.
+    private static void DotGroups<T>(T* a, T* b, int ldb, T* c, int n, int K, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        var tail = Simd.FirstLanes<T>(K - (K - 1) / W * W);   // lanes of the last chunk, 1..W of them
+        int last = (K - 1) / W * W;
+        T** rows = stackalloc T*[16];
+        for (int j = 0; j < n; j += W)
+        {
+            int count = Math.Min(W, n - j);
+            for (int s = 0; s < W; s++) rows[s] = b + (long)(j + Math.Min(SlotColumn<T>(s), count - 1)) * ldb;
+            Vector512<T> sum = typeof(T) == typeof(float) ? DotGroup16((float**)rows, (float*)a, K, last, tail.AsSingle()).As<float, T>()
+                                                          : DotGroup8((double**)rows, (double*)a, K, last, tail.AsDouble()).As<double, T>();
+            var mask = Simd.FirstLanes<T>(count);
+            if (bias != null) sum += Simd.MaskLoad(bias + j, mask);
+            if (accumulate) sum += Simd.MaskLoad(c + j, mask);
+            Simd.MaskStore(c + j, mask, sum);
+        }
+    }
+
+    // The column of a group fed into accumulator slot s: the shuffle tree leaves slot s's sum in lane 4·(s mod 4) + s / 4
+    // (float, a 4×4 transpose of the index) or 2·(s mod 4) + s / 4 (double), so feeding that column puts every sum in its
+    // own lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SlotColumn<T>(int s) => typeof(T) == typeof(float) ? 4 * (s % 4) + s / 4 : 2 * (s % 4) + s / 4;
+
+    private static Vector512<float> DotGroup16(float** r, float* a, int K, int last, Vector512<float> tail)
+    {
+        Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
+        Vector512<float> v8 = default, v9 = default, v10 = default, v11 = default, v12 = default, v13 = default, v14 = default, v15 = default;
+        float* r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4], r5 = r[5], r6 = r[6], r7 = r[7];
+        float* r8 = r[8], r9 = r[9], r10 = r[10], r11 = r[11], r12 = r[12], r13 = r[13], r14 = r[14], r15 = r[15];
+        for (int k = 0; k < last; k += 16)
+        {
+            var x = Vector512.Load(a + k);
+            v0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r0 + k), v0); v1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r1 + k), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r2 + k), v2); v3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r3 + k), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r4 + k), v4); v5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r5 + k), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r6 + k), v6); v7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r7 + k), v7);
+            v8 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r8 + k), v8); v9 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r9 + k), v9);
+            v10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r10 + k), v10); v11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r11 + k), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r12 + k), v12); v13 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r13 + k), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r14 + k), v14); v15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r15 + k), v15);
+        }
+        {
+            int k = last;
+            var x = Avx512F.MaskLoad(a + k, tail, Vector512<float>.Zero);
+            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r0 + k, tail, Vector512<float>.Zero), v0); v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r1 + k, tail, Vector512<float>.Zero), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r2 + k, tail, Vector512<float>.Zero), v2); v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r3 + k, tail, Vector512<float>.Zero), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r4 + k, tail, Vector512<float>.Zero), v4); v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r5 + k, tail, Vector512<float>.Zero), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r6 + k, tail, Vector512<float>.Zero), v6); v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r7 + k, tail, Vector512<float>.Zero), v7);
+            v8 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r8 + k, tail, Vector512<float>.Zero), v8); v9 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r9 + k, tail, Vector512<float>.Zero), v9);
+            v10 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r10 + k, tail, Vector512<float>.Zero), v10); v11 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r11 + k, tail, Vector512<float>.Zero), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r12 + k, tail, Vector512<float>.Zero), v12); v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r13 + k, tail, Vector512<float>.Zero), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r14 + k, tail, Vector512<float>.Zero), v14); v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r15 + k, tail, Vector512<float>.Zero), v15);
+        }
+        // Pairs of 128-bit blocks: [a0+a2, a1+a3, b0+b2, b1+b3], then [A, B, C, D] with each block four partial sums of one
+        // vector, then a 4×4 transpose-add inside the blocks.
+        var x0 = Half16(v0, v1); var x1 = Half16(v2, v3); var x2 = Half16(v4, v5); var x3 = Half16(v6, v7);
+        var x4 = Half16(v8, v9); var x5 = Half16(v10, v11); var x6 = Half16(v12, v13); var x7 = Half16(v14, v15);
+        var y0 = Quarter16(x0, x1); var y1 = Quarter16(x2, x3); var y2 = Quarter16(x4, x5); var y3 = Quarter16(x6, x7);
+        var s01 = Avx512F.UnpackLow(y0, y1) + Avx512F.UnpackHigh(y0, y1);
+        var s23 = Avx512F.UnpackLow(y2, y3) + Avx512F.UnpackHigh(y2, y3);
+        return (Avx512F.UnpackLow(s01.AsDouble(), s23.AsDouble()).AsSingle() + Avx512F.UnpackHigh(s01.AsDouble(), s23.AsDouble()).AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Half16(Vector512<float> a, Vector512<float> b) => Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Quarter16(Vector512<float> a, Vector512<float> b) => Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+
+    private static Vector512<double> DotGroup8(double** r, double* a, int K, int last, Vector512<double> tail)
+    {
+        Vector512<double> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
+        double* r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4], r5 = r[5], r6 = r[6], r7 = r[7];
+        for (int k = 0; k < last; k += 8)
+        {
+            var x = Vector512.Load(a + k);
+            v0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r0 + k), v0); v1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r1 + k), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r2 + k), v2); v3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r3 + k), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r4 + k), v4); v5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r5 + k), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r6 + k), v6); v7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r7 + k), v7);
+        }
+        {
+            int k = last;
+            var x = Avx512F.MaskLoad(a + k, tail, Vector512<double>.Zero);
+            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r0 + k, tail, Vector512<double>.Zero), v0); v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r1 + k, tail, Vector512<double>.Zero), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r2 + k, tail, Vector512<double>.Zero), v2); v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r3 + k, tail, Vector512<double>.Zero), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r4 + k, tail, Vector512<double>.Zero), v4); v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r5 + k, tail, Vector512<double>.Zero), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r6 + k, tail, Vector512<double>.Zero), v6); v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r7 + k, tail, Vector512<double>.Zero), v7);
+        }
+        // [a0+a2, a1+a3, b0+b2, b1+b3] in 128-bit blocks of two, then [A, B, C, D] (two partials of one vector per
+        // block), then the pairs inside the blocks.
+        var x0 = Avx512F.Shuffle4x128(v0, v1, 0x44) + Avx512F.Shuffle4x128(v0, v1, 0xEE);
+        var x1 = Avx512F.Shuffle4x128(v2, v3, 0x44) + Avx512F.Shuffle4x128(v2, v3, 0xEE);
+        var x2 = Avx512F.Shuffle4x128(v4, v5, 0x44) + Avx512F.Shuffle4x128(v4, v5, 0xEE);
+        var x3 = Avx512F.Shuffle4x128(v6, v7, 0x44) + Avx512F.Shuffle4x128(v6, v7, 0xEE);
+        var y0 = Avx512F.Shuffle4x128(x0, x1, 0x88) + Avx512F.Shuffle4x128(x0, x1, 0xDD);
+        var y1 = Avx512F.Shuffle4x128(x2, x3, 0x88) + Avx512F.Shuffle4x128(x2, x3, 0xDD);
+        return Avx512F.UnpackLow(y0, y1) + Avx512F.UnpackHigh(y0, y1);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put<T>(T* ci, int j, T s, T* bias, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -203,11 +321,11 @@ public static unsafe class Gemm
     // c[0..n) (=|+=) Σ_k a[k·aStride]·b[k·ldb + 0..n) (+ bias), accumulated in registers over k.
     // A last partial block recomputes the final full vector [n − W, n), overlapping columns already done: they get the
     // same value by the same operations, and only the new lanes are written, so no scalar tail runs latency-bound.
-    private static void DirectRow<T>(T* a, long aStride, T* b, int ldb, T* c, int n, int K, T* bias, bool accumulate)
+    private static void DirectRow<T>(GemmPath path, T* a, long aStride, T* b, int ldb, T* c, int n, int K, T* bias, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        if (path == GemmPath.Vector512 && n >= Vector512<T>.Count)
         {
             // Groups of four vectors; even and odd k go to separate accumulators so that eight FMA chains hide the latency.
             int W = Vector512<T>.Count;
@@ -222,6 +340,8 @@ public static unsafe class Gemm
                 }
                 return;
             }
+            // Blocks of eight vectors while more than four remain: a row of up to 8·W columns is read in one pass.
+            for (; n - j > 4 * W; j += 8 * W) DirectRow8(a, aStride, b, ldb, c, j, n, K, bias, accumulate);
             for (; j < n; j += 4 * W)
             {
                 int p0 = Math.Min(j, n - W), p1 = Math.Min(j + W, n - W), p2 = Math.Min(j + 2 * W, n - W), p3 = Math.Min(j + 3 * W, n - W);
@@ -259,7 +379,7 @@ public static unsafe class Gemm
             }
             return;
         }
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
         {
             int W = Vector256<T>.Count;
             while (j < n)
@@ -277,7 +397,7 @@ public static unsafe class Gemm
             }
             return;
         }
-        if (Vector128.IsHardwareAccelerated && n >= Vector128<T>.Count)
+        if (path != GemmPath.Scalar && Vector128.IsHardwareAccelerated && n >= Vector128<T>.Count)
         {
             int W = Vector128<T>.Count;
             while (j < n)
@@ -343,6 +463,121 @@ public static unsafe class Gemm
             if (rows > 6) PutRow(ci + 6L * ldc, c6 + add, mask, accumulate);
             if (rows > 7) PutRow(ci + 7L * ldc, c7 + add, mask, accumulate);
         }
+    }
+
+    // C (M×N, contiguous, N ≥ one vector) = a[i·aStride]·b[j] (+ bias[j]) (+ old C), an outer product (dW of a batch of
+    // one). Rows of C are rarely 64-byte aligned, and a store across two cache lines costs about two; so C is written as
+    // one flat array in aligned vectors, each row's vectors from its first aligned one on, and the vector that crosses
+    // into the next row takes its last lanes from that row (masked loads of b and bias, a blend of the two products).
+    // Every element gets a[i]·b[j] (+ bias[j]) (+ old) as in DirectRow, whatever the alignment or the rows given.
+    private static void OuterContiguous<T>(T* a, long aStride, T* b, T* c, int M, int N, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        long total = (long)M * N;
+        // Elements before the first 64-byte boundary: lanes [0, head) of row 0 (head < W ≤ N).
+        long head = Math.Min(total, ((64 - ((nint)c & 63)) & 63) / sizeof(T));
+        if (head > 0)
+        {
+            var v = Vector512.Create(a[0]) * Vector512.Load(b);
+            if (bias != null) v += Vector512.Load(bias);
+            OuterStoreMasked(c, v, Simd.FirstLanes<T>((int)head), accumulate);
+        }
+        long f = head;   // the next element to write, 64-byte aligned from here on
+        for (int i = 0; i < M; i++)
+        {
+            long end = (long)(i + 1) * N;
+            if (f >= end) continue;
+            var x = Vector512.Create(a[i * aStride]);
+            T* bi = b - (long)i * N;   // bi[f] = b[f − i·N], the column of element f in row i
+            T* biasI = bias == null ? null : bias - (long)i * N;
+            for (; f + W <= end; f += W)
+            {
+                var v = x * Vector512.Load(bi + f);
+                if (biasI != null) v += Vector512.Load(biasI + f);
+                if (accumulate) v += Vector512.LoadAligned(c + f);
+                Vector512.StoreAligned(v, c + f);
+            }
+            if (f < end)
+            {
+                // Lanes [0, r) end row i; lanes [r, W) start row i + 1 at column 0 (stored only if that row is ours).
+                int r = (int)(end - f);
+                var mine = Simd.FirstLanes<T>(r);
+                var next = Vector512.Create(a[Math.Min(i + 1, M - 1) * aStride]);
+                var v = Vector512.ConditionalSelect(mine, x * Simd.MaskLoad(bi + f, mine), next * Simd.MaskLoad(b - r, ~mine));
+                if (bias != null) v += Vector512.ConditionalSelect(mine, Simd.MaskLoad(bias + (f - (long)i * N), mine), Simd.MaskLoad(bias - r, ~mine));
+                if (i + 1 < M)
+                {
+                    if (accumulate) v += Vector512.LoadAligned(c + f);
+                    Vector512.StoreAligned(v, c + f);
+                }
+                else OuterStoreMasked(c + f, v, mine, accumulate);
+                f += W;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OuterStoreMasked<T>(T* c, Vector512<T> v, Vector512<T> mask, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (accumulate) v += Simd.MaskLoad(c, mask);
+        Simd.MaskStore(c, mask, v);
+    }
+
+    // DirectRow's block of eight vectors from column j (clamped to the last full vector), with the same even/odd split
+    // of k: every column is summed exactly as in the four-vector blocks.
+    private static void DirectRow8<T>(T* a, long aStride, T* b, int ldb, T* c, int j, int n, int K, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        int p0 = Math.Min(j, n - W), p1 = Math.Min(j + W, n - W), p2 = Math.Min(j + 2 * W, n - W), p3 = Math.Min(j + 3 * W, n - W);
+        int p4 = Math.Min(j + 4 * W, n - W), p5 = Math.Min(j + 5 * W, n - W), p6 = Math.Min(j + 6 * W, n - W), p7 = Math.Min(j + 7 * W, n - W);
+        Vector512<T> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
+        Vector512<T> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default, o6 = default, o7 = default;
+        T* bk = b;
+        int k = 0;
+        for (; k + 1 < K; k += 2, bk += 2L * ldb)
+        {
+            var ak = Vector512.Create(a[k * aStride]);
+            e0 = Simd.Fma(ak, Vector512.Load(bk + p0), e0);
+            e1 = Simd.Fma(ak, Vector512.Load(bk + p1), e1);
+            e2 = Simd.Fma(ak, Vector512.Load(bk + p2), e2);
+            e3 = Simd.Fma(ak, Vector512.Load(bk + p3), e3);
+            e4 = Simd.Fma(ak, Vector512.Load(bk + p4), e4);
+            e5 = Simd.Fma(ak, Vector512.Load(bk + p5), e5);
+            e6 = Simd.Fma(ak, Vector512.Load(bk + p6), e6);
+            e7 = Simd.Fma(ak, Vector512.Load(bk + p7), e7);
+            var ak1 = Vector512.Create(a[(k + 1) * aStride]);
+            T* bk1 = bk + ldb;
+            o0 = Simd.Fma(ak1, Vector512.Load(bk1 + p0), o0);
+            o1 = Simd.Fma(ak1, Vector512.Load(bk1 + p1), o1);
+            o2 = Simd.Fma(ak1, Vector512.Load(bk1 + p2), o2);
+            o3 = Simd.Fma(ak1, Vector512.Load(bk1 + p3), o3);
+            o4 = Simd.Fma(ak1, Vector512.Load(bk1 + p4), o4);
+            o5 = Simd.Fma(ak1, Vector512.Load(bk1 + p5), o5);
+            o6 = Simd.Fma(ak1, Vector512.Load(bk1 + p6), o6);
+            o7 = Simd.Fma(ak1, Vector512.Load(bk1 + p7), o7);
+        }
+        if (k < K)
+        {
+            var ak = Vector512.Create(a[k * aStride]);
+            e0 = Simd.Fma(ak, Vector512.Load(bk + p0), e0);
+            e1 = Simd.Fma(ak, Vector512.Load(bk + p1), e1);
+            e2 = Simd.Fma(ak, Vector512.Load(bk + p2), e2);
+            e3 = Simd.Fma(ak, Vector512.Load(bk + p3), e3);
+            e4 = Simd.Fma(ak, Vector512.Load(bk + p4), e4);
+            e5 = Simd.Fma(ak, Vector512.Load(bk + p5), e5);
+            e6 = Simd.Fma(ak, Vector512.Load(bk + p6), e6);
+            e7 = Simd.Fma(ak, Vector512.Load(bk + p7), e7);
+        }
+        Finish(c, p0, e0 + o0, bias, accumulate, j - p0);
+        if (j + W < n) Finish(c, p1, e1 + o1, bias, accumulate, j + W - p1);
+        if (j + 2 * W < n) Finish(c, p2, e2 + o2, bias, accumulate, j + 2 * W - p2);
+        if (j + 3 * W < n) Finish(c, p3, e3 + o3, bias, accumulate, j + 3 * W - p3);
+        if (j + 4 * W < n) Finish(c, p4, e4 + o4, bias, accumulate, j + 4 * W - p4);
+        if (j + 5 * W < n) Finish(c, p5, e5 + o5, bias, accumulate, j + 5 * W - p5);
+        if (j + 6 * W < n) Finish(c, p6, e6 + o6, bias, accumulate, j + 6 * W - p6);
+        if (j + 7 * W < n) Finish(c, p7, e7 + o7, bias, accumulate, j + 7 * W - p7);
     }
 
     // NarrowDirect for one to two vectors of columns (a 10-class layer in float64): each row of C is two vectors, the
@@ -447,12 +682,12 @@ public static unsafe class Gemm
         Vector512.Store(s, c + j);
     }
 
-    private static void Dot4<T>(T* x, T* y, int ldy, int n, out T s0, out T s1, out T s2, out T s3) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Dot4<T>(GemmPath path, T* x, T* y, int ldy, int n, out T s0, out T s1, out T s2, out T s3) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         s0 = s1 = s2 = s3 = T.Zero;
         T* y0 = y, y1 = y + ldy, y2 = y + 2L * ldy, y3 = y + 3L * ldy;
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        if (path == GemmPath.Vector512 && n >= Vector512<T>.Count)
         {
             Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
@@ -477,7 +712,7 @@ public static unsafe class Gemm
             }
             s0 = Vector512.Sum(a0); s1 = Vector512.Sum(a1); s2 = Vector512.Sum(a2); s3 = Vector512.Sum(a3);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        else if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
         {
             Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count)
@@ -501,18 +736,18 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Dot<T>(T* x, T* y, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    private static T Dot<T>(GemmPath path, T* x, T* y, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         T s = T.Zero;
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        if (path == GemmPath.Vector512 && n >= Vector512<T>.Count)
         {
             var acc = Vector512<T>.Zero;
             for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
                 acc = Simd.Fma(Vector512.Load(x + j), Vector512.Load(y + j), acc);
             s = Vector512.Sum(acc);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        else if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
         {
             var acc = Vector256<T>.Zero;
             for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count)
@@ -545,13 +780,13 @@ public static unsafe class Gemm
                 {
                     var (lo, hi) = WorkerPool.Part(M, 2, part, parts);
                     if (lo < hi)
-                        Gemm.Direct(TransA, TransB, hi - lo, N, K, TransA ? A + lo : A + (long)lo * Lda, Lda, B, Ldb, C + (long)lo * RsC, RsC, Bias, Accumulate);
+                        Gemm.Direct(Path, TransA, TransB, hi - lo, N, K, TransA ? A + lo : A + (long)lo * Lda, Lda, B, Ldb, C + (long)lo * RsC, RsC, Bias, Accumulate);
                 }
                 else
                 {
                     var (lo, hi) = WorkerPool.Part(N, 16, part, parts);
                     if (lo < hi)
-                        Gemm.Direct(TransA, TransB, M, hi - lo, K, A, Lda, TransB ? B + (long)lo * Ldb : B + lo, Ldb, C + lo, RsC, Bias == null ? null : Bias + lo, Accumulate);
+                        Gemm.Direct(Path, TransA, TransB, M, hi - lo, K, A, Lda, TransB ? B + (long)lo * Ldb : B + lo, Ldb, C + lo, RsC, Bias == null ? null : Bias + lo, Accumulate);
                 }
                 return;
             }
