@@ -909,23 +909,24 @@ public static unsafe class Gemm
     private static void PackA<T>(bool transA, T* a, int lda, int ic, int mc, int pc, int kc, int mr, T* dst, bool vector)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (transA)
+        {
+            // op(A)[i,k] = A[k·lda + i]: the mr values of one k are contiguous; row by row of A, as in PackB.
+            for (int k = 0; k < kc; k++)
+            {
+                T* row = a + (long)(pc + k) * lda + ic;
+                for (int ir = 0; ir < mc; ir += mr)
+                    Packing.CopyPadded(row + ir, dst + (long)ir * kc + (long)k * mr, Math.Min(mr, mc - ir), mr, vector);
+            }
+            return;
+        }
         T** src = stackalloc T*[mr];
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            T* panel = dst + (long)ir * kc;
-            if (transA)
-            {
-                // op(A)[i,k] = A[k·lda + i]: the mr values of one k are contiguous.
-                for (int k = 0; k < kc; k++)
-                    Packing.CopyPadded(a + (long)(pc + k) * lda + ic + ir, panel + (long)k * mr, rows, mr, vector);
-            }
-            else
-            {
-                // Rows are contiguous in k: read the mr rows side by side and write the panel sequentially.
-                for (int r = 0; r < rows; r++) src[r] = a + (long)(ic + ir + r) * lda + pc;
-                Packing.Interleave(src, rows, mr, kc, panel, vector);
-            }
+            // Rows are contiguous in k: read the mr rows side by side and write the panel sequentially.
+            for (int r = 0; r < rows; r++) src[r] = a + (long)(ic + ir + r) * lda + pc;
+            Packing.Interleave(src, rows, mr, kc, dst + (long)ir * kc, vector);
         }
     }
 
@@ -933,26 +934,25 @@ public static unsafe class Gemm
     private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!transB)
+        {
+            // Row by row of B (one sequential read per k, each panel written sequentially): panel by panel would read
+            // a column strip of B across kc rows, a new cache line and page per element group, without prefetch.
+            for (int k = 0; k < kc; k++)
+            {
+                T* src = b + (long)(pc + k) * ldb + jc;
+                for (int jr = 0; jr < nc; jr += nr)
+                    Packing.CopyPadded(src + jr, dst + (long)jr * kc + (long)k * nr, Math.Min(nr, nc - jr), nr, vector);
+            }
+            return;
+        }
         T** rows = stackalloc T*[nr];
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
-            T* panel = dst + (long)jr * kc;
-            if (!transB)
-            {
-                for (int k = 0; k < kc; k++)
-                {
-                    T* src = b + (long)(pc + k) * ldb + jc + jr;
-                    T* d = panel + (long)k * nr;
-                    Packing.CopyPadded(src, d, cols, nr, vector);
-                }
-            }
-            else
-            {
-                // op(B)[k,j] = B[j·ldb + k]: the nr rows of B are contiguous in k; interleave them.
-                for (int c = 0; c < cols; c++) rows[c] = b + (long)(jc + jr + c) * ldb + pc;
-                Packing.Interleave(rows, cols, nr, kc, panel, vector);
-            }
+            // op(B)[k,j] = B[j·ldb + k]: the nr rows of B are contiguous in k; interleave them.
+            for (int c = 0; c < cols; c++) rows[c] = b + (long)(jc + jr + c) * ldb + pc;
+            Packing.Interleave(rows, cols, nr, kc, dst + (long)jr * kc, vector);
         }
     }
 }
