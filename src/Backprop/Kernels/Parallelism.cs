@@ -129,7 +129,8 @@ internal sealed class WorkerPool
             {
                 if (System.Diagnostics.Stopwatch.GetTimestamp() < until)
                 {
-                    Thread.SpinWait(30);
+                    // One pause between looks: Thread.SpinWait(30) here made an empty fork-join take 1.1 µs instead of 0.3.
+                    Thread.SpinWait(1);
                     continue;
                 }
                 // Announce the sleep (a full fence), then look again: a job published meanwhile either sees the flag
