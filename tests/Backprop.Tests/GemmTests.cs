@@ -181,6 +181,65 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(784, 100, 100)]    // dW of a 784-100 layer, batch 100: packed, rows split
+    [InlineData(100, 256, 128)]    // packed, columns split
+    [InlineData(1024, 33, 300)]    // packed, rows split, columns past a tile
+    [InlineData(784, 100, 1)]      // batch of one: outer product (direct)
+    [InlineData(100, 10, 100)]     // narrow output layer
+    [InlineData(300, 5, 200)]      // few columns: the product runs transposed
+    [InlineData(3, 40, 7)]         // small: direct
+    public void Column_sums_of_B_come_with_the_product(int M, int N, int K)
+    {
+        ColumnSums<float>(M, N, K);
+        ColumnSums<double>(M, N, K);
+    }
+
+    // columnSums receives Σ_k op(B)[k,j] on every path, for both layouts of B, bit-identical on 1 and 2 threads, and the
+    // product itself is unchanged by asking for it.
+    private static void ColumnSums<T>(int M, int N, int K) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(M * 7 + N * 3 + K);
+        var a = TestUtil.Random<T>(rng, M * K).Span.ToArray();
+        var b = TestUtil.Random<T>(rng, K * N).Span.ToArray();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (bool tb in new[] { false, true })
+            {
+                T[]? first = null;
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    Parallelism.MaxThreads = threads;
+                    var c = new T[M * N];
+                    var plain = new T[M * N];
+                    var sums = Enumerable.Repeat(T.CreateTruncating(99), N).ToArray();
+                    Gemm.Multiply<T>(true, tb, M, N, K, a, M, b, tb ? K : N, c, N, columnSums: sums);
+                    Gemm.Multiply<T>(true, tb, M, N, K, a, M, b, tb ? K : N, plain, N);
+                    Assert.Equal(plain, c);
+                    for (int j = 0; j < N; j++)
+                    {
+                        double want = 0, scale = 0;
+                        for (int k = 0; k < K; k++)
+                        {
+                            double v = double.CreateTruncating(tb ? b[j * K + k] : b[k * N + j]);
+                            want += v;
+                            scale += Math.Abs(v);
+                        }
+                        Assert.True(Math.Abs(double.CreateTruncating(sums[j]) - want) <= TestUtil.Eps<T>() * (scale + 1),
+                            $"{typeof(T).Name} tb={tb} threads={threads} sum[{j}]: {sums[j]} vs {want}");
+                    }
+                    first ??= sums;
+                    Assert.Equal(first, sums);
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [Fact]
     public void Rejects_operands_that_are_too_small()
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -39,18 +40,34 @@ public static unsafe class Gemm
     /// C (M×N, row stride ldc) = op(A) (M×K) · op(B) (K×N), plus <paramref name="bias"/> (N entries, may be empty)
     /// added to every row, plus the old C when <paramref name="accumulate"/>.
     /// op(A)[i,k] is A[k·lda + i] when <paramref name="transA"/>, else A[i·lda + k]; likewise for B.
+    /// When <paramref name="columnSums"/> is given (N entries), it receives Σ_k op(B)[k,j], summed in order of k: the
+    /// bias gradient db = Σ_batch dout of dW = xᵀ·dout, summed while dout is packed where the product packs it.
     /// </summary>
     public static void Multiply<T>(bool transA, bool transB, int M, int N, int K,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc,
-        ReadOnlySpan<T> bias = default, bool accumulate = false)
+        ReadOnlySpan<T> bias = default, bool accumulate = false, Span<T> columnSums = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!columnSums.IsEmpty && columnSums.Length < N) throw new ArgumentException($"Gemm: columnSums has {columnSums.Length} entries, {N} needed");
+        fixed (T* ps = columnSums)
+        {
+            T* sums = columnSums.IsEmpty ? null : ps;
+            if (!MultiplyCore(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, bias, accumulate, sums) && sums != null && N > 0)
+                fixed (T* pb = b) ColumnSums(transB, N, K, pb, ldb, sums);
+        }
+    }
+
+    // Returns whether it also stored the column sums of op(B) (the packed path does, as it packs B).
+    private static bool MultiplyCore<T>(bool transA, bool transB, int M, int N, int K,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, ReadOnlySpan<T> bias, bool accumulate, T* sums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (M < 0 || N < 0 || K < 0) throw new ArgumentOutOfRangeException(nameof(M), "Gemm: negative dimension");
-        if (M == 0 || N == 0) return;
         CheckExtent(a.Length, transA ? K : M, transA ? M : K, lda, "A");
         CheckExtent(b.Length, transB ? N : K, transB ? K : N, ldb, "B");
         CheckExtent(c.Length, M, N, ldc, "C");
         if (!bias.IsEmpty && bias.Length < N) throw new ArgumentException($"Gemm: bias has {bias.Length} entries, {N} needed");
+        if (M == 0 || N == 0) return false;
 
         fixed (T* pa = a, pb = b, pc = c, pbias = bias)
         {
@@ -65,13 +82,13 @@ public static unsafe class Gemm
                         T v = biasPtr == null ? T.Zero : biasPtr[j];
                         pc[(long)i * ldc + j] = accumulate ? pc[(long)i * ldc + j] + v : v;
                     }
-                return;
+                return false;
             }
             if (path == GemmPath.Vector512 && !transB && N <= 2 * Vector512<T>.Count && M > 2 && work < ParallelThreshold && Avx512F.IsSupported)
             {
                 if (N <= Vector512<T>.Count) NarrowDirect(transA, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
                 else NarrowDirect2(transA, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
-                return;
+                return false;
             }
             if (path != GemmPath.Scalar && transB && !transA && M > 2 && K <= 16 && (long)K * N <= 1 << 16 && work < ParallelThreshold)
             {
@@ -86,7 +103,7 @@ public static unsafe class Gemm
                     Packing.Interleave(rows, count, N, K, bt + j, vector: true, pad: false);
                 }
                 Direct(path, false, false, M, N, K, pa, lda, bt, N, pc, ldc, biasPtr, accumulate);
-                return;
+                return false;
             }
             if (path != GemmPath.Scalar && (M <= 2 || K <= 2 || work <= DirectThreshold))
             {
@@ -96,7 +113,7 @@ public static unsafe class Gemm
                 if (M < 16) parts = Math.Min(parts, N / 32);   // column parts of at least 32 (the last one at least 16)
                 if (parts > 1) RunParallel(parts, direct: true, splitRows: M >= 16, path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1, biasPtr, accumulate);
                 else Direct(path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
-                return;
+                return false;
             }
             // A product with few columns and many rows wastes most of each NR-wide tile: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead.
             int nr = NR<T>(path);
@@ -112,12 +129,48 @@ public static unsafe class Gemm
                         }
                     accumulate = true;
                 }
-                Packed(path, !transB, !transA, N, M, K, pb, ldb, pa, lda, pc, 1, ldc, null, accumulate, work);
+                Packed(path, !transB, !transA, N, M, K, pb, ldb, pa, lda, pc, 1, ldc, null, accumulate, work, null);
+                return false;
             }
-            else
-            {
-                Packed(path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1, biasPtr, accumulate, work);
-            }
+            Packed(path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1, biasPtr, accumulate, work, transB ? null : sums);
+            return !transB;
+        }
+    }
+
+    /// <summary>sum[j] = Σ_i a[i·cols + j], in order of i: the column sums of a rows×cols matrix (db = Σ_batch dout).</summary>
+    internal static void ColumnSums<T>(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (cols == 0) return;
+        if (a.Length < (long)rows * cols || sum.Length < cols) throw new ArgumentException("Gemm.ColumnSums: operand too small");
+        fixed (T* pa = a, ps = sum) ColumnSums(false, cols, rows, pa, cols, ps);
+    }
+
+    // sums[j] = Σ_k op(B)[k,j] in order of k, on paths that do not pack B (the same order as the packed path's).
+    private static void ColumnSums<T>(bool transB, int N, int K, T* b, int ldb, T* sums) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var s = new Span<T>(sums, N);
+        if (K == 0) { s.Clear(); return; }
+        if (!transB && N <= Vector512<T>.Count && BestPath == GemmPath.Vector512 && Avx512F.IsSupported)
+        {
+            // Narrow rows (db of a 10-class output layer): one masked vector, summed over the rows in a register.
+            var mask = Simd.FirstLanes<T>(N);
+            var acc = Simd.MaskLoad(b, mask);
+            for (int k = 1; k < K; k++) acc += Simd.MaskLoad(b + (long)k * ldb, mask);
+            Simd.MaskStore(sums, mask, acc);
+            return;
+        }
+        if (!transB)
+        {
+            new ReadOnlySpan<T>(b, N).CopyTo(s);
+            for (int k = 1; k < K; k++) TensorPrimitives.Add(s, new ReadOnlySpan<T>(b + (long)k * ldb, N), s);
+            return;
+        }
+        for (int j = 0; j < N; j++)
+        {
+            T* row = b + (long)j * ldb;
+            T t = row[0];
+            for (int k = 1; k < K; k++) t += row[k];
+            sums[j] = t;
         }
     }
 
@@ -769,7 +822,7 @@ public static unsafe class Gemm
         public GemmPath Path;
         public bool Direct, TransA, TransB, Accumulate, SplitRows;
         public int M, N, K, Lda, Ldb, RsC, CsC;
-        public T* A, B, C, Bias;
+        public T* A, B, C, Bias, Sums;
 
         public void Execute(int part, int parts)
         {
@@ -792,19 +845,20 @@ public static unsafe class Gemm
             }
             if (SplitRows)
             {
+                // Every part packs all of B; the first also sums its columns.
                 var (lo, hi) = WorkerPool.Part(M, MR<T>(Path), part, parts);
-                if (lo < hi) Compute(this, lo, hi, 0, N);
+                if (lo < hi || part == 0) Compute(this, lo, hi, 0, N, part == 0 ? Sums : null);
             }
             else
             {
                 var (lo, hi) = WorkerPool.Part(N, NR<T>(Path), part, parts);
-                if (lo < hi) Compute(this, 0, M, lo, hi);
+                if (lo < hi) Compute(this, 0, M, lo, hi, Sums);
             }
         }
     }
 
     private static void RunParallel<T>(int parts, bool direct, bool splitRows, GemmPath path, bool transA, bool transB, int M, int N, int K,
-        T* a, int lda, T* b, int ldb, T* c, int rsC, int csC, T* bias, bool accumulate)
+        T* a, int lda, T* b, int ldb, T* c, int rsC, int csC, T* bias, bool accumulate, T* sums = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var job = Job<T>.Instance;
@@ -813,9 +867,9 @@ public static unsafe class Gemm
             job.Direct = direct; job.SplitRows = splitRows;
             job.Path = path; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
             job.M = M; job.N = N; job.K = K; job.Lda = lda; job.Ldb = ldb; job.RsC = rsC; job.CsC = csC;
-            job.A = a; job.B = b; job.C = c; job.Bias = bias;
+            job.A = a; job.B = b; job.C = c; job.Bias = bias; job.Sums = sums;
             WorkerPool.Shared.Run(job, parts);
-            job.A = job.B = job.C = job.Bias = null;
+            job.A = job.B = job.C = job.Bias = job.Sums = null;
         }
     }
 
@@ -823,7 +877,7 @@ public static unsafe class Gemm
     [ThreadStatic] private static byte[]? t_packB;
 
     private static void Packed<T>(GemmPath path, bool transA, bool transB, int M, int N, int K,
-        T* a, int lda, T* b, int ldb, T* c, int rsC, int csC, T* bias, bool accumulate, long work)
+        T* a, int lda, T* b, int ldb, T* c, int rsC, int csC, T* bias, bool accumulate, long work, T* sums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int threads = work < ParallelThreshold ? 1 : Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity);
@@ -835,10 +889,10 @@ public static unsafe class Gemm
         if (threads <= 1)
         {
             var local = new JobArgs<T>(path, transA, transB, accumulate, M, N, K, lda, ldb, rsC, csC, a, b, c, bias);
-            Compute(local, 0, M, 0, N);
+            Compute(local, 0, M, 0, N, sums);
             return;
         }
-        RunParallel(threads, direct: false, splitRows: M >= N, path, transA, transB, M, N, K, a, lda, b, ldb, c, rsC, csC, bias, accumulate);
+        RunParallel(threads, direct: false, splitRows: M >= N, path, transA, transB, M, N, K, a, lda, b, ldb, c, rsC, csC, bias, accumulate, sums);
     }
 
     private readonly struct JobArgs<T>(GemmPath path, bool transA, bool transB, bool accumulate, int m, int n, int k,
@@ -850,15 +904,17 @@ public static unsafe class Gemm
         public readonly T* A = a, B = b, C = c, Bias = bias;
     }
 
-    private static void Compute<T>(Job<T> j, int m0, int m1, int n0, int n1) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Compute(new JobArgs<T>(j.Path, j.TransA, j.TransB, j.Accumulate, j.M, j.N, j.K, j.Lda, j.Ldb, j.RsC, j.CsC, j.A, j.B, j.C, j.Bias), m0, m1, n0, n1);
+    private static void Compute<T>(Job<T> j, int m0, int m1, int n0, int n1, T* sums) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Compute(new JobArgs<T>(j.Path, j.TransA, j.TransB, j.Accumulate, j.M, j.N, j.K, j.Lda, j.Ldb, j.RsC, j.CsC, j.A, j.B, j.C, j.Bias), m0, m1, n0, n1, sums);
 
-    private static void Compute<T>(in JobArgs<T> p, int m0, int m1, int n0, int n1) where T : unmanaged, IFloatingPointIeee754<T>
+    // Rows m0..m1 and columns n0..n1 of C; with sums (a non-transposed B only), also sums[j] = Σ_k B[k,j] for j in n0..n1,
+    // added row by row as B is packed. An empty row range packs and sums B all the same.
+    private static void Compute<T>(in JobArgs<T> p, int m0, int m1, int n0, int n1, T* sums) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = MR<T>(p.Path), nr = NR<T>(p.Path);
         int mcBlock = MC / mr * mr;   // whole micro-panels per block, so packing never runs past the buffer
         int ncMax = Math.Min(NC, RoundUp(n1 - n0, nr));
-        int mcMax = Math.Min(mcBlock, RoundUp(m1 - m0, mr));
+        int mcMax = Math.Max(mr, Math.Min(mcBlock, RoundUp(m1 - m0, mr)));
         int kcMax = Math.Min(KC, p.K);
         T* packA = Buffer<T>(ref t_packA, (long)mcMax * kcMax);
         T* packB = Buffer<T>(ref t_packB, (long)ncMax * kcMax);
@@ -873,7 +929,7 @@ public static unsafe class Gemm
                 int kc = Math.Min(KC, p.K - pc);
                 bool first = pc == 0 && !p.Accumulate;
                 T* bias = pc == 0 ? p.Bias : null;
-                PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB, vector);
+                PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB, vector, sums == null ? null : sums + jc);
                 for (int ic = m0; ic < m1; ic += mcBlock)
                 {
                     int mc = Math.Min(mcBlock, m1 - ic);
@@ -931,7 +987,8 @@ public static unsafe class Gemm
     }
 
     // op(B) k pc..pc+kc, columns jc..jc+nc → micro-panels of nr columns: panel[k·nr + c]; columns past N are zero.
-    private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector)
+    // With sums (non-transposed B only): sums[0..nc) = Σ of the rows packed so far (set by row 0 of B, then added).
+    private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector, T* sums = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!transB)
@@ -943,6 +1000,11 @@ public static unsafe class Gemm
                 T* src = b + (long)(pc + k) * ldb + jc;
                 for (int jr = 0; jr < nc; jr += nr)
                     Packing.CopyPadded(src + jr, dst + (long)jr * kc + (long)k * nr, Math.Min(nr, nc - jr), nr, vector);
+                if (sums == null) continue;
+                var row = new ReadOnlySpan<T>(src, nc);
+                var sum = new Span<T>(sums, nc);
+                if (pc + k == 0) row.CopyTo(sum);
+                else TensorPrimitives.Add(sum, row, sum);
             }
             return;
         }

@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Backprop.Kernels;
 
 namespace Backprop.Layers;
@@ -110,15 +108,11 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         else Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
     }
 
-    // dW = xᵀ·dout (N, M) and db = Σ_batch dout (M,).
+    // dW = xᵀ·dout (N, M) and db = Σ_batch dout (M,), summed by the product as it packs dout.
     private void ComputeGradients(Tensor<T> x, Tensor<T> dout, int B, int N, int M)
     {
         if (IsTiny(B, N, M)) TinyGradients(x.Span, dout.Span, dW.Span, db.Span, B, N, M);
-        else
-        {
-            Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M);
-            SumRows(dout.Span, B, M, db.Span);
-        }
+        else Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M, columnSums: db.Span);
     }
 
     // Products this small (the textbook's 2×2×3) cost less than setting up a GEMM call: plain loops instead.
@@ -192,21 +186,5 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         return dx;
     }
 
-    internal static unsafe void SumRows(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum)
-    {
-        if (cols <= Vector512<T>.Count && rows > 0 && Gemm.BestPath == GemmPath.Vector512 && Avx512F.IsSupported)
-        {
-            // Narrow rows (db of a 10-class output layer): one masked vector summed over the rows in a register.
-            fixed (T* pa = a, ps = sum)
-            {
-                var mask = Simd.FirstLanes<T>(cols);
-                var acc = Simd.MaskLoad(pa, mask);
-                for (int i = 1; i < rows; i++) acc += Simd.MaskLoad(pa + (long)i * cols, mask);
-                Simd.MaskStore(ps, mask, acc);
-            }
-            return;
-        }
-        sum.Clear();
-        for (int i = 0; i < rows; i++) TensorPrimitives.Add(sum, a.Slice(i * cols, cols), sum);
-    }
+    internal static void SumRows(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum) => Gemm.ColumnSums(a, rows, cols, sum);
 }
