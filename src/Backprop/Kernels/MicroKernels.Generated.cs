@@ -2,6 +2,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -29,6 +30,8 @@ internal static unsafe partial class MicroKernels
         Vector512<T> c110 = default, c111 = default;
         for (int k = 0; k < kc; k++)
         {
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 512);
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 576);
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + W);
             var a0 = Vector512.Create(a[0]); c00 = Simd.Fma(a0, b0, c00); c01 = Simd.Fma(a0, b1, c01);
@@ -89,6 +92,7 @@ internal static unsafe partial class MicroKernels
         Vector256<T> c50 = default, c51 = default;
         for (int k = 0; k < kc; k++)
         {
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 512);
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + W);
             var a0 = Vector256.Create(a[0]); c00 = Simd.Fma(a0, b0, c00); c01 = Simd.Fma(a0, b1, c01);
