@@ -14,10 +14,13 @@ namespace Backprop.Kernels;
 /// and op(A) into MR×KC micro-panels, and a register-tiled micro-kernel with fused multiply-add computes an
 /// MR×NR tile of C. The reduction dimension K is never split between threads, and every element of C is
 /// summed in the same order whatever the thread count, so results are bit-identical across thread counts.
-/// Skinny products (a dimension of 1 or 2, or few flops) take a direct path without packing; products with at most
-/// one vector of columns (a 10-class output layer) keep each row of C in one masked AVX-512 register, eight rows at a
-/// time; a short reduction against a transposed B (dx = dout·Wᵀ of such a layer) transposes B once and goes direct.
+/// Skinny products (a dimension of 1 or 2, or few flops) take a direct path without packing: rows of C accumulated in
+/// registers over k, dot products against a transposed B summed across lanes by a shuffle tree a vector of columns at a
+/// time, and outer products (K = 1: dW of a batch of one) written as aligned flat vectors. Products with at most two
+/// vectors of columns (a 10-class output layer) keep each row of C in masked AVX-512 registers, eight rows at a time; a
+/// short reduction against a transposed B (dx = dout·Wᵀ of such a layer) transposes B once and goes direct.
 /// The narrow paths run on one thread; large direct products split rows or columns (never K) like the packed path.
+/// The packed path can also return the column sums of op(B) (db, summed as dout is packed).
 /// </remarks>
 public static unsafe class Gemm
 {
