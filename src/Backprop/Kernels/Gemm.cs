@@ -216,10 +216,16 @@ public static unsafe class Gemm
                 return;
             }
             int i = 0;
-            // Two rows at a time share every load of B (it dominates when K is short); a last odd row goes alone.
+            // Four rows at a time, then a pair, share every load of B (it dominates when K is short); a last odd row goes
+            // alone. Quads and pairs sum every element the same way, so a row split (in even blocks) that turns a quad
+            // into pairs changes no result.
             if (path == GemmPath.Vector512 && N >= Vector512<T>.Count && K > 1)
+            {
+                for (; i + 3 < M; i += 4)
+                    DirectRowQuad(a + i * aRow, aRow, aCol, b, ldb, c + (long)i * ldc, ldc, N, K, bias, accumulate);
                 for (; i + 1 < M; i += 2)
                     DirectRowPair(a + i * aRow, a + (i + 1) * aRow, aCol, b, ldb, c + (long)i * ldc, c + (long)(i + 1) * ldc, N, K, bias, accumulate);
+            }
             for (; i < M; i++)
                 DirectRow(path, a + i * aRow, aCol, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
         }
@@ -719,6 +725,58 @@ public static unsafe class Gemm
             if (j + W < n) { Finish(c0, p1, r1, bias, accumulate, j + W - p1); Finish(c1, p1, s1, bias, accumulate, j + W - p1); }
             if (j + 2 * W < n) { Finish(c0, p2, r2, bias, accumulate, j + 2 * W - p2); Finish(c1, p2, s2, bias, accumulate, j + 2 * W - p2); }
             if (j + 3 * W < n) { Finish(c0, p3, r3, bias, accumulate, j + 3 * W - p3); Finish(c1, p3, s3, bias, accumulate, j + 3 * W - p3); }
+        }
+    }
+
+    // DirectRowPair for four rows: each vector of B loaded per k feeds four rows (sixteen accumulators, one per element
+    // as in the pair, so a row gets the same sums in a quad or a pair).
+    private static void DirectRowQuad<T>(T* a, long aRow, long aStride, T* b, int ldb, T* c, int ldc, int n, int K, T* bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        T* a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
+        T* c0 = c, c1 = c + ldc, c2 = c + 2L * ldc, c3 = c + 3L * ldc;
+        for (int j = 0; j < n; j += 4 * W)
+        {
+            int p0 = Math.Min(j, n - W), p1 = Math.Min(j + W, n - W), p2 = Math.Min(j + 2 * W, n - W), p3 = Math.Min(j + 3 * W, n - W);
+            Vector512<T> r0 = default, r1 = default, r2 = default, r3 = default;
+            Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            Vector512<T> t0 = default, t1 = default, t2 = default, t3 = default;
+            Vector512<T> u0 = default, u1 = default, u2 = default, u3 = default;
+            T* bk = b;
+            long o = 0;
+            for (int k = 0; k < K; k++, bk += ldb, o += aStride)
+            {
+                var v0 = Vector512.Load(bk + p0);
+                var v1 = Vector512.Load(bk + p1);
+                var v2 = Vector512.Load(bk + p2);
+                var v3 = Vector512.Load(bk + p3);
+                var x = Vector512.Create(a0[o]);
+                r0 = Simd.Fma(x, v0, r0); r1 = Simd.Fma(x, v1, r1); r2 = Simd.Fma(x, v2, r2); r3 = Simd.Fma(x, v3, r3);
+                x = Vector512.Create(a1[o]);
+                s0 = Simd.Fma(x, v0, s0); s1 = Simd.Fma(x, v1, s1); s2 = Simd.Fma(x, v2, s2); s3 = Simd.Fma(x, v3, s3);
+                x = Vector512.Create(a2[o]);
+                t0 = Simd.Fma(x, v0, t0); t1 = Simd.Fma(x, v1, t1); t2 = Simd.Fma(x, v2, t2); t3 = Simd.Fma(x, v3, t3);
+                x = Vector512.Create(a3[o]);
+                u0 = Simd.Fma(x, v0, u0); u1 = Simd.Fma(x, v1, u1); u2 = Simd.Fma(x, v2, u2); u3 = Simd.Fma(x, v3, u3);
+            }
+            Finish(c0, p0, r0, bias, accumulate, j - p0); Finish(c1, p0, s0, bias, accumulate, j - p0);
+            Finish(c2, p0, t0, bias, accumulate, j - p0); Finish(c3, p0, u0, bias, accumulate, j - p0);
+            if (j + W < n)
+            {
+                Finish(c0, p1, r1, bias, accumulate, j + W - p1); Finish(c1, p1, s1, bias, accumulate, j + W - p1);
+                Finish(c2, p1, t1, bias, accumulate, j + W - p1); Finish(c3, p1, u1, bias, accumulate, j + W - p1);
+            }
+            if (j + 2 * W < n)
+            {
+                Finish(c0, p2, r2, bias, accumulate, j + 2 * W - p2); Finish(c1, p2, s2, bias, accumulate, j + 2 * W - p2);
+                Finish(c2, p2, t2, bias, accumulate, j + 2 * W - p2); Finish(c3, p2, u2, bias, accumulate, j + 2 * W - p2);
+            }
+            if (j + 3 * W < n)
+            {
+                Finish(c0, p3, r3, bias, accumulate, j + 3 * W - p3); Finish(c1, p3, s3, bias, accumulate, j + 3 * W - p3);
+                Finish(c2, p3, t3, bias, accumulate, j + 3 * W - p3); Finish(c3, p3, u3, bias, accumulate, j + 3 * W - p3);
+            }
         }
     }
 
