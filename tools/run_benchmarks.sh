@@ -22,4 +22,5 @@ for opt in "sgd 0.1" "adam 0.001"; do
   done
 done
 $BP bench --ops training --epochs 6 > "$OUT/backprop_training_again.md" 2>&1
-echo "raw outputs in $OUT"
+/usr/bin/python3 tools/compare_benchmarks.py "$OUT" > "$OUT/side_by_side.md"
+echo "raw outputs in $OUT; side-by-side tables in $OUT/side_by_side.md"

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Side-by-side tables from one sitting of tools/run_benchmarks.sh: Backprop's `bench` rows against the best peer.
+
+Usage: tools/compare_benchmarks.py OUT   (OUT: the folder run_benchmarks.sh wrote)
+Prints markdown: fully connected fwd+bwd (best of numpy/torch variants per row) and element-wise (torch's best).
+"""
+import json
+import pathlib
+import re
+import sys
+
+UNITS = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def seconds(text):
+    value, unit = text.split()
+    return float(value) * UNITS[unit]
+
+
+def show(s):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.2f} {unit}" if unit != "µs" else f"{s / scale:.1f} µs"
+    return f"{s * 1e9:.0f} ns"
+
+
+def backprop_rows(path):
+    fc, ew = {}, {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0] in ("float32", "float64") and "×" in cells[2]:
+            b, n, m = (int(v) for v in cells[2].split("×"))
+            fc[(cells[0], int(cells[1]), b, n, m)] = seconds(cells[3])
+        elif len(cells) == 8 and cells[0] in ("float32", "float64"):
+            ew[(cells[0], int(cells[1]), cells[2], int(cells[3]))] = seconds(cells[4])
+    return fc, ew
+
+
+def main():
+    out = pathlib.Path(sys.argv[1])
+    fc, ew = backprop_rows(out / "backprop_bench.md")
+    peers = json.loads((out / "peers_fc.json").read_text())
+    best = {}
+    for r in peers:
+        key = (r["dtype"], r["threads"], r["B"], r["N"], r["M"])
+        if key not in best or r["median_s"] < best[key][0]:
+            best[key] = (r["median_s"], r["impl"])
+    print("| dtype | threads | B×N×M | Backprop | GFLOP/s | best peer | GFLOP/s | peer / Backprop |")
+    print("|---|--:|---|--:|--:|---|--:|--:|")
+    for key in fc:   # in bench's order
+        dtype, threads, b, n, m = key
+        flops = 6.0 * b * n * m
+        mine = fc[key]
+        if key not in best:
+            continue
+        theirs, impl = best[key]
+        print(f"| {dtype} | {threads} | {b}×{n}×{m} | {show(mine)} | {flops / mine / 1e9:.1f} | {show(theirs)} ({impl}) | "
+              f"{flops / theirs / 1e9:.1f} | {theirs / mine:.2f}× |")
+    print()
+    torch = {}
+    for r in json.loads((out / "peers_elementwise.json").read_text()):
+        key = ("float32", r["threads"], r["act"], r["n"])
+        if key not in torch or r["median_s"] < torch[key][0]:
+            torch[key] = (r["median_s"], r["impl"])
+    print("| op | threads | n | Backprop ns/element | torch best ns/element (variant) | torch / Backprop |")
+    print("|---|--:|--:|--:|--:|--:|")
+    for key in sorted(torch, key=lambda k: (k[2], k[1], k[3])):
+        if key not in ew:
+            continue
+        _, threads, op, n = key
+        mine, (theirs, impl) = ew[key], torch[key]
+        print(f"| {op} | {threads} | {n:.0e} | {mine / n * 1e9:.3f} | {theirs / n * 1e9:.3f} ({impl}) | {theirs / mine:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
