@@ -63,4 +63,39 @@ public unsafe class PackingTests
             for (int i = width; i < d.Length; i++) Assert.Equal(-1f, d[i]);
         }
     }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(12)]     // the 512-bit kernel's MR: within one float vector, past one double vector
+    [InlineData(8)]
+    [InlineData(16)]     // one float vector, two double vectors
+    [InlineData(32)]     // the 512-bit float NR
+    public void SplitRow_cuts_a_row_into_zero_padded_panel_rows(int width)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;   // the AVX-512 packer; CopyPadded covers the rest
+        SplitRow<float>(width);
+        if (width <= 16) SplitRow<double>(width);
+    }
+
+    private static void SplitRow<T>(int width) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(width);
+        var source = TestUtil.Random<T>(rng, 200).Span.ToArray();
+        var sentinel = T.CreateTruncating(99);
+        long stride = width + 5;   // room between panel rows: nothing may be written there
+        for (int count = 0; count <= 3 * width + 1; count++)
+        {
+            int panels = (count + width - 1) / width;
+            var d = Enumerable.Repeat(sentinel, (int)(panels * stride) + 8).ToArray();
+            fixed (T* ps = source, pd = d) Packing.SplitRow(ps, count, width, pd, stride);
+            for (int p = 0; p < panels; p++)
+                for (int i = 0; i < stride; i++)
+                {
+                    int j = p * width + i;
+                    T want = i >= width ? sentinel : j < count ? source[j] : T.Zero;
+                    Assert.True(d[p * stride + i] == want, $"{typeof(T).Name} width {width} count {count} panel {p} lane {i}: {d[p * stride + i]} vs {want}");
+                }
+            for (long i = panels * stride; i < d.Length; i++) Assert.Equal(sentinel, d[i]);
+        }
+    }
 }

@@ -1029,11 +1029,14 @@ public static unsafe class Gemm
         if (transA)
         {
             // op(A)[i,k] = A[k·lda + i]: the mr values of one k are contiguous; row by row of A, as in PackB.
+            bool split = vector && Avx512F.IsSupported && mr <= 2 * Vector512<T>.Count;
             for (int k = 0; k < kc; k++)
             {
                 T* row = a + (long)(pc + k) * lda + ic;
-                for (int ir = 0; ir < mc; ir += mr)
-                    Packing.CopyPadded(row + ir, dst + (long)ir * kc + (long)k * mr, Math.Min(mr, mc - ir), mr, vector);
+                if (split) Packing.SplitRow(row, mc, mr, dst + (long)k * mr, (long)mr * kc);
+                else
+                    for (int ir = 0; ir < mc; ir += mr)
+                        Packing.CopyPadded(row + ir, dst + (long)ir * kc + (long)k * mr, Math.Min(mr, mc - ir), mr, vector);
             }
             return;
         }
@@ -1056,11 +1059,14 @@ public static unsafe class Gemm
         {
             // Row by row of B (one sequential read per k, each panel written sequentially): panel by panel would read
             // a column strip of B across kc rows, a new cache line and page per element group, without prefetch.
+            bool split = vector && Avx512F.IsSupported && nr <= 2 * Vector512<T>.Count;
             for (int k = 0; k < kc; k++)
             {
                 T* src = b + (long)(pc + k) * ldb + jc;
-                for (int jr = 0; jr < nc; jr += nr)
-                    Packing.CopyPadded(src + jr, dst + (long)jr * kc + (long)k * nr, Math.Min(nr, nc - jr), nr, vector);
+                if (split) Packing.SplitRow(src, nc, nr, dst + (long)k * nr, (long)nr * kc);
+                else
+                    for (int jr = 0; jr < nc; jr += nr)
+                        Packing.CopyPadded(src + jr, dst + (long)jr * kc + (long)k * nr, Math.Min(nr, nc - jr), nr, vector);
                 if (sums == null) continue;
                 var row = new ReadOnlySpan<T>(src, nc);
                 var sum = new Span<T>(sums, nc);

@@ -136,6 +136,51 @@ internal static unsafe class Packing
         }
     }
 
+    /// <summary>
+    /// Splits one row of an operand into micro-panel rows: panel p receives src[p·width, (p+1)·width) at
+    /// dst + p·panelStride, the last one zero-padded to <paramref name="width"/> (at most two vectors; AVX-512).
+    /// </summary>
+    /// <remarks>
+    /// The packing of B of y = x·W (and of Aᵀ of dW = xᵀ·dout) row by row: a call per panel row to
+    /// <see cref="CopyPadded"/> cost 15–40 % of a 100×784×100 product; here each panel row is one or two vector moves
+    /// with masks fixed per call.
+    /// </remarks>
+    public static void SplitRow<T>(T* src, int count, int width, T* dst, long panelStride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        int j = 0;
+        if (width == 2 * W)
+        {
+            for (; j + 2 * W <= count; j += 2 * W, dst += panelStride)
+            {
+                Vector512.Store(Vector512.Load(src + j), dst);
+                Vector512.Store(Vector512.Load(src + j + W), dst + W);
+            }
+        }
+        else if (width <= W)
+        {
+            var s0 = Simd.FirstLanes<T>(width);
+            for (; j + width <= count; j += width, dst += panelStride) Simd.MaskStore(dst, s0, Simd.MaskLoad(src + j, s0));
+        }
+        else
+        {
+            var s1 = Simd.FirstLanes<T>(width - W);
+            for (; j + width <= count; j += width, dst += panelStride)
+            {
+                Vector512.Store(Vector512.Load(src + j), dst);
+                Simd.MaskStore(dst + W, s1, Simd.MaskLoad(src + j + W, s1));
+            }
+        }
+        if (j < count)
+        {
+            // The last panel: the values left, then zeros up to the width.
+            int rest = count - j;
+            Simd.MaskStore(dst, Simd.FirstLanes<T>(Math.Min(width, W)), Simd.MaskLoad(src + j, Simd.FirstLanes<T>(Math.Min(rest, W))));
+            if (width > W)
+                Simd.MaskStore(dst + W, Simd.FirstLanes<T>(width - W), Simd.MaskLoad(src + j + W, Simd.FirstLanes<T>(Math.Max(rest - W, 0))));
+        }
+    }
+
     /// <summary>d[0..count) = s[0..count), d[count..width) = 0, for the short runs of a transposed operand's panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyPadded<T>(T* s, T* d, int count, int width, bool vector) where T : unmanaged, IFloatingPointIeee754<T>
