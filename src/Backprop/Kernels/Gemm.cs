@@ -280,9 +280,15 @@ public static unsafe class Gemm
         for (int j = 0; j < n; j += W)
         {
             int count = Math.Min(W, n - j);
-            for (int s = 0; s < W; s++) rows[s] = b + (long)(j + Math.Min(SlotColumn<T>(s), count - 1)) * ldb;
-            Vector512<T> sum = typeof(T) == typeof(float) ? DotGroup16((float**)rows, (float*)a, K, last, tail.AsSingle()).As<float, T>()
-                                                          : DotGroup8((double**)rows, (double*)a, K, last, tail.AsDouble()).As<double, T>();
+            Vector512<T> sum;
+            if (typeof(T) == typeof(float) && count == W)
+                sum = DotGroup16Strided((float*)(b + (long)j * ldb), ldb, (float*)a, K, last, tail.AsSingle()).As<float, T>();
+            else
+            {
+                for (int s = 0; s < W; s++) rows[s] = b + (long)(j + Math.Min(SlotColumn<T>(s), count - 1)) * ldb;
+                sum = typeof(T) == typeof(float) ? DotGroup16((float**)rows, (float*)a, K, last, tail.AsSingle()).As<float, T>()
+                                                 : DotGroup8((double**)rows, (double*)a, K, last, tail.AsDouble()).As<double, T>();
+            }
             var mask = Simd.FirstLanes<T>(count);
             if (bias != null) sum += Simd.MaskLoad(bias + j, mask);
             if (accumulate) sum += Simd.MaskLoad(c + j, mask);
@@ -326,14 +332,60 @@ public static unsafe class Gemm
             v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r12 + k, tail, Vector512<float>.Zero), v12); v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r13 + k, tail, Vector512<float>.Zero), v13);
             v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r14 + k, tail, Vector512<float>.Zero), v14); v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r15 + k, tail, Vector512<float>.Zero), v15);
         }
-        // Pairs of 128-bit blocks: [a0+a2, a1+a3, b0+b2, b1+b3], then [A, B, C, D] with each block four partial sums of one
-        // vector, then a 4×4 transpose-add inside the blocks.
+        return Reduce16(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15);
+    }
+
+    // DotGroup16 for a full group of sixteen equally spaced rows (row c at b + c·ldb): four row pointers (columns q,
+    // q + 4, q + 8, q + 12 for slot q·4 + m share pointer q, at offsets 0, 4, 8, 12 rows) advance with k, so the loop
+    // keeps every address in registers (sixteen row pointers do not fit). Same slots, same sums as DotGroup16.
+    private static Vector512<float> DotGroup16Strided(float* b, long ldb, float* a, int K, int last, Vector512<float> tail)
+    {
+        Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
+        Vector512<float> v8 = default, v9 = default, v10 = default, v11 = default, v12 = default, v13 = default, v14 = default, v15 = default;
+        float* p0 = b, p1 = b + ldb, p2 = b + 2 * ldb, p3 = b + 3 * ldb;
+        long o1 = 4 * ldb, o2 = 8 * ldb, o3 = 12 * ldb;
+        int k = 0;
+        for (; k < last; k += 16, p0 += 16, p1 += 16, p2 += 16, p3 += 16)
+        {
+            var x = Vector512.Load(a + k);
+            v0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0), v0); v1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o1), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o2), v2); v3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o3), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1), v4); v5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o1), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o2), v6); v7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o3), v7);
+            v8 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2), v8); v9 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o1), v9);
+            v10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o2), v10); v11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o3), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3), v12); v13 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o1), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o2), v14); v15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o3), v15);
+        }
+        {
+            var z = Vector512<float>.Zero;
+            var x = Avx512F.MaskLoad(a + k, tail, z);
+            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0, tail, z), v0); v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o1, tail, z), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o2, tail, z), v2); v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o3, tail, z), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1, tail, z), v4); v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o1, tail, z), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o2, tail, z), v6); v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o3, tail, z), v7);
+            v8 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2, tail, z), v8); v9 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o1, tail, z), v9);
+            v10 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o2, tail, z), v10); v11 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o3, tail, z), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3, tail, z), v12); v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o1, tail, z), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o2, tail, z), v14); v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o3, tail, z), v15);
+        }
+        return Reduce16(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15);
+    }
+
+    // The shuffle tree of the dot groups: pairs of 128-bit blocks [a0+a2, a1+a3, b0+b2, b1+b3], then [A, B, C, D] with
+    // each block four partial sums of one vector, then a 4×4 transpose-add inside the blocks. Lane 4·(s mod 4) + s / 4
+    // of the result is the sum of the lanes of v_s.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Reduce16(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7, Vector512<float> v8, Vector512<float> v9,
+        Vector512<float> v10, Vector512<float> v11, Vector512<float> v12, Vector512<float> v13, Vector512<float> v14, Vector512<float> v15)
+    {
         var x0 = Half16(v0, v1); var x1 = Half16(v2, v3); var x2 = Half16(v4, v5); var x3 = Half16(v6, v7);
         var x4 = Half16(v8, v9); var x5 = Half16(v10, v11); var x6 = Half16(v12, v13); var x7 = Half16(v14, v15);
         var y0 = Quarter16(x0, x1); var y1 = Quarter16(x2, x3); var y2 = Quarter16(x4, x5); var y3 = Quarter16(x6, x7);
         var s01 = Avx512F.UnpackLow(y0, y1) + Avx512F.UnpackHigh(y0, y1);
         var s23 = Avx512F.UnpackLow(y2, y3) + Avx512F.UnpackHigh(y2, y3);
-        return (Avx512F.UnpackLow(s01.AsDouble(), s23.AsDouble()).AsSingle() + Avx512F.UnpackHigh(s01.AsDouble(), s23.AsDouble()).AsSingle());
+        return Avx512F.UnpackLow(s01.AsDouble(), s23.AsDouble()).AsSingle() + Avx512F.UnpackHigh(s01.AsDouble(), s23.AsDouble()).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
