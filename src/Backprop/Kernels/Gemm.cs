@@ -605,6 +605,8 @@ public static unsafe class Gemm
             var x = Vector512.Create(a[i * aStride]);
             T* bi = b - (long)i * N;   // bi[f] = b[f − i·N], the column of element f in row i
             T* biasI = bias == null ? null : bias - (long)i * N;
+            if (biasI == null && !accumulate)
+                for (; f + W <= end; f += W) Vector512.StoreAligned(x * Vector512.Load(bi + f), c + f);   // dW of a batch of one
             for (; f + W <= end; f += W)
             {
                 var v = x * Vector512.Load(bi + f);
