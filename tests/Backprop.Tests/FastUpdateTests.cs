@@ -40,20 +40,12 @@ public class FastUpdateTests
         var expected = w.Span.ToArray();
         var s0 = new T[Length];
         var s1 = new T[Length];
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = threads;
-        try
+        using var _ = TestUtil.Threads(threads);
+        for (int t = 1; t <= 3; t++)
         {
-            for (int t = 1; t <= 3; t++)
-            {
-                opt.Step();
-                Reference(kind, t, lr, expected, g.Span.ToArray(), s0, s1);
-                Assert.Equal(expected, w.Span.ToArray());   // the same IEEE operations element by element: identical
-            }
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
+            opt.Step();
+            Reference(kind, t, lr, expected, g.Span.ToArray(), s0, s1);
+            Assert.Equal(expected, w.Span.ToArray());   // the same IEEE operations element by element: identical
         }
     }
 

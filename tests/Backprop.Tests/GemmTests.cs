@@ -105,18 +105,10 @@ public class GemmTests
         var bias = TestUtil.Random<float>(rng, N).Span.ToArray();
         float[] Run(int threads)
         {
-            int saved = Parallelism.MaxThreads;
-            Parallelism.MaxThreads = threads;
-            try
-            {
-                var c = new float[M * N];
-                Gemm.Multiply<float>(ta, tb, M, N, K, a, ta ? M : K, b, tb ? K : N, c, N, bias);
-                return c;
-            }
-            finally
-            {
-                Parallelism.MaxThreads = saved;
-            }
+            using var _ = TestUtil.Threads(threads);
+            var c = new float[M * N];
+            Gemm.Multiply<float>(ta, tb, M, N, K, a, ta ? M : K, b, tb ? K : N, c, N, bias);
+            return c;
         }
         var one = Run(1);
         for (int rep = 0; rep < 3; rep++)
@@ -150,37 +142,29 @@ public class GemmTests
         var bias = TestUtil.Random<T>(rng, N).Span.ToArray();
         var old = TestUtil.Random<T>(rng, M * N).Span.ToArray();
         var sentinel = T.CreateTruncating(7);
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            foreach (int threads in new[] { 1, 2 })
-                foreach (bool withBias in new[] { false, true })
-                    foreach (bool ta in new[] { false, true })
-                        foreach (bool accumulate in new[] { false, true })
-                            for (int offset = 0; offset < 16; offset++)
-                            {
-                                Parallelism.MaxThreads = threads;
-                                var store = Enumerable.Repeat(sentinel, offset + M * N + 16).ToArray();
-                                old.CopyTo(store, offset);
-                                // op(A) is M×1: A stored as M×1 (lda 1) or, transposed, as 1×M (lda M).
-                                Gemm.Multiply<T>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default, accumulate);
-                                for (int i = 0; i < offset; i++) Assert.Equal(sentinel, store[i]);
-                                for (int i = 0; i < M; i++)
-                                    for (int j = 0; j < N; j++)
-                                    {
-                                        T want = x[i] * d[j];
-                                        if (withBias) want += bias[j];
-                                        if (accumulate) want += old[i * N + j];
-                                        if (store[offset + i * N + j] != want)
-                                            Assert.Fail($"{typeof(T).Name} threads={threads} offset {offset} bias={withBias} ta={ta} acc={accumulate} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
-                                    }
-                                for (int i = offset + M * N; i < store.Length; i++) Assert.Equal(sentinel, store[i]);
-                            }
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        foreach (int threads in new[] { 1, 2 })
+            foreach (bool withBias in new[] { false, true })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool accumulate in new[] { false, true })
+                        for (int offset = 0; offset < 16; offset++)
+                        {
+                            using var _ = TestUtil.Threads(threads);
+                            var store = Enumerable.Repeat(sentinel, offset + M * N + 16).ToArray();
+                            old.CopyTo(store, offset);
+                            // op(A) is M×1: A stored as M×1 (lda 1) or, transposed, as 1×M (lda M).
+                            Gemm.Multiply<T>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default, accumulate);
+                            for (int i = 0; i < offset; i++) Assert.Equal(sentinel, store[i]);
+                            for (int i = 0; i < M; i++)
+                                for (int j = 0; j < N; j++)
+                                {
+                                    T want = x[i] * d[j];
+                                    if (withBias) want += bias[j];
+                                    if (accumulate) want += old[i * N + j];
+                                    if (store[offset + i * N + j] != want)
+                                        Assert.Fail($"{typeof(T).Name} threads={threads} offset {offset} bias={withBias} ta={ta} acc={accumulate} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
+                                }
+                            for (int i = offset + M * N; i < store.Length; i++) Assert.Equal(sentinel, store[i]);
+                        }
     }
 
     [Theory]
@@ -204,41 +188,33 @@ public class GemmTests
         var rng = new Random(M * 7 + N * 3 + K);
         var a = TestUtil.Random<T>(rng, M * K).Span.ToArray();
         var b = TestUtil.Random<T>(rng, K * N).Span.ToArray();
-        int saved = Parallelism.MaxThreads;
-        try
+        foreach (bool tb in new[] { false, true })
         {
-            foreach (bool tb in new[] { false, true })
+            T[]? first = null;
+            foreach (int threads in new[] { 1, 2 })
             {
-                T[]? first = null;
-                foreach (int threads in new[] { 1, 2 })
+                using var _ = TestUtil.Threads(threads);
+                var c = new T[M * N];
+                var plain = new T[M * N];
+                var sums = Enumerable.Repeat(T.CreateTruncating(99), N).ToArray();
+                Gemm.Multiply<T>(true, tb, M, N, K, a, M, b, tb ? K : N, c, N, columnSums: sums);
+                Gemm.Multiply<T>(true, tb, M, N, K, a, M, b, tb ? K : N, plain, N);
+                Assert.Equal(plain, c);
+                for (int j = 0; j < N; j++)
                 {
-                    Parallelism.MaxThreads = threads;
-                    var c = new T[M * N];
-                    var plain = new T[M * N];
-                    var sums = Enumerable.Repeat(T.CreateTruncating(99), N).ToArray();
-                    Gemm.Multiply<T>(true, tb, M, N, K, a, M, b, tb ? K : N, c, N, columnSums: sums);
-                    Gemm.Multiply<T>(true, tb, M, N, K, a, M, b, tb ? K : N, plain, N);
-                    Assert.Equal(plain, c);
-                    for (int j = 0; j < N; j++)
+                    double want = 0, scale = 0;
+                    for (int k = 0; k < K; k++)
                     {
-                        double want = 0, scale = 0;
-                        for (int k = 0; k < K; k++)
-                        {
-                            double v = double.CreateTruncating(tb ? b[j * K + k] : b[k * N + j]);
-                            want += v;
-                            scale += Math.Abs(v);
-                        }
-                        Assert.True(Math.Abs(double.CreateTruncating(sums[j]) - want) <= TestUtil.Eps<T>() * (scale + 1),
-                            $"{typeof(T).Name} tb={tb} threads={threads} sum[{j}]: {sums[j]} vs {want}");
+                        double v = double.CreateTruncating(tb ? b[j * K + k] : b[k * N + j]);
+                        want += v;
+                        scale += Math.Abs(v);
                     }
-                    first ??= sums;
-                    Assert.Equal(first, sums);
+                    Assert.True(Math.Abs(double.CreateTruncating(sums[j]) - want) <= TestUtil.Eps<T>() * (scale + 1),
+                        $"{typeof(T).Name} tb={tb} threads={threads} sum[{j}]: {sums[j]} vs {want}");
                 }
+                first ??= sums;
+                Assert.Equal(first, sums);
             }
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
         }
     }
 

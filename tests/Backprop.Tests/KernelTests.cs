@@ -90,15 +90,10 @@ public class KernelTests
         {
             float[] Run(int threads)
             {
-                int saved = Parallelism.MaxThreads;
-                Parallelism.MaxThreads = threads;
-                try
-                {
-                    var layer = Backprop.IO.Kinds.CreateActivation<float>(kind, _ => null);
-                    var y = layer.Forward(x).Span.ToArray();
-                    return [.. y, .. layer.Backward(dout).Span.ToArray()];
-                }
-                finally { Parallelism.MaxThreads = saved; }
+                using var _ = TestUtil.Threads(threads);
+                var layer = Backprop.IO.Kinds.CreateActivation<float>(kind, _ => null);
+                var y = layer.Forward(x).Span.ToArray();
+                return [.. y, .. layer.Backward(dout).Span.ToArray()];
             }
             Assert.Equal(Run(1), Run(2));
         }
@@ -109,9 +104,7 @@ public class KernelTests
     {
         foreach (int threads in new[] { 1, 2 })
         {
-            int saved = Parallelism.MaxThreads;
-            Parallelism.MaxThreads = threads;
-            try
+            using (TestUtil.Threads(threads))
             {
                 var rng = new Random(2);
                 var net = new Sequential<float>(
@@ -131,7 +124,6 @@ public class KernelTests
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 Assert.Equal(0, allocated);
             }
-            finally { Parallelism.MaxThreads = saved; }
         }
     }
 }

@@ -14,6 +14,19 @@ internal static class TestUtil
     public static double[] ToDouble<T>(Tensor<T> t) where T : unmanaged, IFloatingPointIeee754<T> =>
         t.Span.ToArray().Select(v => double.CreateTruncating(v)).ToArray();
 
+    /// <summary>Sets <see cref="Parallelism.MaxThreads"/> until the returned scope is disposed, then restores it.</summary>
+    public static IDisposable Threads(int threads)
+    {
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = threads;
+        return new Restore(() => Parallelism.MaxThreads = saved);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
     /// <summary>The element-wise tolerance scale: 1e-5 relative in float32; far tighter in float64.</summary>
     public static double Eps<T>() => typeof(T) == typeof(float) ? 1e-5 : 1e-12;
 
