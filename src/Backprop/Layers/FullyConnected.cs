@@ -181,10 +181,8 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         var scaled = TensorBuffer.Ensure(ref _scaled, B, M);
         TensorPrimitives.Multiply(dout.Span, -lr, scaled.Span);
         Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, scaled.Span, M, W.Span, M, accumulate: true);
-        SumRows(dout.Span, B, M, db.Span);
+        Gemm.ColumnSums(dout.Span, B, M, db.Span);
         TensorPrimitives.MultiplyAdd(db.Span, -lr, b.Span, b.Span);
         return dx;
     }
-
-    internal static void SumRows(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum) => Gemm.ColumnSums(a, rows, cols, sum);
 }
