@@ -236,7 +236,8 @@ public static unsafe class Gemm
         }
         else if (!transA)
         {
-            // Both operands contiguous along k: each element is a dot product; four columns at a time share the loads of A.
+            // Both operands contiguous along k (the 256-bit path; 512-bit takes DotGroups above): each element is a dot
+            // product; four columns at a time share the loads of A.
             for (int i = 0; i < M; i++)
             {
                 T* ai = a + (long)i * lda;
@@ -855,32 +856,7 @@ public static unsafe class Gemm
         int j = 0;
         s0 = s1 = s2 = s3 = T.Zero;
         T* y0 = y, y1 = y + ldy, y2 = y + 2L * ldy, y3 = y + 3L * ldy;
-        if (path == GemmPath.Vector512 && n >= Vector512<T>.Count)
-        {
-            Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
-            {
-                var xv = Vector512.Load(x + j);
-                a0 = Simd.Fma(xv, Vector512.Load(y0 + j), a0);
-                a1 = Simd.Fma(xv, Vector512.Load(y1 + j), a1);
-                a2 = Simd.Fma(xv, Vector512.Load(y2 + j), a2);
-                a3 = Simd.Fma(xv, Vector512.Load(y3 + j), a3);
-            }
-            if (j < n)
-            {
-                // The last partial vector: reload [n − W, n) and zero the lanes already summed.
-                int at = n - Vector512<T>.Count;
-                var keep = Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(j - at)));
-                var xv = Vector512.ConditionalSelect(keep, Vector512.Load(x + at), Vector512<T>.Zero);
-                a0 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y0 + at), Vector512<T>.Zero), a0);
-                a1 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y1 + at), Vector512<T>.Zero), a1);
-                a2 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y2 + at), Vector512<T>.Zero), a2);
-                a3 = Simd.Fma(xv, Vector512.ConditionalSelect(keep, Vector512.Load(y3 + at), Vector512<T>.Zero), a3);
-                j = n;
-            }
-            s0 = Vector512.Sum(a0); s1 = Vector512.Sum(a1); s2 = Vector512.Sum(a2); s3 = Vector512.Sum(a3);
-        }
-        else if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
+        if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
         {
             Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count)
@@ -908,14 +884,7 @@ public static unsafe class Gemm
     {
         int j = 0;
         T s = T.Zero;
-        if (path == GemmPath.Vector512 && n >= Vector512<T>.Count)
-        {
-            var acc = Vector512<T>.Zero;
-            for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
-                acc = Simd.Fma(Vector512.Load(x + j), Vector512.Load(y + j), acc);
-            s = Vector512.Sum(acc);
-        }
-        else if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
+        if (path != GemmPath.Scalar && n >= Vector256<T>.Count)
         {
             var acc = Vector256<T>.Zero;
             for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count)
