@@ -24,11 +24,13 @@ public class BenchCliTests
             double min = r.GetProperty("min_s").GetDouble(), med = r.GetProperty("median_s").GetDouble(), max = r.GetProperty("max_s").GetDouble();
             Assert.True(0 < min && min <= med && med <= max, $"{min} {med} {max}");
             Assert.True(r.GetProperty("gflops").GetDouble() > 0);
+            Assert.True(r.GetProperty("peak_gflops").GetDouble() > 0);
         }
         var ops = records.Where(r => r.GetProperty("op").GetString() != "fully_connected").Select(r => (r.GetProperty("op").GetString(), r.GetProperty("n").GetInt64())).ToList();
         Assert.Equal(9, ops.Count);
         Assert.Contains(("tanh", 10_000_000L), ops);
         Assert.All(records.Skip(2), r => Assert.True(r.GetProperty("gbps").GetDouble() > 0));
+        Assert.All(records.Skip(2), r => Assert.False(r.TryGetProperty("peak_gflops", out _)));
     }
 
     [Theory]
