@@ -118,6 +118,57 @@ public class GemmTests
         }
     }
 
+    // The edge kernels (last rows or last columns of C) must sum every element exactly as the full kernel does: the top
+    // left M×N of a product whose tiles are all full (108 = 9·12 rows, 128 columns = whole panels in float and double)
+    // is computed again with M×N operands, whose edge tiles take the 4-row, 8-row and one-vector kernels.
+    [Theory]
+    [InlineData(100, 100)]   // 4 rows and 4 columns past the last full tile
+    [InlineData(104, 112)]   // 8 rows; 16 columns (one float vector, a full double panel)
+    [InlineData(97, 65)]     // 1 row, 1 column
+    [InlineData(101, 40)]    // 5 rows; 8 columns past a float panel (one double vector)
+    [InlineData(3, 128)]     // only an edge row block
+    public void Edge_tiles_are_bit_identical_to_full_tiles(int M, int N)
+    {
+        EdgeCheck<float>(M, N);
+        EdgeCheck<double>(M, N);
+    }
+
+    private static void EdgeCheck<T>(int M, int N) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int FullM = 108, FullN = 128, K = 300;
+        var rng = new Random(M * 131 + N);
+        foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256 })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        // op(A) is FullM×K and op(B) K×FullN, stored with those leading dimensions; the small product reads
+                        // the same storage with its smaller M and N (a submatrix), so it sees the same values.
+                        var a = TestUtil.Random<T>(rng, FullM * K).Span.ToArray();
+                        var b = TestUtil.Random<T>(rng, K * FullN).Span.ToArray();
+                        var bias = TestUtil.Random<T>(rng, FullN).Span.ToArray();
+                        int lda = ta ? FullM : K, ldb = tb ? K : FullN;
+                        var full = new T[FullM * FullN];
+                        var part = new T[M * N];
+                        var saved = Gemm.Path;
+                        try
+                        {
+                            Gemm.Path = path;
+                            using var _ = TestUtil.Threads(threads);
+                            Gemm.Multiply<T>(ta, tb, FullM, FullN, K, a, lda, b, ldb, full, FullN, bias);
+                            Gemm.Multiply<T>(ta, tb, M, N, K, a, lda, b, ldb, part, N, bias.AsSpan(0, N));
+                        }
+                        finally
+                        {
+                            Gemm.Path = saved;
+                        }
+                        for (int i = 0; i < M; i++)
+                            for (int j = 0; j < N; j++)
+                                if (full[i * FullN + j] != part[i * N + j])
+                                    Assert.Fail($"{typeof(T).Name} {path} ta={ta} tb={tb} threads={threads} C[{i},{j}]: full tile {full[i * FullN + j]}, edge tile {part[i * N + j]}");
+                    }
+    }
+
     [Theory]
     [InlineData(2, 16)]
     [InlineData(3, 17)]

@@ -122,4 +122,122 @@ internal static unsafe partial class MicroKernels
         Vector256.Store(c50, tile + 5 * 2 * W); Vector256.Store(c51, tile + 5 * 2 * W + W);
         StoreTile(tile, 2 * W, c, rsC, csC, bias, first, mr, nr);
     }
+
+    private static void Kernel512Rows4<T>(int kc, T* a, T* b, T* c, int rsC, int csC, T* bias, bool first, int mr, int nr, T* tile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default;
+        Vector512<T> c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default;
+        Vector512<T> c30 = default, c31 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 512);
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 576);
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + W);
+            var a0 = Vector512.Create(a[0]); c00 = Simd.Fma(a0, b0, c00); c01 = Simd.Fma(a0, b1, c01);
+            var a1 = Vector512.Create(a[1]); c10 = Simd.Fma(a1, b0, c10); c11 = Simd.Fma(a1, b1, c11);
+            var a2 = Vector512.Create(a[2]); c20 = Simd.Fma(a2, b0, c20); c21 = Simd.Fma(a2, b1, c21);
+            var a3 = Vector512.Create(a[3]); c30 = Simd.Fma(a3, b0, c30); c31 = Simd.Fma(a3, b1, c31);
+            a += 12;
+            b += 2 * W;
+        }
+        Vector512.Store(c00, tile + 0 * 2 * W); Vector512.Store(c01, tile + 0 * 2 * W + W);
+        Vector512.Store(c10, tile + 1 * 2 * W); Vector512.Store(c11, tile + 1 * 2 * W + W);
+        Vector512.Store(c20, tile + 2 * 2 * W); Vector512.Store(c21, tile + 2 * 2 * W + W);
+        Vector512.Store(c30, tile + 3 * 2 * W); Vector512.Store(c31, tile + 3 * 2 * W + W);
+        StoreTile(tile, 2 * W, c, rsC, csC, bias, first, mr, nr);
+    }
+
+    private static void Kernel512Rows8<T>(int kc, T* a, T* b, T* c, int rsC, int csC, T* bias, bool first, int mr, int nr, T* tile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default;
+        Vector512<T> c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default;
+        Vector512<T> c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default;
+        Vector512<T> c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default;
+        Vector512<T> c70 = default, c71 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 512);
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 576);
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + W);
+            var a0 = Vector512.Create(a[0]); c00 = Simd.Fma(a0, b0, c00); c01 = Simd.Fma(a0, b1, c01);
+            var a1 = Vector512.Create(a[1]); c10 = Simd.Fma(a1, b0, c10); c11 = Simd.Fma(a1, b1, c11);
+            var a2 = Vector512.Create(a[2]); c20 = Simd.Fma(a2, b0, c20); c21 = Simd.Fma(a2, b1, c21);
+            var a3 = Vector512.Create(a[3]); c30 = Simd.Fma(a3, b0, c30); c31 = Simd.Fma(a3, b1, c31);
+            var a4 = Vector512.Create(a[4]); c40 = Simd.Fma(a4, b0, c40); c41 = Simd.Fma(a4, b1, c41);
+            var a5 = Vector512.Create(a[5]); c50 = Simd.Fma(a5, b0, c50); c51 = Simd.Fma(a5, b1, c51);
+            var a6 = Vector512.Create(a[6]); c60 = Simd.Fma(a6, b0, c60); c61 = Simd.Fma(a6, b1, c61);
+            var a7 = Vector512.Create(a[7]); c70 = Simd.Fma(a7, b0, c70); c71 = Simd.Fma(a7, b1, c71);
+            a += 12;
+            b += 2 * W;
+        }
+        Vector512.Store(c00, tile + 0 * 2 * W); Vector512.Store(c01, tile + 0 * 2 * W + W);
+        Vector512.Store(c10, tile + 1 * 2 * W); Vector512.Store(c11, tile + 1 * 2 * W + W);
+        Vector512.Store(c20, tile + 2 * 2 * W); Vector512.Store(c21, tile + 2 * 2 * W + W);
+        Vector512.Store(c30, tile + 3 * 2 * W); Vector512.Store(c31, tile + 3 * 2 * W + W);
+        Vector512.Store(c40, tile + 4 * 2 * W); Vector512.Store(c41, tile + 4 * 2 * W + W);
+        Vector512.Store(c50, tile + 5 * 2 * W); Vector512.Store(c51, tile + 5 * 2 * W + W);
+        Vector512.Store(c60, tile + 6 * 2 * W); Vector512.Store(c61, tile + 6 * 2 * W + W);
+        Vector512.Store(c70, tile + 7 * 2 * W); Vector512.Store(c71, tile + 7 * 2 * W + W);
+        StoreTile(tile, 2 * W, c, rsC, csC, bias, first, mr, nr);
+    }
+
+    private static void Kernel512Cols1<T>(int kc, T* a, T* b, T* c, int rsC, int csC, T* bias, bool first, int mr, int nr, T* tile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int W = Vector512<T>.Count;
+        Vector512<T> c00 = default;
+        Vector512<T> c10 = default;
+        Vector512<T> c20 = default;
+        Vector512<T> c30 = default;
+        Vector512<T> c40 = default;
+        Vector512<T> c50 = default;
+        Vector512<T> c60 = default;
+        Vector512<T> c70 = default;
+        Vector512<T> c80 = default;
+        Vector512<T> c90 = default;
+        Vector512<T> c100 = default;
+        Vector512<T> c110 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)b + 512);
+            var b0 = Vector512.Load(b);
+            var a0 = Vector512.Create(a[0]); c00 = Simd.Fma(a0, b0, c00);
+            var a1 = Vector512.Create(a[1]); c10 = Simd.Fma(a1, b0, c10);
+            var a2 = Vector512.Create(a[2]); c20 = Simd.Fma(a2, b0, c20);
+            var a3 = Vector512.Create(a[3]); c30 = Simd.Fma(a3, b0, c30);
+            var a4 = Vector512.Create(a[4]); c40 = Simd.Fma(a4, b0, c40);
+            var a5 = Vector512.Create(a[5]); c50 = Simd.Fma(a5, b0, c50);
+            var a6 = Vector512.Create(a[6]); c60 = Simd.Fma(a6, b0, c60);
+            var a7 = Vector512.Create(a[7]); c70 = Simd.Fma(a7, b0, c70);
+            var a8 = Vector512.Create(a[8]); c80 = Simd.Fma(a8, b0, c80);
+            var a9 = Vector512.Create(a[9]); c90 = Simd.Fma(a9, b0, c90);
+            var a10 = Vector512.Create(a[10]); c100 = Simd.Fma(a10, b0, c100);
+            var a11 = Vector512.Create(a[11]); c110 = Simd.Fma(a11, b0, c110);
+            a += 12;
+            b += 2 * W;
+        }
+        Vector512.Store(c00, tile + 0 * 1 * W);
+        Vector512.Store(c10, tile + 1 * 1 * W);
+        Vector512.Store(c20, tile + 2 * 1 * W);
+        Vector512.Store(c30, tile + 3 * 1 * W);
+        Vector512.Store(c40, tile + 4 * 1 * W);
+        Vector512.Store(c50, tile + 5 * 1 * W);
+        Vector512.Store(c60, tile + 6 * 1 * W);
+        Vector512.Store(c70, tile + 7 * 1 * W);
+        Vector512.Store(c80, tile + 8 * 1 * W);
+        Vector512.Store(c90, tile + 9 * 1 * W);
+        Vector512.Store(c100, tile + 10 * 1 * W);
+        Vector512.Store(c110, tile + 11 * 1 * W);
+        StoreTile(tile, 1 * W, c, rsC, csC, bias, first, mr, nr);
+    }
 }

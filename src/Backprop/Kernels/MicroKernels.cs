@@ -16,7 +16,14 @@ internal static unsafe partial class MicroKernels
     {
         switch (path)
         {
-            case GemmPath.Vector512: Kernel512(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile); break;
+            case GemmPath.Vector512:
+                // Tiles at the bottom and right edges of C take the kernel of their size (same sums, less work): the
+                // last four rows of a 100-row product cost four rows, not twelve.
+                if (mr <= 4) Kernel512Rows4(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile);
+                else if (nr <= Vector512<T>.Count) Kernel512Cols1(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile);
+                else if (mr <= 8) Kernel512Rows8(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile);
+                else Kernel512(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile);
+                break;
             case GemmPath.Vector256: Kernel256(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile); break;
             default: KernelScalar(kc, a, b, c, rsC, csC, bias, first, mr, nr, tile); break;
         }
