@@ -40,6 +40,10 @@ public enum GemmPath
 /// <remarks>
 /// Between jobs a worker spins for up to <see cref="SpinMicroseconds"/> before it blocks: a training step issues a
 /// parallel product every few tens of microseconds, and waking a blocked thread costs about as much as the product.
+/// Parts are claimed, not assigned: the caller takes part 0, and whoever is free takes the next unclaimed part. A worker
+/// that the operating system (or the host of a virtual machine) has descheduled thus costs at most the caller doing its
+/// part too, instead of a wait for the worker to run again. What a part computes depends only on its index, so results
+/// do not depend on which thread ran it.
 /// </remarks>
 internal sealed class WorkerPool
 {
@@ -51,12 +55,17 @@ internal sealed class WorkerPool
     public static readonly WorkerPool Shared = new(Math.Max(0, Environment.ProcessorCount - 1));
 
     private const int SpinMicroseconds = 1000;
+    private const int Closed = 1 << 30;   // a claim count no job reaches: claims made between jobs get nothing
+
+    /// <summary>Tests only: runs in a worker after it wakes for a job and before it claims a part.</summary>
+    internal static Action? BeforeWorkerClaims;
 
     private readonly SemaphoreSlim[] _start;
     private readonly int[] _sleeping;
     private IJob? _job;
     private int _parts;
-    private int _pending;
+    private int _claimed;   // parts handed out so far (Closed while a job is being set up or after it)
+    private int _done;      // parts finished
     private int _busy;
     private int _generation;
     private Exception? _error;
@@ -68,8 +77,8 @@ internal sealed class WorkerPool
         for (int w = 0; w < workers; w++)
         {
             _start[w] = new SemaphoreSlim(0);
-            int part = w + 1;
-            var t = new Thread(() => Loop(part)) { IsBackground = true, Name = $"backprop-worker-{part}" };
+            int worker = w;
+            var t = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"backprop-worker-{worker + 1}" };
             t.Start();
         }
     }
@@ -87,7 +96,10 @@ internal sealed class WorkerPool
         return ((int)Math.Min(n, blocks * part / parts * align), (int)Math.Min(n, blocks * (part + 1) / parts * align));
     }
 
-    /// <summary>Runs <paramref name="job"/> as <paramref name="parts"/> parts: part 0 on the caller, the rest on workers.</summary>
+    /// <summary>
+    /// Runs <paramref name="job"/> as <paramref name="parts"/> parts: part 0 on the caller, the others on whichever
+    /// thread claims them first (a worker, or the caller once its own part is done).
+    /// </summary>
     public void Run(IJob job, int parts)
     {
         parts = Math.Min(parts, Capacity);
@@ -98,18 +110,31 @@ internal sealed class WorkerPool
         }
         try
         {
+            // Claims stay closed until the job is published, so a late worker never takes a part of a half-set job.
+            Volatile.Write(ref _claimed, Closed);
             _job = job;
             _parts = parts;
             _error = null;
-            Volatile.Write(ref _pending, parts - 1);
+            Volatile.Write(ref _done, 0);
+            Volatile.Write(ref _claimed, 1);   // part 0 is the caller's
             Interlocked.Increment(ref _generation);
             for (int w = 0; w < _start.Length; w++)
                 if (Interlocked.Exchange(ref _sleeping[w], 0) == 1) _start[w].Release();
-            job.Execute(0, parts);
+            try
+            {
+                job.Execute(0, parts);
+            }
+            catch (Exception e)
+            {
+                _error = e;   // thrown once every claimed part has finished, so no worker outlives the job
+            }
+            Interlocked.Increment(ref _done);
+            RunClaimed(job, parts);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(-1);
+            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(-1);
+            Volatile.Write(ref _claimed, Closed);
             _job = null;
-            if (_error is { } e) throw new AggregateException("A worker thread failed", e);
+            if (_error is { } error) throw new AggregateException("A part of a parallel job failed", error);
         }
         finally
         {
@@ -117,9 +142,31 @@ internal sealed class WorkerPool
         }
     }
 
-    private void Loop(int part)
+    // Runs unclaimed parts of the current job until none is left. A part's index is claimed before the job's fields are
+    // read, and the job cannot change until every claimed part is done, so the fields read belong to the claimed part.
+    private void RunClaimed(IJob? callerJob, int callerParts)
     {
-        int w = part - 1;
+        while (true)
+        {
+            int part = Interlocked.Increment(ref _claimed) - 1;
+            int parts = callerJob == null ? Volatile.Read(ref _parts) : callerParts;
+            if (part >= parts) return;
+            var job = callerJob ?? _job!;
+            try
+            {
+                job.Execute(part, parts);
+            }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+            Interlocked.Increment(ref _done);
+        }
+    }
+
+    private void Loop(int worker)
+    {
+        int w = worker;
         int seen = 0;   // the generation when the pool was built: a job published before this thread starts still counts
         long spinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
         while (true)
@@ -141,16 +188,8 @@ internal sealed class WorkerPool
                 break;
             }
             seen = Volatile.Read(ref _generation);
-            if (part >= _parts) continue;
-            try
-            {
-                _job!.Execute(part, _parts);
-            }
-            catch (Exception e)
-            {
-                _error = e;
-            }
-            Interlocked.Decrement(ref _pending);
+            BeforeWorkerClaims?.Invoke();
+            RunClaimed(null, 0);
         }
     }
 }
