@@ -26,6 +26,8 @@ def show(s):
 
 
 def backprop_rows(path):
+    """Backprop's rows, each a tuple that starts with its median seconds: (seconds, share of the FMA peak) for the fully
+    connected rows, (seconds,) for the element-wise ones."""
     fc, ew = {}, {}
     for line in path.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -34,7 +36,7 @@ def backprop_rows(path):
             # Tables from before the FMA-peak columns have six cells; those rows show no share of the peak.
             fc[(cells[0], int(cells[1]), b, n, m)] = (seconds(cells[3]), cells[7] if len(cells) == 8 else "")
         elif len(cells) == 8 and cells[0] in ("float32", "float64"):
-            ew[(cells[0], int(cells[1]), cells[2], int(cells[3]))] = seconds(cells[4])
+            ew[(cells[0], int(cells[1]), cells[2], int(cells[3]))] = (seconds(cells[4]),)
     return fc, ew
 
 
@@ -42,7 +44,7 @@ def better(a, b):
     """Row by row, the faster of two runs (a row missing from one run comes from the other)."""
     merged = dict(a)
     for key, value in b.items():
-        if key not in merged or (value[0] if isinstance(value, tuple) else value) < (merged[key][0] if isinstance(merged[key], tuple) else merged[key]):
+        if key not in merged or value[0] < merged[key][0]:
             merged[key] = value
     return merged
 
@@ -92,7 +94,7 @@ def main():
         if key not in ew:
             continue
         _, threads, op, n = key
-        mine, (theirs, impl) = ew[key], torch[key]
+        (mine,), (theirs, impl) = ew[key], torch[key]
         print(f"| {op} | {threads} | {n:.0e} | {mine / n * 1e9:.3f} | {theirs / n * 1e9:.3f} ({impl}) | {theirs / mine:.2f}× |")
 
 
