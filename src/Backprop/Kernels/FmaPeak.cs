@@ -26,7 +26,7 @@ public static unsafe class FmaPeak
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), $"FmaPeak: threads must be at least 1, not {threads}");
         if (!(seconds > 0 && seconds <= 60)) throw new ArgumentOutOfRangeException(nameof(seconds), $"FmaPeak: seconds must be in (0, 60], not {seconds}");
-        var path = Gemm.Path == GemmPath.Auto || Gemm.Path < Gemm.BestPath ? Gemm.BestPath : Gemm.Path;
+        var path = Gemm.EffectivePath;
         int lanes = path switch { GemmPath.Vector512 => Vector512<T>.Count, GemmPath.Vector256 => Vector256<T>.Count, _ => 1 };
         int parts = Math.Min(threads, WorkerPool.Shared.Capacity);
 

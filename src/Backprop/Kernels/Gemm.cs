@@ -39,6 +39,9 @@ public static unsafe class Gemm
     /// <summary>Forces a path for every product (for tests and benchmarks); <see cref="GemmPath.Auto"/> picks the best.</summary>
     public static GemmPath Path { get; set; } = GemmPath.Auto;
 
+    /// <summary>The path products take now: <see cref="Path"/>, never wider than the processor runs.</summary>
+    internal static GemmPath EffectivePath => Path == GemmPath.Auto || Path < BestPath ? BestPath : Path;
+
     /// <summary>
     /// C (M×N, row stride ldc) = op(A) (M×K) · op(B) (K×N), plus <paramref name="bias"/> (N entries, may be empty)
     /// added to every row, plus the old C when <paramref name="accumulate"/>.
@@ -75,7 +78,7 @@ public static unsafe class Gemm
         fixed (T* pa = a, pb = b, pc = c, pbias = bias)
         {
             T* biasPtr = bias.IsEmpty ? null : pbias;
-            var path = Path == GemmPath.Auto || Path < BestPath ? BestPath : Path;   // never wider than the processor runs
+            var path = EffectivePath;
             long work = (long)M * N * K;
             if (K == 0)
             {
