@@ -76,10 +76,9 @@ internal static unsafe class Map
                 var r3 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + 3 * w), Vector512.LoadUnsafe(ref pb, i + 3 * w));
                 r0.StoreUnsafe(ref pd, i); r1.StoreUnsafe(ref pd, i + w); r2.StoreUnsafe(ref pd, i + 2 * w); r3.StoreUnsafe(ref pd, i + 3 * w);
             }
-        }
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + (nuint)Vector512<T>.Count <= n; i += (nuint)Vector512<T>.Count)
+            for (; i + w <= n; i += w)
                 TOp.Invoke(Vector512.LoadUnsafe(ref pa, i), Vector512.LoadUnsafe(ref pb, i)).StoreUnsafe(ref pd, i);
+        }
         else if (Vector256.IsHardwareAccelerated)
             for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
                 TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), Vector256.LoadUnsafe(ref pb, i)).StoreUnsafe(ref pd, i);
@@ -119,11 +118,7 @@ internal static unsafe class Map
                 var r3 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + 3 * w), vs);
                 r0.StoreUnsafe(ref pd, i); r1.StoreUnsafe(ref pd, i + w); r2.StoreUnsafe(ref pd, i + 2 * w); r3.StoreUnsafe(ref pd, i + 3 * w);
             }
-        }
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vs = Vector512.Create(s);
-            for (; i + (nuint)Vector512<T>.Count <= n; i += (nuint)Vector512<T>.Count)
+            for (; i + w <= n; i += w)
                 TOp.Invoke(Vector512.LoadUnsafe(ref pa, i), vs).StoreUnsafe(ref pd, i);
         }
         else if (Vector256.IsHardwareAccelerated)
