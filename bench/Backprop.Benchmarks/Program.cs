@@ -62,7 +62,7 @@ public class ActivationBenchmarks
     public void Setup()
     {
         var rng = new Random(2);
-        _layer = Backprop.IO.Kinds.CreateActivation<float>(Kind, _ => null);
+        _layer = Backprop.Models.Kinds.Create<float>(Kind);
         _x = FullyConnectedBenchmarks.Rand(rng, N);
         _dout = FullyConnectedBenchmarks.Rand(rng, N);
     }
@@ -84,7 +84,7 @@ public class ActivationBenchmarks
 public class TrainingStepBenchmarks
 {
     private Backprop.Networks.Sequential<float> _net = null!;
-    private Backprop.Training.Optimizer<float> _optimizer = null!;
+    private Backprop.Optimizers.Optimizer<float> _optimizer = null!;
     private Tensor<float> _x = null!, _t = null!;
 
     [Params("sgd", "adam")]
@@ -97,9 +97,9 @@ public class TrainingStepBenchmarks
     public void Setup()
     {
         var rng = new Random(1);
-        var spec = new Backprop.Training.ModelSpec { Sizes = [784, 256, 10] };
-        _net = spec.Build<float>(new Backprop.Training.Rng(1));
-        _optimizer = Backprop.Training.Optimizer<float>.Create(Optimizer, _net.Parameters, Optimizer == "sgd" ? 0.1 : 0.001);
+        var spec = new Backprop.Models.MlpSpec { Sizes = [784, 256, 10] };
+        _net = spec.Build<float>(new Backprop.Rng(1));
+        _optimizer = Backprop.Optimizers.Optimizer<float>.Create(Optimizer, _net.Parameters, Optimizer == "sgd" ? 0.1 : 0.001);
         _x = FullyConnectedBenchmarks.Rand(rng, 100, 784);
         _t = new Tensor<float>(Enumerable.Range(0, 100).Select(i => (float)(i % 10)).ToArray(), 100);
         Parallelism.MaxThreads = Threads;
@@ -109,12 +109,7 @@ public class TrainingStepBenchmarks
     public float Step()
     {
         float loss = _net.ComputeLoss(_x, _t);
-        if (Optimizer == "sgd") _net.BackwardSgd(0.1f);   // the trainer's fused path for plain SGD
-        else
-        {
-            _net.BackwardParameters(1f);
-            _optimizer.Step();
-        }
+        _optimizer.Step(_net);   // the trainer's step: plain SGD fused into the backward pass
         return loss;
     }
 }

@@ -17,6 +17,9 @@ internal sealed class Output
 
     public void Add(string name, Output nested) => _items.Add((name, nested));
 
+    /// <summary>Integers (classes), printed as numpy prints an integer array.</summary>
+    public void Add(string name, int[] values) => _items.Add((name, values.ToArray()));
+
     public void Add(string name, List<Output> list) => _items.Add((name, list));
 
     /// <summary>Throws if any result is NaN or infinite, naming it: never a silent NaN.</summary>
@@ -61,8 +64,30 @@ internal sealed class Output
         Tensor<float> f => NumpyFormat.Format(f),
         double d => NumpyFormat.Scalar(d),
         float f => NumpyFormat.Scalar(f),
+        int[] a => IntArray(a),
         _ => v.ToString() ?? "",
     };
+
+    // numpy's form of a 1-D integer array: right-aligned to the widest element, wrapped at 75 columns.
+    private static string IntArray(int[] a)
+    {
+        var items = a.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        int w = items.Length == 0 ? 0 : items.Max(i => i.Length);
+        var sb = new StringBuilder("[");
+        int col = 1;
+        for (int i = 0; i < items.Length; i++)
+        {
+            string item = items[i].PadLeft(w);
+            if (i > 0)
+            {
+                if (col + 1 + item.Length + (i == items.Length - 1 ? 1 : 0) > 75) { sb.Append("\n "); col = 1; }
+                else { sb.Append(' '); col++; }
+            }
+            sb.Append(item);
+            col += item.Length;
+        }
+        return sb.Append(']').ToString();
+    }
 
     public string ToJson()
     {
@@ -90,6 +115,11 @@ internal sealed class Output
                 case Tensor<float> f: WriteTensor(w, f.Span, f.Shape, 0); break;
                 case double d: w.WriteNumberValue(d); break;
                 case float f: w.WriteNumberValue(f); break;
+                case int[] a:
+                    w.WriteStartArray();
+                    foreach (int v in a) w.WriteNumberValue(v);
+                    w.WriteEndArray();
+                    break;
             }
         }
         w.WriteEndObject();

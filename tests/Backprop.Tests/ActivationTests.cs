@@ -1,5 +1,6 @@
 using System.Numerics;
 using Backprop.IO;
+using Backprop.Models;
 using Backprop.Kernels;
 using Backprop.Layers;
 
@@ -10,7 +11,7 @@ public class ActivationTests
     public static TheoryData<string, int> KindsAndSizes()
     {
         var data = new TheoryData<string, int>();
-        foreach (var kind in Kinds.Activations)
+        foreach (var kind in Kinds.Activations.Select(k => k.Name))
             foreach (int n in new[] { 1, 7, 17, 33, 65, 300 }) data.Add(kind, n);
         return data;
     }
@@ -30,7 +31,7 @@ public class ActivationTests
         var x = Tensor<T>.Zeros(n, 1, 2, 1);
         for (int i = 0; i < x.Length; i++) x.Span[i] = i % 11 == 5 ? T.Zero : T.CreateTruncating(rng.NextDouble() * 12 - 6);
         var dout = TestUtil.Random<T>(rng, n, 1, 2, 1);
-        var layer = Kinds.CreateActivation<T>(kind, _ => null);
+        var layer = Kinds.Create<T>(kind);
         var y = layer.Forward(x);
         var dx = layer.Backward(dout);
         Assert.True(y.HasShape(x.Shape) && dx.HasShape(x.Shape));
@@ -69,7 +70,7 @@ public class ActivationTests
     {
         var x = new Tensor<T>([.. new[] { -1000.0, -100, -30, -1e-30, 0, 1e-30, 30, 100, 1000 }.Select(T.CreateTruncating)], 1, 9);
         var dout = new Tensor<T>(Enumerable.Repeat(T.One, 9).ToArray(), 1, 9);
-        Layer<T> layer = kind == "gelu" && tanhGelu ? new Gelu<T>(true) : Kinds.CreateActivation<T>(kind, _ => null);
+        Layer<T> layer = kind == "gelu" && tanhGelu ? new Gelu<T>(true) : Kinds.Create<T>(kind);
         var y = layer.Forward(x);
         var dx = layer.Backward(dout);
         for (int i = 0; i < 9; i++)

@@ -19,7 +19,7 @@ public class CliTests
     [InlineData("x: [[1, -2], [3, 4]]\ndout: [[1, inf], [1, 1]]", "tanh", "dout[0][1] is +Inf", "line 2, column 12")]
     [InlineData("{\"x\": [[1, \"NaN\"]], \"dout\": [[1, 1]]}", "elu", "x[0][1] is NaN", "only finite")]
     [InlineData("x: [[1, 2]]\ndout: [[1, 1]]", "swishy", "unknown kind 'swishy'", "fully_connected")]
-    [InlineData("x: [[1, 2]]\ndout: [[1, 1]]\napproximate: exact", "gelu", "approximate must be \"none\" or \"tanh\"", "'exact'")]
+    [InlineData("x: [[1, 2]]\ndout: [[1, 1]]\napproximate: exact", "gelu", "approximate must be none or tanh", "'exact'")]
     [InlineData("x: [[1, 2]]\nt: [[1, 0, 0]]", "softmax_cross_entropy", "t has shape (1, 3)", "x has shape (1, 2)")]
     [InlineData("x: [[1, 2]]\nt: [5]", "softmax_cross_entropy", "t[0] = 5 is not a class index", "0 to 1")]
     [InlineData("x: [[1, 2]]\ndout: [[1, 1]]\nx: [[1, 2]]", "relu", "given twice", "line 3")]
@@ -178,12 +178,12 @@ public class TrainCliTests
     [InlineData(new[] { "train", "--lr", "-1" }, "--lr must be a positive number")]
     [InlineData(new[] { "train", "--lr", "abc" }, "--lr must be a number")]
     [InlineData(new[] { "train", "--optimizer", "lbfgs" }, "--optimizer must be one of")]
-    [InlineData(new[] { "train", "--activation", "relu6" }, "unknown kind 'relu6'")]
+    [InlineData(new[] { "train", "--activation", "relu6" }, "--activation must be one of relu, sigmoid")]
     [InlineData(new[] { "train", "--layers", "2,x,3" }, "--layers takes positive sizes")]
     [InlineData(new[] { "train", "--layers", "5,8,3" }, "--layers starts with 5, but spiral has 2 features")]
     [InlineData(new[] { "train", "--dropout", "1.5" }, "--dropout must be in [0, 1)")]
     [InlineData(new[] { "train", "--batch", "0" }, "--batch must be a whole number of at least 1")]
-    [InlineData(new[] { "train", "--init", "glorot" }, "--init must be he, xavier or normal")]
+    [InlineData(new[] { "train", "--init", "glorot" }, "--init must be one of he, xavier, normal")]
     [InlineData(new[] { "train", "--epochs", "2", "--out", "/nonexistent/dir/m.safetensors" }, "does not exist")]
     [InlineData(new[] { "train", "--resume", "/nonexistent.safetensors" }, "no such file")]
     [InlineData(new[] { "train", "--validation", "1" }, "--validation must be at least 0 and below 1")]
@@ -229,7 +229,7 @@ public class TrainCliTests
             Assert.Single(more.Trim().Split('\n'));
             var (c5, _, e5) = TestUtil.Cli("", "train", "--resume", model, "--epochs", "4", "--lr", "0.5");
             Assert.Equal(2, c5);
-            Assert.Contains("cannot change on --resume", e5);
+            Assert.Contains("--lr 0.5 contradicts the checkpoint", e5);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -1,6 +1,8 @@
 using System.Numerics;
 using Backprop.Layers;
 using Backprop.Networks;
+using Backprop.Models;
+using Backprop.Optimizers;
 using Backprop.Training;
 
 namespace Backprop.Tests;
@@ -34,7 +36,7 @@ public class FastUpdateTests
         var rng = new Random(kind.Length * 7 + threads);
         var w = TestUtil.Random<T>(rng, Length);
         var g = TestUtil.Random<T>(rng, Length);
-        var p = new Parameter<T>("W", w, g);
+        var p = new Parameter<T>("W", w, g, ParameterRole.Weight);
         double lr = 0.01;
         var opt = Optimizer<T>.Create(kind, [p], lr);
         var expected = w.Span.ToArray();
@@ -59,7 +61,7 @@ public class FastUpdateTests
             {
                 case "sgd": w[i] -= lr * g[i]; break;
                 case "momentum": s0[i] = Flush(m * s0[i] - lr * g[i]); w[i] += s0[i]; break;
-                case "nesterov": s0[i] = Flush(m * s0[i] - lr * g[i]); w[i] += m * m * s0[i] - (T.One + m) * lr * g[i]; break;
+                case "nesterov": w[i] = w[i] + m * m * s0[i] - (T.One + m) * lr * g[i]; s0[i] = Flush(m * s0[i] - lr * g[i]); break;
                 case "adagrad": s0[i] += g[i] * g[i]; w[i] -= lr * g[i] / (T.Sqrt(s0[i]) + eps); break;
                 case "rmsprop":
                     T rho = T.CreateTruncating(0.99);
@@ -85,7 +87,7 @@ public class FastUpdateTests
     public void Decaying_state_is_flushed_to_zero_instead_of_going_subnormal()
     {
         // A gradient that stays 0 after one step: Adam's m decays by 0.9 per step and would pass 1e-38 after ~850 steps.
-        var p = new Parameter<float>("W", Tensor<float>.Zeros(40), Tensor<float>.Zeros(40));
+        var p = new Parameter<float>("W", Tensor<float>.Zeros(40), Tensor<float>.Zeros(40), ParameterRole.Weight);
         var opt = Optimizer<float>.Create("adam", [p], 0.001);
         p.Grad.Span.Fill(1f);
         opt.Step();
@@ -127,19 +129,20 @@ public class FastUpdateTests
     [Fact]
     public void A_fused_sgd_network_step_matches_backward_then_optimizer_step()
     {
-        var spec = new ModelSpec { Sizes = [6, 9, 7, 4], Activation = "tanh", BatchNorm = true, Dtype = "float64" };
+        var spec = new MlpSpec { Sizes = [6, 9, 7, 4], Activation = "tanh", BatchNorm = true, Dtype = "float64" };
         var a = spec.Build<double>(new Rng(3));
         var b = spec.Build<double>(new Rng(3));
         var rng = new Random(4);
         var x = TestUtil.Random<double>(rng, 11, 6);
         var t = new Tensor<double>(Enumerable.Range(0, 11).Select(i => (double)(i % 4)).ToArray(), 11);
         var opt = Optimizer<double>.Create("sgd", a.Parameters, 0.2);
+        var optB = Optimizer<double>.Create("sgd", b.Parameters, 0.2);   // no weight decay: the fused path
         for (int step = 0; step < 3; step++)
         {
             Assert.Equal(a.ComputeLoss(x, t), b.ComputeLoss(x, t), 12);
-            a.BackwardParameters(1.0);
+            a.Backward(1.0, inputGradient: false);
             opt.Step();
-            b.BackwardSgd(0.2);
+            optB.Step(b);
         }
         for (int i = 0; i < a.Parameters.Count; i++)
             TestUtil.Close(TestUtil.ToDouble(a.Parameters[i].Value), TestUtil.ToDouble(b.Parameters[i].Value), 1e-12, what: a.Parameters[i].Name);

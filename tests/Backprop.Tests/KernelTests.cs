@@ -86,12 +86,12 @@ public class KernelTests
         var rng = new Random(1);
         var x = TestUtil.Random<float>(rng, n);
         var dout = TestUtil.Random<float>(rng, n);
-        foreach (var kind in Backprop.IO.Kinds.Activations)
+        foreach (var kind in Backprop.Models.Kinds.Activations.Select(k => k.Name))
         {
             float[] Run(int threads)
             {
                 using var _ = TestUtil.Threads(threads);
-                var layer = Backprop.IO.Kinds.CreateActivation<float>(kind, _ => null);
+                var layer = Backprop.Models.Kinds.Create<float>(kind);
                 var y = layer.Forward(x).Span.ToArray();
                 return [.. y, .. layer.Backward(dout).Span.ToArray()];
             }

@@ -3,6 +3,8 @@ using Backprop.Data;
 using Backprop.Gradients;
 using Backprop.IO;
 using Backprop.Layers;
+using Backprop.Models;
+using Backprop.Optimizers;
 using Backprop.Training;
 
 namespace Backprop.Tests;
@@ -10,13 +12,13 @@ namespace Backprop.Tests;
 public class OptimizerTests
 {
     // One parameter W = [1, -2], gradient g = [0.5, 0.25]; each optimizer's first two steps by hand.
-    private static (Parameter<double> P, Optimizer<double> Opt) Make(string kind, double lr, double wd = 0)
+    private static (Parameter<double> P, Optimizer<double> Opt) Make(string kind, double lr, double? wd = null)
     {
-        var p = new Parameter<double>("W", new Tensor<double>([1.0, -2.0], 2), new Tensor<double>([0.5, 0.25], 2));
+        var p = new Parameter<double>("W", new Tensor<double>([1.0, -2.0], 2), new Tensor<double>([0.5, 0.25], 2), ParameterRole.Weight);
         return (p, Optimizer<double>.Create(kind, [p], lr, wd));
     }
 
-    private static double[] Steps(string kind, double lr, int n, double wd = 0)
+    private static double[] Steps(string kind, double lr, int n, double? wd = null)
     {
         var (p, opt) = Make(kind, lr, wd);
         for (int i = 0; i < n; i++)
@@ -39,11 +41,70 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void Nesterov_follows_the_textbook_update()
+    public void Nesterov_follows_the_books_corrected_update()
     {
-        double v = 0, w = 1;
-        for (int i = 0; i < 2; i++) { v = 0.9 * v - 0.1 * 0.5; w += 0.81 * v - 1.9 * 0.1 * 0.5; }
-        Assert.Equal(w, Steps("nesterov", 0.1, 2)[0], 15);
+        // common/optimizer.py after the book's "Fix Nesterov update function", transcribed line by line:
+        //   params[key] += self.momentum * self.momentum * self.v[key]
+        //   params[key] -= (1 + self.momentum) * self.lr * grads[key]
+        //   self.v[key] *= self.momentum
+        //   self.v[key] -= self.lr * grads[key]
+        double momentum = 0.9, lr = 0.1, v = 0, w = 1;
+        for (int i = 0; i < 3; i++)
+        {
+            double grad = 0.5;
+            w += momentum * momentum * v;
+            w -= (1 + momentum) * lr * grad;
+            v *= momentum;
+            v -= lr * grad;
+        }
+        Assert.Equal(w, Steps("nesterov", 0.1, 3)[0], 14);
+    }
+
+    [Fact]
+    public void One_nesterov_step_from_W_1_with_g_half_gives_0_905()
+    {
+        // The figures: W = 1, g = 0.5, lr = 0.1, m = 0.9; the pre-2021 formula gave 0.8645.
+        Assert.Equal(0.905, Steps("nesterov", 0.1, 1)[0], 15);
+    }
+
+    [Fact]
+    public void Nesterov_matches_torch_sgd_with_nesterov_on_changing_gradients()
+    {
+        // torch.optim.SGD(lr, momentum, nesterov=True) as PyTorch documents the algorithm:
+        //   b₁ = g₁, b_t = μ·b_{t−1} + g_t;  g_t ← g_t + μ·b_t;  θ_t = θ_{t−1} − γ·g_t
+        double[] grads = [0.5, -0.25, 1.0, 0.125, -2.0];
+        double mu = 0.9, gamma = 0.1, theta = 1, buf = 0;
+        var expected = new List<double>();
+        for (int t = 0; t < grads.Length; t++)
+        {
+            buf = t == 0 ? grads[t] : mu * buf + grads[t];
+            theta -= gamma * (grads[t] + mu * buf);
+            expected.Add(theta);
+        }
+        var p = new Parameter<double>("W", new Tensor<double>([1.0], 1), Tensor<double>.Zeros(1), ParameterRole.Weight);
+        var opt = Optimizer<double>.Create("nesterov", [p], gamma);
+        for (int t = 0; t < grads.Length; t++)
+        {
+            p.Grad.Span[0] = grads[t];
+            opt.Step();
+            Assert.Equal(expected[t], p.Value.Span[0], 13);
+        }
+        // torch's first steps, worked by hand from the documented algorithm: 1 − 0.1·(0.5 + 0.45) = 0.905, then
+        // b₂ = 0.45 − 0.25 = 0.2, θ₂ = 0.905 − 0.1·(−0.25 + 0.18) = 0.912.
+        Assert.Equal(0.905, expected[0], 15);
+        Assert.Equal(0.912, expected[1], 15);
+    }
+
+    [Fact]
+    public void AdamW_with_weight_decay_zero_does_not_decay()
+    {
+        // AdamW's default decay is 0.01 only when none is given; an explicit 0 is 0.
+        var w0 = Steps("adam", 0.01, 2);
+        Assert.Equal(w0, Steps("adamw", 0.01, 2, wd: 0.0));
+        var p = new Parameter<double>("W", new Tensor<double>([1.0], 1), Tensor<double>.Zeros(1), ParameterRole.Weight);
+        Assert.Equal(0.0, Optimizer<double>.Create("adamw", [p], 0.01, 0.0).WeightDecay);
+        Assert.Equal(0.01, Optimizer<double>.Create("adamw", [p], 0.01).WeightDecay);
+        Assert.Equal(0.0, Optimizer<double>.Create(new OptimizerSettings { Kind = OptimizerKind.AdamW, WeightDecay = 0 }, [p]).Settings.WeightDecay);
     }
 
     [Fact]
@@ -83,7 +144,7 @@ public class OptimizerTests
     public void Weight_decay_adds_lambda_W_to_weight_gradients_only()
     {
         Assert.Equal(1 - 0.1 * (0.5 + 0.01 * 1), Steps("sgd", 0.1, 1, wd: 0.01)[0], 15);
-        var b = new Parameter<double>("b", new Tensor<double>([1.0], 1), new Tensor<double>([0.5], 1));
+        var b = new Parameter<double>("b", new Tensor<double>([1.0], 1), new Tensor<double>([0.5], 1), ParameterRole.Bias);
         Optimizer<double>.Create("sgd", [b], 0.1, 0.01).Step();
         Assert.Equal(1 - 0.05, b.Value.Span[0], 15);
     }
@@ -247,14 +308,14 @@ public class ModelFileTests
     [Fact]
     public void Save_then_load_round_trips_every_tensor_and_the_description()
     {
-        var spec = new ModelSpec { Sizes = [4, 6, 3], Activation = "tanh", BatchNorm = true, Dropout = 0.1 };
+        var spec = new MlpSpec { Sizes = [4, 6, 3], Activation = "tanh", BatchNorm = true, Dropout = 0.1 };
         var net = spec.Build<float>(new Rng(2));
         string path = Temp();
         try
         {
-            ModelFile.Save(path, net, spec);
-            var (loaded, spec2, _) = ModelFile.Load<float>(path);
-            Assert.Equal(spec.ToJson(), spec2.ToJson());
+            ModelFile.Save(path, net);
+            var loaded = ModelFile.Load<float>(path);
+            Assert.Equal(spec.Describe(), ModelDescription.Of(loaded));
             var a = ModelFile.Tensors(net).ToList();
             var b = ModelFile.Tensors(loaded).ToList();
             Assert.Equal(a.Select(t => t.Name), b.Select(t => t.Name));
@@ -267,11 +328,11 @@ public class ModelFileTests
     [Fact]
     public void The_file_is_standard_safetensors()
     {
-        var spec = new ModelSpec { Sizes = [2, 3] };
+        var spec = new MlpSpec { Sizes = [2, 3] };
         string path = Temp();
         try
         {
-            ModelFile.Save(path, spec.Build<double>(new Rng(1)), spec with { Dtype = "float64" });
+            ModelFile.Save(path, spec.Build<double>(new Rng(1)));
             var bytes = File.ReadAllBytes(path);
             ulong n = BitConverter.ToUInt64(bytes, 0);
             var header = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)n)).RootElement;
@@ -304,12 +365,12 @@ public class ModelFileTests
     [MemberData(nameof(Corruptions))]
     public void Damaged_files_fail_with_a_clear_error(string kind, string message)
     {
-        var spec = new ModelSpec { Sizes = [2, 3] };
+        var spec = new MlpSpec { Sizes = [2, 3] };
         var net = spec.Build<float>(new Rng(1));
         string path = Temp();
         try
         {
-            ModelFile.Save(path, net, spec);
+            ModelFile.Save(path, net);
             var bytes = File.ReadAllBytes(path);
             int n = (int)BitConverter.ToUInt64(bytes, 0);
             string header = System.Text.Encoding.UTF8.GetString(bytes, 8, n);
@@ -346,7 +407,7 @@ public class ModelFileTests
 
 public class TrainerTests
 {
-    private static readonly ModelSpec Spec = new() { Sizes = [2, 16, 3], Activation = "tanh", Dropout = 0.1, BatchNorm = true };
+    private static readonly MlpSpec Spec = new() { Sizes = [2, 16, 3], Activation = "tanh", Dropout = 0.1, BatchNorm = true };
 
     [Theory]
     [InlineData("sgd")]
@@ -356,14 +417,15 @@ public class TrainerTests
     {
         var data = Datasets.Spiral(40, 3, 1);
         var (train, val) = data.Split(0.25, 2);
-        var settings = new TrainSettings { Optimizer = optimizer, LearningRate = 0.05, Batch = 16, Seed = 9 };
-        var full = new Trainer<float>(Spec, settings);
+        var settings = new OptimizerSettings { Kind = OptimizerSettings.Parse(optimizer), LearningRate = 0.05 };
+        var options = new TrainerOptions { Batch = 16, Seed = 9 };
+        var full = new Trainer<float>(Spec.Build<float>(new Rng(9)), settings, options);
         for (int e = 0; e < 4; e++) full.RunEpoch(train, val);
 
         string path = Path.Combine(Path.GetTempPath(), $"bp-ckpt-{Guid.NewGuid():N}.safetensors");
         try
         {
-            var first = new Trainer<float>(Spec, settings);
+            var first = new Trainer<float>(Spec.Build<float>(new Rng(9)), settings, options);
             for (int e = 0; e < 2; e++) first.RunEpoch(train, val);
             first.SaveCheckpoint(path);
             var resumed = Trainer<float>.LoadCheckpoint(path);
@@ -381,8 +443,8 @@ public class TrainerTests
     public void Training_learns_the_spiral_in_float64_too()
     {
         var (train, val) = Datasets.Spiral(100, 3, 3).Split(0.2, 4);
-        var t = new Trainer<double>(new ModelSpec { Sizes = [2, 32, 32, 3], Dtype = "float64" },
-            new TrainSettings { Optimizer = "adam", LearningRate = 0.01, Batch = 30, Seed = 1 });
+        var t = new Trainer<double>(new MlpSpec { Sizes = [2, 32, 32, 3] }.Build<double>(new Rng(1)),
+            new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 }, new TrainerOptions { Batch = 30, Seed = 1 });
         EpochResult r = null!;
         for (int e = 0; e < 60; e++) r = t.RunEpoch(train, val);
         Assert.True(r.ValAccuracy > 0.9, $"validation accuracy {r.ValAccuracy}");
@@ -392,7 +454,8 @@ public class TrainerTests
     public void A_diverging_run_stops_with_a_clear_error()
     {
         var (train, val) = Datasets.Spiral(30, 3, 3).Split(0.2, 4);
-        var t = new Trainer<float>(new ModelSpec { Sizes = [2, 8, 3], Init = "normal", InitStd = 1e18 }, new TrainSettings { LearningRate = 1e30, Batch = 10 });
+        var t = new Trainer<float>(new MlpSpec { Sizes = [2, 8, 3], Init = "normal", InitStd = 1e18 }.Build<float>(new Rng(0)),
+            new OptimizerSettings { LearningRate = 1e30 }, new TrainerOptions { Batch = 10 });
         var e = Assert.Throws<NonFiniteValueException>(() => { for (int i = 0; i < 5; i++) t.RunEpoch(train, val); });
         Assert.Contains("diverged", e.Message);
     }
@@ -409,7 +472,8 @@ public class FashionMnistTests
         Assert.Equal(60000, all.Count);
         Assert.Equal(10000, test.Count);
         var (train, val) = all.Split(1.0 / 12, 1);
-        var t = new Trainer<float>(new ModelSpec { Sizes = [784, 128, 10] }, new TrainSettings { Optimizer = "sgd", LearningRate = 0.1, Batch = 100 });
+        var t = new Trainer<float>(new MlpSpec { Sizes = [784, 128, 10] }.Build<float>(new Rng(0)),
+            new OptimizerSettings { Kind = OptimizerKind.Sgd, LearningRate = 0.1 }, new TrainerOptions { Batch = 100 });
         var r = t.RunEpoch(train, val, test);
         Assert.True(r.TestAccuracy > 0.80, $"test accuracy after one epoch: {r.TestAccuracy}");
     }

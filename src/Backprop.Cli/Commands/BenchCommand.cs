@@ -143,9 +143,9 @@ internal static class BenchCommand
     // epoch (which includes compiling the code) is reported apart; median, min and max are over the later ones.
     private static Record Training<T>(string optimizer, int epochs, Data.Dataset train, Data.Dataset test) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var spec = new Training.ModelSpec { Sizes = [784, 256, 10], Dtype = typeof(T) == typeof(float) ? "float32" : "float64" };
-        var settings = new Training.TrainSettings { Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.1 : 0.001, Batch = 100, ValidationFraction = 0 };
-        var trainer = new Training.Trainer<T>(spec, settings);
+        var net = new Models.MlpSpec { Sizes = [784, 256, 10] }.Build<T>(new Rng(0));
+        var settings = new Optimizers.OptimizerSettings { Kind = Optimizers.OptimizerSettings.Parse(optimizer), LearningRate = optimizer == "sgd" ? 0.1 : 0.001 };
+        var trainer = new Training.Trainer<T>(net, settings, new Training.TrainerOptions { Batch = 100 });
         var seconds = new List<double>();
         Training.EpochResult last = null!;
         for (int e = 0; e < epochs; e++)

@@ -3,7 +3,9 @@ using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Backprop;
+using Backprop.Data;
 using Backprop.IO;
+using Backprop.Models;
 using Backprop.Training;
 
 namespace Backprop.Cli.Commands;
@@ -21,27 +23,38 @@ internal static class EvalCommand
         string model = args.Value("model") ?? throw new InvalidInputException($"eval: --model FILE is required; usage: {EvalUsage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
         var contents = ModelFile.Read(model);
-        return contents.Spec.Dtype == "float64" ? Eval<double>(args, model, contents) : Eval<float>(args, model, contents);
+        return contents.Description.Dtype == "float64" ? Eval<double>(args, model, contents) : Eval<float>(args, model, contents);
     }
 
     private static string Eval<T>(Args args, string model, ModelFile.Contents contents) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (net, spec, meta) = ModelFile.Load<T>(model, contents);
-        ulong seed = 0;
-        if (meta.TryGetValue("training", out var tj)) seed = JsonSerializer.Deserialize<TrainSettings>(tj)?.Seed ?? 0;
-        var (train, test) = DataOptions.Load(args, seed);
+        var net = ModelFile.Load<T>(model, contents);
+        DataSource? saved = null;
+        if (contents.Metadata.TryGetValue("data", out var dj))
+        {
+            try { saved = JsonSerializer.Deserialize<DataSource>(dj); saved?.Validate(); }
+            catch (Exception ex) when (ex is JsonException or InvalidInputException) { throw new InvalidFileException($"{model}: the data source in the metadata is damaged ({ex.Message})", ex); }
+        }
+        // The data the model was trained on, unless the options say otherwise (a model saved without it: the options' defaults).
+        var source = DataOptions.Source(args, saved, contents.Legacy ? contents.Metadata : null);
+        var (train, test) = source.Load(source.Dataset == "fashion-mnist" ? DataOptions.FashionHowTo : DataOptions.MnistHowTo);
         string split = args.Choice("split", "test", "test", "train");
         var data = split == "train" || test is null ? train : test;
-        if (data.Dim != spec.Sizes[0]) throw new InvalidInputException($"the model takes {spec.Sizes[0]} features, but {data.Name} has {data.Dim}");
-        var e = Trainer<T>.Evaluate(net, data);
+        Evaluation e;
+        try { e = Trainer<T>.Evaluate(net, data); }
+        catch (ShapeMismatchException ex) { throw new InvalidInputException($"{data.Name} ({data.Dim} features per sample) does not fit the model {model}: {ex.Message}"); }
+        if (!double.IsFinite(e.Loss)) throw new NonFiniteValueException($"{model}: the loss on {data.Name} is {e.Loss}; the model's outputs overflow");
         if (args.Flag("json"))
             return JsonSerializer.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion }) + "\n";
+        if (e.Confusion is null)
+            return string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}\n");
         var sb = new StringBuilder();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}, accuracy {e.Accuracy * 100:0.00}%"));
         sb.AppendLine("confusion matrix (rows: true class, columns: predicted):");
         int C = e.Confusion.Length;
+        var names = data.ClassNames.Length > 0 ? data.ClassNames : ["0"];
         int w = Math.Max(5, e.Confusion.SelectMany(r => r).Max().ToString(CultureInfo.InvariantCulture).Length);
-        int nameW = Math.Min(14, data.ClassNames.Max(n => n.Length));
+        int nameW = Math.Min(14, names.Max(n => n.Length));
         sb.Append(new string(' ', nameW + 2));
         for (int j = 0; j < C; j++) sb.Append(j.ToString(CultureInfo.InvariantCulture).PadLeft(w + 1));
         sb.AppendLine();
@@ -61,33 +74,36 @@ internal static class EvalCommand
         string model = args.Value("model") ?? throw new InvalidInputException($"predict: --model FILE is required; usage: {PredictUsage}");
         var contents = ModelFile.Read(model);
         string text = args.ReadInput(0);
-        return contents.Spec.Dtype == "float64" ? Predict<double>(model, contents, text, args.Flag("json")) : Predict<float>(model, contents, text, args.Flag("json"));
+        return contents.Description.Dtype == "float64" ? Predict<double>(model, contents, text, args.Flag("json")) : Predict<float>(model, contents, text, args.Flag("json"));
     }
 
     private static string Predict<T>(string model, ModelFile.Contents contents, string text, bool json) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (net, spec, _) = ModelFile.Load<T>(model, contents);
+        var net = ModelFile.Load<T>(model, contents);
         var inputs = new Inputs(Inputs.Read(text), "predict", ["x"]);
         var x = inputs.Tensor<T>("x");
         if (x.Rank == 1) x = x.Reshape(1, x.Length);
-        if (x.Rank != 2 || x.Dim(1) != spec.Sizes[0])
-            throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, but the model takes (B, {spec.Sizes[0]})");
-        net.Training = false;
-        var scores = net.Forward(x);
-        int B = x.Dim(0), C = scores.Dim(1);
-        var p = Tensor<T>.Zeros(B, C);
-        var cls = Tensor<T>.Zeros(B);
-        for (int i = 0; i < B; i++)
+        if (net.Loss is not Backprop.Losses.SoftmaxCrossEntropy<T>)
         {
-            var row = scores.Span.Slice(i * C, C);
-            var pr = p.Span.Slice(i * C, C);
-            Backprop.Kernels.Elementwise.SoftmaxRow<T>(row, pr);
-            cls.Span[i] = T.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.IndexOfMax<T>(row));
+            var y = Infer(net, x, model);
+            var o = new Output();
+            o.Add("y", y);
+            o.EnsureFinite("predict");
+            return json ? o.ToJson() + "\n" : o.ToText();
         }
+        Backprop.Networks.Prediction<T> p;
+        try { p = net.Predict(x); }
+        catch (ShapeMismatchException e) { throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, which does not fit the model {model}: {e.Message}"); }
         var output = new Output();
-        output.Add("class", cls);
-        output.Add("probabilities", p);
+        output.Add("class", p.Classes);
+        output.Add("probabilities", p.Probabilities);
         output.EnsureFinite("predict");
         return json ? output.ToJson() + "\n" : output.ToText();
+    }
+
+    private static Tensor<T> Infer<T>(Backprop.Networks.Sequential<T> net, Tensor<T> x, string model) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        try { return net.Infer(x); }
+        catch (ShapeMismatchException e) { throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, which does not fit the model {model}: {e.Message}"); }
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Backprop;
 using Backprop.IO;
 using Backprop.Layers;
+using Backprop.Models;
 using Backprop.Networks;
 
 namespace Backprop.Cli.Commands;
@@ -44,18 +45,11 @@ internal static class GradCommand
             var kindValue = values.FirstOrDefault(v => v.Name == "kind") ?? throw new InvalidInputException($"grad: {where} has no 'kind'");
             string kind = Kinds.Canonical(kindValue.Word ?? "");
             if (Kinds.IsLoss(kind)) throw new InvalidInputException($"grad: {where} is the loss {kind}; put it under \"loss\"");
-            var rest = values.Where(v => v.Name != "kind");
-            if (kind == "fully_connected")
-            {
-                var inputs = new Inputs(rest, $"{where} ({kind})", ["W", "b"]);
-                try { layers.Add(new FullyConnected<T>(inputs.Tensor<T>("W"), inputs.Tensor<T>("b"))); }
-                catch (ShapeMismatchException e) { throw new ShapeMismatchException($"{where}: {e.Message}"); }
-            }
-            else
-            {
-                var inputs = new Inputs(rest, $"{where} ({kind})", Kinds.Hyperparameters(kind));
-                layers.Add(Kinds.CreateActivation<T>(kind, inputs.Optional));
-            }
+            var rest = values.Where(v => v.Name != "kind").ToList();
+            var k = Kinds.Layer(kind);
+            var inputs = new Inputs(rest, $"{where} ({kind})", [.. k.Tensors, .. k.Hyperparameters.Select(h => h.Name)]);
+            try { layers.Add(LayerCommand.Build<T>(k, inputs, where, rest)); }
+            catch (ShapeMismatchException e) { throw new ShapeMismatchException($"{where}: {e.Message}"); }
             i++;
         }
         var lossJson = Get("loss");
@@ -69,10 +63,10 @@ internal static class GradCommand
             foreach (var p in lossJson.EnumerateObject())
                 if (p.Name != "kind") throw new InvalidInputException($"grad: unknown key 'loss.{p.Name}'; a loss takes only 'kind'");
         lossKind = Kinds.Canonical(lossKind);
-        if (!Kinds.IsLoss(lossKind)) throw new InvalidInputException($"grad: the loss must be one of {string.Join(", ", Kinds.Losses)}, not {lossKind}");
+        if (!Kinds.IsLoss(lossKind)) throw new InvalidInputException($"grad: the loss must be one of {string.Join(", ", Kinds.Losses.Select(l => l.Name))}, not {lossKind}");
         var x = JsonInput.Value(Get("x"), "x", "x").ToTensor<T>();
         var t = JsonInput.Value(Get("t"), "t", "t").ToTensor<T>();
-        return (new Sequential<T>(layers, Kinds.CreateLoss<T>(lossKind)), x, t);
+        return (new Sequential<T>(layers, Kinds.Loss(lossKind).Create<T>()), x, t);
     }
 
     public static Output Compute<T>(JsonElement root) where T : unmanaged, IFloatingPointIeee754<T>

@@ -2,6 +2,7 @@ using System.Numerics;
 using Backprop;
 using Backprop.IO;
 using Backprop.Layers;
+using Backprop.Models;
 
 namespace Backprop.Cli.Commands;
 
@@ -13,7 +14,7 @@ internal static class LayerCommand
     public static string Run(string[] argv)
     {
         var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "dtype" });
-        if (args.Positionals.Count == 0) throw new InvalidInputException($"layer: missing KIND; usage: {Usage}; KIND is one of {string.Join(", ", Kinds.All)}");
+        if (args.Positionals.Count == 0) throw new InvalidInputException($"layer: missing KIND; usage: {Usage}; KIND is one of {string.Join(", ", Kinds.Names)}");
         string kind = Kinds.Canonical(args.Positionals[0]);
         string dtype = args.Choice("dtype", "float64", "float64", "float32");
         var values = Inputs.Read(args.ReadInput(1));
@@ -25,38 +26,42 @@ internal static class LayerCommand
     public static Output Compute<T>(string kind, IReadOnlyList<InputValue> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var output = new Output();
-        if (kind == "fully_connected")
-        {
-            var inputs = new Inputs(values, kind, ["W", "b", "x", "dout"]);
-            var W = inputs.Tensor<T>("W");
-            var b = inputs.Tensor<T>("b");
-            var x = inputs.Tensor<T>("x");
-            var dout = inputs.Tensor<T>("dout");
-            var layer = new FullyConnected<T>(W, b);
-            output.Add("y", layer.Forward(x));
-            output.Add("dx", layer.Backward(dout));
-            output.Add("dW", layer.dW);
-            output.Add("db", layer.db);
-        }
-        else if (Kinds.IsLoss(kind))
+        if (Kinds.IsLoss(kind))
         {
             var inputs = new Inputs(values, kind, ["x", "t", "dout"]);
             var x = inputs.Tensor<T>("x");
             var t = inputs.Tensor<T>("t");
             var dout = inputs.Optional("dout")?.ToNumber() ?? 1.0;
-            var loss = Kinds.CreateLoss<T>(kind);
+            var loss = Kinds.Loss(kind).Create<T>();
             output.Add("loss", loss.Forward(x, t));
             output.Add("dx", loss.Backward(T.CreateTruncating(dout)));
+            return output;
         }
-        else
-        {
-            var inputs = new Inputs(values, kind, ["x", "dout", .. Kinds.Hyperparameters(kind)]);
-            var layer = Kinds.CreateActivation<T>(kind, inputs.Optional);
-            var x = inputs.Tensor<T>("x");
-            var dout = inputs.Tensor<T>("dout");
-            output.Add("y", layer.Forward(x));
-            output.Add("dx", layer.Backward(dout));
-        }
+        var k = Kinds.Layer(kind);
+        var all = new Inputs(values, kind, ["x", "dout", .. k.Tensors, .. k.Hyperparameters.Select(h => h.Name)]);
+        var layer = Build<T>(k, all, "layer", values.Where(v => v.Name is not ("x" or "dout")));
+        var xIn = all.Tensor<T>("x");
+        var doutIn = all.Tensor<T>("dout");
+        output.Add("y", layer.Forward(xIn));
+        output.Add("dx", layer.Backward(doutIn));
+        foreach (var p in layer.Parameters) output.Add("d" + p.Name, p.Grad);
         return output;
+    }
+
+    /// <summary>
+    /// Builds a layer of <paramref name="kind"/> from named values: its tensors (all required: W and b of a fully
+    /// connected layer) and its hyper-parameters (numbers, or words such as tanh).
+    /// </summary>
+    internal static Layer<T> Build<T>(LayerKind kind, Inputs inputs, string where, IEnumerable<InputValue> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var tensors = kind.Tensors.Select(name => new KeyValuePair<string, object>(name, inputs.Tensor<T>(name))).ToList();
+        var hyper = new List<KeyValuePair<string, object>>();
+        foreach (var v in values)
+        {
+            if (kind.Tensors.Contains(v.Name)) continue;
+            object value = v.Word is { } w ? (w == "true" ? true : w == "false" ? false : w) : v.ToNumber();
+            hyper.Add(new(v.Name, value));
+        }
+        return kind.Create<T>(Kinds.Configure(kind, hyper, where, tensors: tensors));
     }
 }

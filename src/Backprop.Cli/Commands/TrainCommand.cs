@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Backprop;
 using Backprop.Data;
+using Backprop.Models;
+using Backprop.Optimizers;
 using Backprop.Training;
 using Spectre.Console;
 
@@ -27,58 +29,60 @@ internal static class TrainCommand
         if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
         var resumed = args.Value("resume") is { } r ? ModelFile.Read(r) : null;
-        string dtype = resumed?.Spec.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
+        string dtype = resumed?.Description.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
         return dtype == "float64" ? Train<double>(args, stdout, resumed) : Train<float>(args, stdout, resumed);
     }
 
     private static int Train<T>(Args args, TextWriter stdout, ModelFile.Contents? resumed) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string dataset = DataOptions.Name(args);
-        bool images = dataset != "spiral";
         Trainer<T> trainer;
         if (args.Value("resume") is { } resume)
         {
-            foreach (var o in new[] { "layers", "activation", "init", "init-std", "optimizer", "lr", "weight-decay", "dropout", "batch-norm", "batch", "seed", "dtype", "validation" })
-                if (args.Value(o) is not null || args.Flag(o))
-                    throw new InvalidInputException($"--{o} cannot change on --resume: the checkpoint fixes the model and training settings (only --epochs, --out, --plot, --threads may be given)");
             trainer = Trainer<T>.LoadCheckpoint(resume, resumed!);
+            CheckResumeOptions(args, resume, resumed!, trainer);
+            // A checkpoint of the earlier format does not record its data: the options (or their defaults) say it.
+            trainer.Data ??= DataOptions.Source(args, null, resumed!.Metadata);
         }
         else
         {
-            var spec = new ModelSpec
+            var data = DataOptions.Source(args, null, null);
+            bool images = data.Dataset != "spiral";
+            var spec = new MlpSpec
             {
                 Sizes = args.Value("layers") is { } l ? ParseSizes(l) : images ? [784, 256, 10] : [2, 64, 64, 3],
-                Activation = Backprop.IO.Kinds.Canonical(args.Value("activation") ?? "relu"),
-                Init = (args.Value("init") ?? "he").ToLowerInvariant(),
+                Activation = Activation(args.Value("activation") ?? "relu"),
+                Init = args.Choice("init", "he", "he", "xavier", "normal"),
                 InitStd = args.Double("init-std", 0.01),
                 Dropout = args.Double("dropout", 0),
                 BatchNorm = args.Flag("batch-norm"),
-                Dtype = typeof(T) == typeof(float) ? "float32" : "float64",
+                Dtype = ModelDescription.DtypeOf<T>(),
             };
-            var settings = new TrainSettings
+            ulong seed = data.Seed;
+            CheckNewRunOptions(args);
+            var optimizer = new OptimizerSettings
             {
-                Optimizer = (args.Value("optimizer") ?? (images ? "sgd" : "adam")).ToLowerInvariant(),
+                Kind = OptimizerSettings.Parse(args.Value("optimizer") ?? (images ? "sgd" : "adam")),
                 LearningRate = args.Value("lr") is null ? (images ? 0.1 : 0.01) : args.Double("lr", 0.1),
-                WeightDecay = args.Double("weight-decay", 0),
-                Batch = args.Int("batch", images ? 100 : 30, 1),
-                Seed = (ulong)args.Int("seed", 0, 0),
-                ValidationFraction = args.Double("validation", images ? 1.0 / 12 : 0.2),
+                WeightDecay = args.Value("weight-decay") is null ? null : args.Double("weight-decay", 0),
             };
-            spec.Validate();
-            trainer = new Trainer<T>(spec, settings);
+            var net = spec.Build<T>(new Rng(seed));
+            trainer = new Trainer<T>(net, optimizer, new TrainerOptions { Batch = args.Int("batch", images ? 100 : 30, 1), Seed = seed }) { Data = data };
         }
-        int epochs = args.Int("epochs", images ? 5 : 100, 1, 100_000);
+        var source = trainer.Data!;
+        bool imageData = source.Dataset != "spiral";
+        int epochs = args.Value("epochs") is null ? trainer.Epoch + (imageData ? 5 : 100) : args.Int("epochs", 1, 1, 100_000);
         if (trainer.Epoch >= epochs)
             throw new InvalidInputException($"the checkpoint already has {trainer.Epoch} epochs; ask for more with --epochs (more than {trainer.Epoch})");
 
-        var (all, test) = DataOptions.Load(args, trainer.Settings.Seed);
-        if (all.Dim != trainer.Spec.Sizes[0])
-            throw new InvalidInputException($"--layers starts with {trainer.Spec.Sizes[0]}, but {all.Name} has {all.Dim} features per sample");
-        if (all.Classes > trainer.Spec.Sizes[^1])
-            throw new InvalidInputException($"--layers ends with {trainer.Spec.Sizes[^1]}, but {all.Name} has {all.Classes} classes");
-        var (train, val) = trainer.Settings.ValidationFraction == 0
-            ? (all, (Dataset?)null)
-            : all.Split(trainer.Settings.ValidationFraction, trainer.Settings.Seed ^ 0x5EED);
+        var (all, test) = source.Load(source.Dataset == "fashion-mnist" ? DataOptions.FashionHowTo : DataOptions.MnistHowTo);
+        if (MlpSpec.From(ModelDescription.Of(trainer.Net)) is { } mlp)
+        {
+            if (all.Dim != mlp.Sizes[0])
+                throw new InvalidInputException($"--layers starts with {mlp.Sizes[0]}, but {all.Name} has {all.Dim} features per sample");
+            if (all.Classes > mlp.Sizes[^1])
+                throw new InvalidInputException($"--layers ends with {mlp.Sizes[^1]}, but {all.Name} has {all.Classes} classes");
+        }
+        var (train, val) = source.Split(all);
 
         string? outPath = args.Value("out"), plot = args.Value("plot");
         string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null) + "-regions.png" : null);
@@ -94,7 +98,7 @@ internal static class TrainCommand
 
         if (!json)
             stdout.WriteLine(FormattableString.Invariant(
-                $"{all.Name}: {train.Count} training, {val?.Count ?? 0} validation{(test is null ? "" : $", {test.Count} test")} samples; model {string.Join("-", trainer.Spec.Sizes)} {trainer.Spec.Activation} {trainer.Spec.Dtype}; {trainer.Settings.Optimizer} lr {trainer.Optimizer.LearningRate} batch {trainer.Settings.Batch}; threads {Parallelism.MaxThreads}"));
+                $"{all.Name}: {train.Count} training, {val?.Count ?? 0} validation{(test is null ? "" : $", {test.Count} test")} samples; model {ModelName(trainer.Net)}; {OptimizerSettings.Name(trainer.Optimizer.Kind)} lr {trainer.Optimizer.LearningRate} batch {trainer.Options.Batch}; threads {Parallelism.MaxThreads}"));
         while (trainer.Epoch < epochs)
         {
             EpochResult result;
@@ -114,7 +118,7 @@ internal static class TrainCommand
             stdout.WriteLine(json ? JsonSerializer.Serialize(result, JsonOptions) : Line(result, epochs));
             stdout.Flush();
         }
-        if (plot is not null) Plots.Curves(plot, trainer.History, $"{all.Name}: {string.Join("-", trainer.Spec.Sizes)} {trainer.Spec.Activation}, {trainer.Settings.Optimizer}");
+        if (plot is not null) Plots.Curves(plot, trainer.History, $"{all.Name}: {ModelName(trainer.Net)}, {OptimizerSettings.Name(trainer.Optimizer.Kind)}");
         if (regions is not null) Plots.Regions(regions, trainer.Net, all, $"{all.Name}: decision regions after {trainer.Epoch} epochs");
         if (!json)
         {
@@ -124,6 +128,71 @@ internal static class TrainCommand
             if (regions is not null) stdout.WriteLine($"decision regions plotted to {regions}");
         }
         return 0;
+    }
+
+    private static string ModelName<T>(Backprop.Networks.Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T> =>
+        MlpSpec.From(ModelDescription.Of(net)) is { } m ? $"{string.Join("-", m.Sizes)} {m.Activation} {m.Dtype}" : ModelDescription.Of(net).ToString();
+
+    // The library checks the same values in its own terms; these messages name the options.
+    private static void CheckNewRunOptions(Args args)
+    {
+        if (args.Value("lr") is not null && !(args.Double("lr", 0) > 0)) throw new InvalidInputException($"--lr must be a positive number, not {args.Value("lr")}");
+        if (args.Value("weight-decay") is not null && !(args.Double("weight-decay", 0) >= 0)) throw new InvalidInputException($"--weight-decay must be 0 or more, not {args.Value("weight-decay")}");
+        if (args.Value("dropout") is { } d && !(args.Double("dropout", 0) is >= 0 and < 1)) throw new InvalidInputException($"--dropout must be in [0, 1), not {d}");
+        if (args.Value("init-std") is { } s && !(args.Double("init-std", 0) > 0)) throw new InvalidInputException($"--init-std must be a positive number, not {s}");
+        if (args.Value("optimizer") is { } o && !OptimizerSettings.Names.Contains(o.ToLowerInvariant()))
+            throw new InvalidInputException($"--optimizer must be one of {string.Join(", ", OptimizerSettings.Names)}, not '{o}'");
+    }
+
+    private static string Activation(string name)
+    {
+        var kinds = Kinds.Activations;
+        string canonical;
+        try { canonical = Kinds.Canonical(name); }
+        catch (InvalidInputException) { canonical = ""; }
+        if (!kinds.Any(k => k.Name == canonical))
+            throw new InvalidInputException($"--activation must be one of {string.Join(", ", kinds.Select(k => k.Name))}, not '{name}'");
+        return canonical;
+    }
+
+    // On --resume the checkpoint fixes the model and the training settings: an option may repeat them, not change them.
+    private static void CheckResumeOptions<T>(Args args, string path, ModelFile.Contents contents, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        void Same(string option, string given, string saved)
+        {
+            if (given != saved) throw new InvalidInputException($"--{option} {given} contradicts the checkpoint {path}, which has {saved}; leave it out to continue the saved run");
+        }
+        string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        if (args.Value("dtype") is { } dt) Same("dtype", dt, contents.Description.Dtype);
+        var mlp = MlpSpec.From(contents.Description);
+        foreach (var o in new[] { "init", "init-std" })
+            if (args.Value(o) is not null)
+                throw new InvalidInputException($"--{o} says how a new model's weights are drawn; the checkpoint {path} has trained weights, so leave it out with --resume");
+        foreach (var o in new[] { "layers", "activation", "dropout", "batch-norm" })
+        {
+            if (args.Value(o) is null && !args.Flag(o)) continue;
+            if (mlp is null) throw new InvalidInputException($"--{o} cannot be given on --resume: the checkpoint {path} holds the network {contents.Description}");
+            switch (o)
+            {
+                case "layers": Same(o, string.Join(",", ParseSizes(args.Value(o)!)), string.Join(",", mlp.Sizes)); break;
+                case "activation": Same(o, Activation(args.Value(o)!), mlp.Activation); break;
+                case "dropout": Same(o, Num(args.Double(o, 0)), Num(mlp.Dropout)); break;
+                default: if (!mlp.BatchNorm) throw new InvalidInputException($"--batch-norm contradicts the checkpoint {path}, which has no batch normalization"); break;
+            }
+        }
+        var opt = trainer.Optimizer.Settings;
+        if (args.Value("optimizer") is { } k) Same("optimizer", OptimizerSettings.Name(OptimizerSettings.Parse(k)), OptimizerSettings.Name(opt.Kind));
+        if (args.Value("lr") is not null) Same("lr", Num(args.Double("lr", 0)), Num(opt.LearningRate!.Value));
+        if (args.Value("weight-decay") is not null) Same("weight-decay", Num(args.Double("weight-decay", 0)), Num(opt.WeightDecay!.Value));
+        if (args.Value("batch") is not null) Same("batch", args.Int("batch", 1, 1).ToString(CultureInfo.InvariantCulture), trainer.Options.Batch.ToString(CultureInfo.InvariantCulture));
+        if (args.Value("seed") is not null) Same("seed", args.Value("seed")!, trainer.Options.Seed.ToString(CultureInfo.InvariantCulture));
+        if (trainer.Data is { } data)
+        {
+            var given = DataOptions.Source(args, data, null);
+            if (args.Value("dataset") is not null) Same("dataset", given.Dataset, data.Dataset);
+            if (args.Value("data") is not null) Same("data", given.Folder ?? "", data.Folder ?? "");
+            if (args.Value("validation") is not null) Same("validation", Num(given.Validation), Num(data.Validation));
+        }
     }
 
     internal static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };

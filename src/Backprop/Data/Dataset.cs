@@ -1,8 +1,9 @@
-using Backprop.Training;
-
 namespace Backprop.Data;
 
-/// <summary>A labelled dataset: features (N, D) in float32 and class labels (N).</summary>
+/// <summary>
+/// A dataset: features (N, D) in float32 with either class labels (N) for classification, or targets (N, K) for
+/// regression.
+/// </summary>
 public sealed class Dataset
 {
     /// <summary>Creates a dataset; <paramref name="features"/> is row-major N×D.</summary>
@@ -19,6 +20,32 @@ public sealed class Dataset
         Classes = classes;
         ClassNames = classNames ?? Enumerable.Range(0, classes).Select(i => i.ToString()).ToArray();
     }
+
+    /// <summary>Creates a regression dataset: <paramref name="features"/> row-major N×D, <paramref name="targets"/> row-major N×K.</summary>
+    public Dataset(string name, float[] features, int dim, float[] targets, int targetDim)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (dim < 1 || targetDim < 1) throw new InvalidInputException($"{name}: the feature and target sizes must be at least 1, not {dim} and {targetDim}");
+        if (features.Length % dim != 0 || targets.Length != features.Length / dim * (long)targetDim)
+            throw new InvalidInputException($"{name}: {features.Length} feature values of {dim} per sample and {targets.Length} target values of {targetDim} per sample do not give one count of samples");
+        Name = name;
+        Features = features;
+        Labels = new int[features.Length / dim];
+        Dim = dim;
+        Targets = targets;
+        TargetDim = targetDim;
+        ClassNames = [];
+    }
+
+    /// <summary>Regression targets, row-major N×<see cref="TargetDim"/>; null for a classification dataset.</summary>
+    public float[]? Targets { get; }
+
+    /// <summary>Targets per sample (0 for classification).</summary>
+    public int TargetDim { get; }
+
+    /// <summary>True for a regression dataset (targets instead of class labels).</summary>
+    public bool IsRegression => Targets is not null;
 
     /// <summary>The dataset's name.</summary>
     public string Name { get; }
@@ -38,14 +65,16 @@ public sealed class Dataset
     /// <summary>The samples at <paramref name="indices"/> as a new dataset.</summary>
     public Dataset Subset(ReadOnlySpan<int> indices, string name)
     {
-        var f = new float[indices.Length * Dim];
+        var f = new float[(long)indices.Length * Dim];
         var l = new int[indices.Length];
+        var t = Targets is null ? null : new float[(long)indices.Length * TargetDim];
         for (int i = 0; i < indices.Length; i++)
         {
             Array.Copy(Features, (long)indices[i] * Dim, f, (long)i * Dim, Dim);
             l[i] = Labels[indices[i]];
+            if (t is not null) Array.Copy(Targets!, (long)indices[i] * TargetDim, t, (long)i * TargetDim, TargetDim);
         }
-        return new Dataset(name, f, l, Dim, Classes, ClassNames);
+        return t is null ? new Dataset(name, f, l, Dim, Classes, ClassNames) : new Dataset(name, f, Dim, t, TargetDim);
     }
 
     /// <summary>Splits off a seeded random <paramref name="fraction"/> as validation data.</summary>

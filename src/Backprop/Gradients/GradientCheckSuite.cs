@@ -1,6 +1,6 @@
-using Backprop.IO;
 using Backprop.Layers;
 using Backprop.Losses;
+using Backprop.Models;
 using Backprop.Networks;
 
 namespace Backprop.Gradients;
@@ -23,9 +23,9 @@ public static class GradientCheckSuite
         var fc = new FullyConnected<double>(Random(rng, 4, 5), Random(rng, 5));
         results.AddRange(GradientCheck.Layer(fc, Random(rng, 3, 2, 2), seed, target: "FullyConnected (x rank 3)"));
 
-        foreach (string kind in Kinds.Activations)
+        foreach (var kind in Kinds.Activations)
         {
-            var layer = Kinds.CreateActivation<double>(kind, _ => null);
+            var layer = Kinds.Create<double>(kind.Name);
             results.AddRange(GradientCheck.Layer(layer, AwayFromZero(rng, 3, 4), seed, target: layer.GetType().Name.Split('`')[0]));
         }
         results.AddRange(GradientCheck.Layer(new Gelu<double>(tanhApproximation: true), AwayFromZero(rng, 3, 4), seed, target: "Gelu (tanh)"));

@@ -23,6 +23,8 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
     public BatchNormalization(int features, double momentum = 0.9, double eps = 1e-5)
     {
         if (features < 1) throw new InvalidInputException($"BatchNormalization: features must be at least 1, not {features}");
+        if (!(momentum >= 0 && momentum <= 1)) throw new InvalidInputException($"BatchNormalization: momentum must be in [0, 1], not {momentum}");
+        if (!(eps > 0) || !double.IsFinite(eps)) throw new InvalidInputException($"BatchNormalization: eps must be a positive number, not {eps}");
         Momentum = momentum;
         Eps = eps;
         gamma = Tensor<T>.Zeros(features);
@@ -31,7 +33,9 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
         RunningMean = Tensor<T>.Zeros(features);
         RunningVar = Tensor<T>.Zeros(features);
         RunningVar.Span.Fill(T.One);
-        _parameters = [new("gamma", gamma, Tensor<T>.Zeros(features)), new("beta", beta, Tensor<T>.Zeros(features))];
+        _parameters = [new("gamma", gamma, Tensor<T>.Zeros(features), ParameterRole.NormScale), new("beta", beta, Tensor<T>.Zeros(features), ParameterRole.NormShift)];
+        Buffers = [("running_mean", RunningMean), ("running_var", RunningVar)];
+        Hyperparameters = new Dictionary<string, object> { ["features"] = features, ["momentum"] = momentum, ["eps"] = eps };
         _mean = Tensor<T>.Zeros(features);
         _invStd = Tensor<T>.Zeros(features);
         _sumD = Tensor<T>.Zeros(features);
@@ -62,6 +66,12 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, Tensor<T> Value)> Buffers { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> x)

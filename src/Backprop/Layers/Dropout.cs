@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop.Training;
 
 namespace Backprop.Layers;
 
@@ -7,19 +6,28 @@ namespace Backprop.Layers;
 /// Inverted dropout: in training, each element is kept with probability 1 − p and scaled by 1/(1 − p), so the
 /// expected output equals the input and inference is the identity. dx = dout·mask.
 /// </summary>
-public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Dropout<T> : Layer<T>, IStochasticLayer where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Rng _rng;
     private Tensor<T>? _mask, _y, _dx, _x;
     private bool _maskUsed;
 
-    /// <summary>Creates the layer with drop probability <paramref name="p"/> drawing masks from <paramref name="rng"/>.</summary>
-    public Dropout(double p, Rng rng)
+    /// <summary>
+    /// Creates the layer with drop probability <paramref name="p"/>, drawing masks from <paramref name="rng"/> (by default a
+    /// generator of its own, forked from the process-wide one).
+    /// </summary>
+    public Dropout(double p, Rng? rng = null)
     {
         if (!(p >= 0 && p < 1)) throw new InvalidInputException($"Dropout: the drop probability must be in [0, 1), not {p}");
         P = p;
-        _rng = rng;
+        Rng = rng ?? Rng.Fork();
+        Hyperparameters = new Dictionary<string, object> { ["p"] = p };
     }
+
+    /// <summary>The generator the masks are drawn from.</summary>
+    public Rng Rng { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <inheritdoc/>
     public override string Kind => "dropout";
@@ -44,7 +52,7 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
         {
             T scale = T.CreateTruncating(1 / (1 - P));
             var m = mask.Span;
-            for (int i = 0; i < m.Length; i++) m[i] = _rng.NextDouble() >= P ? scale : T.Zero;
+            for (int i = 0; i < m.Length; i++) m[i] = Rng.NextDouble() >= P ? scale : T.Zero;
         }
         System.Numerics.Tensors.TensorPrimitives.Multiply(x.Span, mask.Span, y.Span);
         return y;

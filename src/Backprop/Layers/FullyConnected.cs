@@ -12,7 +12,7 @@ namespace Backprop.Layers;
 /// y is (B, M). Backward: dx = dout·Wᵀ reshaped to x's shape, dW = xᵀ·dout, db = Σ_batch dout.
 /// Each backward pass overwrites dW and db.
 /// </remarks>
-public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _y, _dx, _scaled;
     private readonly Parameter<T>[] _parameters;
@@ -30,11 +30,30 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         this.b = b;
         dW = Tensor<T>.Zeros(W.Dim(0), W.Dim(1));
         db = Tensor<T>.Zeros(W.Dim(1));
-        _parameters = [new("W", W, dW), new("b", b, db)];
+        _parameters = [new("W", W, dW, ParameterRole.Weight), new("b", b, db, ParameterRole.Bias)];
+        Hyperparameters = new Dictionary<string, object> { ["inputs"] = W.Dim(0), ["outputs"] = W.Dim(1) };
     }
 
-    /// <summary>A layer of <paramref name="inputs"/>×<paramref name="outputs"/> with zero weights.</summary>
-    public FullyConnected(int inputs, int outputs) : this(Tensor<T>.Zeros(inputs, outputs), Tensor<T>.Zeros(outputs)) { }
+    /// <summary>
+    /// A layer of <paramref name="inputs"/>×<paramref name="outputs"/> with W drawn by <paramref name="init"/> (He by
+    /// default, as for ReLU networks) from <paramref name="rng"/> (by default a generator forked from the process-wide
+    /// one, see <see cref="Rng.Fork"/>) and b = 0.
+    /// </summary>
+    public FullyConnected(int inputs, int outputs, Initialization init = Initialization.He, Rng? rng = null, double normalStd = 0.01)
+        : this(Sized(inputs, outputs), Tensor<T>.Zeros(Math.Max(outputs, 0)))
+    {
+        Initializer.Fill(W, init, rng ?? Rng.Fork(), normalStd);
+    }
+
+    private static Tensor<T> Sized(int inputs, int outputs)
+    {
+        if (inputs < 1 || outputs < 1)
+            throw new InvalidInputException($"FullyConnected: inputs and outputs must be at least 1, not {inputs} and {outputs}");
+        return Tensor<T>.Zeros(inputs, outputs);
+    }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <inheritdoc/>
     public override string Kind => "fully_connected";
@@ -92,13 +111,15 @@ public sealed class FullyConnected<T> : Layer<T> where T : unmanaged, IFloatingP
         return dx;
     }
 
-    /// <summary>Stores dW and db from dout without computing dx (for a first layer, whose input needs no gradient).</summary>
-    public void BackwardParameters(Tensor<T> dout)
+    /// <summary>Without <paramref name="needDx"/>, stores dW and db and skips the dx = dout·Wᵀ product (a third of the work).</summary>
+    public override Tensor<T>? Backward(Tensor<T> dout, bool needDx)
     {
+        if (needDx) return Backward(dout);
         var x = RequireForward(_x);
         int B = x.Dim(0), N = Inputs, M = Outputs;
         CheckDout(dout, [B, M]);
         ComputeGradients(x, dout, B, N, M);
+        return null;
     }
 
     // dx = dout·Wᵀ, (B, N) flat.

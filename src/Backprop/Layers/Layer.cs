@@ -3,11 +3,49 @@ using Backprop.Kernels;
 
 namespace Backprop.Layers;
 
+/// <summary>What a parameter is to the layer that owns it; optimizers decide per role (weight decay applies to weights only).</summary>
+public enum ParameterRole
+{
+    /// <summary>A weight matrix or filter bank (W): L2 weight decay applies.</summary>
+    Weight,
+    /// <summary>An additive bias (b): never decayed.</summary>
+    Bias,
+    /// <summary>A normalization scale (γ): never decayed.</summary>
+    NormScale,
+    /// <summary>A normalization shift (β): never decayed.</summary>
+    NormShift,
+}
+
 /// <summary>A trainable tensor and the gradient of the loss with respect to it, as the last backward pass stored it.</summary>
-/// <param name="Name">The textbook's name, e.g. <c>W</c> or <c>b</c>.</param>
+/// <param name="Name">The textbook's name, e.g. <c>W</c> or <c>b</c>; names a tensor in saved models.</param>
 /// <param name="Value">The parameter, updated in place by optimizers.</param>
 /// <param name="Grad">∂L/∂Value, same shape, overwritten by every backward pass.</param>
-public sealed record Parameter<T>(string Name, Tensor<T> Value, Tensor<T> Grad) where T : unmanaged, IFloatingPointIeee754<T>;
+/// <param name="Role">What the parameter is, which decides weight decay.</param>
+public sealed record Parameter<T>(string Name, Tensor<T> Value, Tensor<T> Grad, ParameterRole Role) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>True when L2 weight decay applies to this parameter (weights, not biases or normalization parameters).</summary>
+    public bool Decays => Role == ParameterRole.Weight;
+}
+
+/// <summary>
+/// A capability a layer may offer: its backward pass fused with a plain SGD step (W ← W − lr·dW applied inside the
+/// gradient product, without writing dW). An optimizer that runs plain SGD uses it where a layer has it.
+/// </summary>
+public interface ISgdFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// Returns dx (computed with the parameters before the step; null unless <paramref name="needDx"/>) and updates every
+    /// parameter p ← p − lr·∂L/∂p in place.
+    /// </summary>
+    Tensor<T>? BackwardSgd(Tensor<T> dout, T lr, bool needDx);
+}
+
+/// <summary>A layer that draws random numbers (dropout masks) from a generator of its own, saved in checkpoints.</summary>
+public interface IStochasticLayer
+{
+    /// <summary>The layer's generator.</summary>
+    Rng Rng { get; }
+}
 
 /// <summary>
 /// One layer of a network: <see cref="Forward"/> computes y from x and keeps what the backward pass needs;
@@ -32,8 +70,29 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>dx = ∂L/∂x from dout = ∂L/∂y; stores the parameters' gradients.</summary>
     public abstract Tensor<T> Backward(Tensor<T> dout);
 
+    /// <summary>
+    /// dx = ∂L/∂x from dout, or null when <paramref name="needDx"/> is false and the layer can skip computing it (the
+    /// first layer of a network, whose input needs no gradient); the parameters' gradients are stored either way.
+    /// </summary>
+    public virtual Tensor<T>? Backward(Tensor<T> dout, bool needDx) => Backward(dout);
+
     /// <summary>The layer's parameters with their gradients (empty for layers without any).</summary>
     public virtual IReadOnlyList<Parameter<T>> Parameters => [];
+
+    /// <summary>
+    /// State that is not trained by gradients but belongs to the model and is saved with it (batch normalization's
+    /// running statistics), by name.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, Tensor<T> Value)> Buffers => [];
+
+    /// <summary>
+    /// The hyper-parameters that, with <see cref="Kind"/>, rebuild this layer (sizes, alpha, p, …): what a saved model
+    /// records of it besides its tensors. Values are <see cref="int"/>, <see cref="double"/>, <see cref="bool"/> or
+    /// <see cref="string"/>.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, object> Hyperparameters => EmptyHyperparameters;
+
+    private static readonly IReadOnlyDictionary<string, object> EmptyHyperparameters = new Dictionary<string, object>();
 
     /// <summary>Throws unless a forward pass came first.</summary>
     protected Tensor<T> RequireForward(Tensor<T>? x) =>

@@ -49,49 +49,70 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Runs the layers and the loss; returns the loss.</summary>
     public T ComputeLoss(Tensor<T> x, Tensor<T> t) => Loss.Forward(Forward(x), t);
 
+    /// <summary>Backpropagates from the loss with dout = 1; every parameter's gradient is stored. Returns ∂L/∂x.</summary>
+    public Tensor<T> Backward() => Backward(T.One);
+
     /// <summary>Backpropagates from the loss (scaled by <paramref name="dout"/>) to the input; every parameter's gradient is stored. Returns ∂L/∂x.</summary>
-    public Tensor<T> Backward(T dout)
-    {
-        var d = Loss.Backward(dout);
-        for (int i = _layers.Length - 1; i >= 0; i--) d = _layers[i].Backward(d);
-        return d;
-    }
+    public Tensor<T> Backward(T dout) => Backward(dout, inputGradient: true)!;
 
     /// <summary>
-    /// Backpropagates for training: every parameter gradient, but not ∂L/∂x of the input (the first fully connected
-    /// layer skips its dx = dout·Wᵀ product, a third of its work).
+    /// The backward pass: the loss's, then every layer's from last to first, each turning ∂L/∂(its output) into
+    /// ∂L/∂(its input). Without <paramref name="inputGradient"/> the first layer may skip ∂L/∂x (training needs only the
+    /// parameters' gradients) and the result is null. <paramref name="via"/>, when given, runs each layer's step instead
+    /// of its plain backward pass (an optimizer that updates parameters as the pass goes).
     /// </summary>
-    public void BackwardParameters(T dout)
+    public Tensor<T>? Backward(T dout, bool inputGradient, ILayerBackward<T>? via = null)
     {
-        var d = Loss.Backward(dout);
-        for (int i = _layers.Length - 1; i >= 1; i--) d = _layers[i].Backward(d);
-        if (_layers.Length == 0) return;
-        if (_layers[0] is FullyConnected<T> fc) fc.BackwardParameters(d);
-        else _layers[0].Backward(d);
-    }
-
-    /// <summary>
-    /// The backward pass of a plain SGD training step (no weight decay, no momentum), applied as it goes: fully
-    /// connected layers update W and b in place with one accumulating product (see
-    /// <see cref="FullyConnected{T}.BackwardSgd"/>); any other layer with parameters runs its backward pass, then
-    /// W ← W − lr·dW for each of them. Each layer's dx is computed before its own weights change.
-    /// </summary>
-    public void BackwardSgd(T lr)
-    {
-        var d = Loss.Backward(T.One);
+        Tensor<T>? d = Loss.Backward(dout);
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
-            if (_layers[i] is FullyConnected<T> fc)
-            {
-                d = fc.BackwardSgd(d, lr, needDx: i > 0)!;
-                continue;
-            }
-            d = _layers[i].Backward(d);
-            foreach (var p in _layers[i].Parameters)
-                TensorPrimitives.MultiplyAdd(p.Grad.Span, -lr, p.Value.Span, p.Value.Span);
+            bool needDx = i > 0 || inputGradient;
+            d = via is null ? _layers[i].Backward(d!, needDx) : via.Backward(_layers[i], d!, needDx);
+            if (needDx && d is null)
+                throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
         }
+        return inputGradient ? d : null;
     }
 
-    /// <summary>Backpropagates from the loss with dout = 1.</summary>
-    public Tensor<T> Backward() => Backward(T.One);
+    /// <summary>
+    /// The classes and class probabilities of a classifier (a network ending in softmax cross-entropy) for inputs x,
+    /// in inference mode (dropout off, batch normalization on running statistics).
+    /// </summary>
+    public Prediction<T> Predict(Tensor<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (Loss is not SoftmaxCrossEntropy<T>)
+            throw new InvalidInputException($"Predict gives classes for a classifier (loss softmax_cross_entropy); this network's loss is {Loss.Kind}: use Infer for its outputs");
+        var scores = Infer(x);
+        if (scores.Rank != 2) throw new ShapeMismatchException($"Predict: the network's output has shape {scores.ShapeString}, not (B, classes)");
+        int B = scores.Dim(0), C = scores.Dim(1);
+        var p = Tensor<T>.Zeros(B, C);
+        var classes = new int[B];
+        for (int i = 0; i < B; i++)
+        {
+            var row = scores.Span.Slice(i * C, C);
+            Kernels.Elementwise.SoftmaxRow<T>(row, p.Span.Slice(i * C, C));
+            classes[i] = TensorPrimitives.IndexOfMax<T>(row);
+        }
+        return new Prediction<T>(classes, p);
+    }
+
+    /// <summary>The network's output for x in inference mode, as a copy the caller keeps; the training mode is restored after.</summary>
+    public Tensor<T> Infer(Tensor<T> x)
+    {
+        bool was = Training;
+        Training = false;
+        try { return Forward(x).Clone(); }
+        finally { Training = was; }
+    }
 }
+
+/// <summary>How one layer's backward pass runs inside <see cref="Sequential{T}.Backward(T, bool, ILayerBackward{T})"/>.</summary>
+public interface ILayerBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Runs <paramref name="layer"/>'s backward pass for dout; returns dx (null allowed only without <paramref name="needDx"/>).</summary>
+    Tensor<T>? Backward(Layer<T> layer, Tensor<T> dout, bool needDx);
+}
+
+/// <summary>A classifier's answer: the most probable class of each sample and every class's probability (B, C).</summary>
+public sealed record Prediction<T>(int[] Classes, Tensor<T> Probabilities) where T : unmanaged, IFloatingPointIeee754<T>;

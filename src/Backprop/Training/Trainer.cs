@@ -1,204 +1,240 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.Layers;
+using Backprop.Losses;
+using Backprop.Models;
 using Backprop.Networks;
+using Backprop.Optimizers;
 
 namespace Backprop.Training;
 
-/// <summary>The training settings that are not part of the model.</summary>
-public sealed record TrainSettings
+/// <summary>How a trainer goes through the data.</summary>
+public sealed record TrainerOptions
 {
-    /// <summary>sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.</summary>
-    [JsonPropertyName("optimizer")] public string Optimizer { get; init; } = "sgd";
-    /// <summary>The learning rate; null for the optimizer's textbook default.</summary>
-    [JsonPropertyName("lr")] public double? LearningRate { get; init; }
-    /// <summary>L2 weight decay λ (AdamW: decoupled decay).</summary>
-    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
     /// <summary>Mini-batch size.</summary>
     [JsonPropertyName("batch")] public int Batch { get; init; } = 100;
-    /// <summary>The seed of every random draw: initialization, shuffling, dropout, the validation split.</summary>
-    [JsonPropertyName("seed")] public ulong Seed { get; init; }
-    /// <summary>The fraction of the training data held out for validation (0: train on all of it, no validation).</summary>
-    [JsonPropertyName("validation")] public double ValidationFraction { get; init; } = 0.1;
 
-    /// <summary>Checks every field, with messages that name the option.</summary>
+    /// <summary>The seed of the shuffling (the network's initialization has its own generator, given when it is built).</summary>
+    [JsonPropertyName("seed")] public ulong Seed { get; init; }
+
+    /// <summary>Checks the fields.</summary>
     public void Validate()
     {
-        if (Batch < 1) throw new InvalidInputException($"--batch must be at least 1, not {Batch}");
-        if (LearningRate is { } lr && (!(lr > 0) || !double.IsFinite(lr))) throw new InvalidInputException($"--lr must be a positive number, not {lr}");
-        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new InvalidInputException($"--weight-decay must be 0 or more, not {WeightDecay}");
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new InvalidInputException($"--validation must be at least 0 and below 1, not {ValidationFraction}");
-        _ = Optimizer switch
-        {
-            "sgd" or "momentum" or "nesterov" or "adagrad" or "rmsprop" or "adam" or "adamw" => 0,
-            _ => throw new InvalidInputException($"--optimizer must be one of sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, not '{Optimizer}'"),
-        };
+        if (Batch < 1) throw new InvalidInputException($"the batch size must be at least 1, not {Batch}");
     }
 }
 
-/// <summary>One epoch's figures; Seconds is the training loop alone, evaluation excluded.</summary>
+/// <summary>One epoch's figures; Seconds is the training loop alone, evaluation excluded. Accuracies are null for regression.</summary>
 public sealed record EpochResult(
     [property: JsonPropertyName("epoch")] int Epoch,
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("train_loss")] double TrainLoss,
-    [property: JsonPropertyName("train_accuracy")] double TrainAccuracy,
+    [property: JsonPropertyName("train_accuracy")] double? TrainAccuracy,
     [property: JsonPropertyName("val_loss")] double? ValLoss,
     [property: JsonPropertyName("val_accuracy")] double? ValAccuracy,
     [property: JsonPropertyName("test_loss")] double? TestLoss,
     [property: JsonPropertyName("test_accuracy")] double? TestAccuracy);
 
-/// <summary>Loss, accuracy and confusion matrix (rows: true class, columns: predicted) on a dataset.</summary>
-public sealed record Evaluation(double Loss, double Accuracy, int[][] Confusion);
+/// <summary>
+/// The loss on a dataset and, for classifiers, the accuracy and the confusion matrix (rows: true class, columns:
+/// predicted); both null for regression.
+/// </summary>
+public sealed record Evaluation(double Loss, double? Accuracy, int[][]? Confusion);
 
 /// <summary>
-/// Mini-batch training: seeded shuffling, forward, loss, backward, optimizer step; evaluation; checkpoints that resume
-/// bit-identically (weights, optimizer state, random-generator state and history are all saved).
+/// Mini-batch training of any <see cref="Sequential{T}"/> with any optimizer: seeded shuffling, forward, loss, then the
+/// optimizer's step (backward and update, fused where the optimizer can); evaluation; checkpoints that resume
+/// bit-identically (weights, optimizer state, every random generator's state, history and the data source).
 /// </summary>
+/// <remarks>
+/// Classifiers (softmax cross-entropy) train on a dataset's class labels and report accuracy; regression networks
+/// (mean squared error) train on its targets. A trainer, like its network, is used from one thread at a time.
+/// </remarks>
 public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private const ulong ShuffleStream = 0x5DEECE66DUL;
+
     private Tensor<T>? _x, _t;
     private int[] _order = [];
 
-    /// <summary>Creates a trainer for a freshly built network.</summary>
-    public Trainer(ModelSpec spec, TrainSettings settings)
+    /// <summary>Creates a trainer for <paramref name="net"/>, updated by <paramref name="optimizer"/> (created over net.Parameters).</summary>
+    public Trainer(Sequential<T> net, Optimizer<T> optimizer, TrainerOptions? options = null)
     {
-        settings.Validate();
-        spec.Validate();
-        Spec = spec;
-        Settings = settings;
-        Rng = new Rng(settings.Seed);
-        Net = spec.Build<T>(Rng);
-        Optimizer = Optimizer<T>.Create(settings.Optimizer, Net.Parameters, settings.LearningRate, settings.WeightDecay);
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Options = options ?? new TrainerOptions();
+        Options.Validate();
+        if (net.Loss is not (SoftmaxCrossEntropy<T> or MeanSquaredError<T>))
+            throw new InvalidInputException($"Trainer trains classifiers (softmax_cross_entropy) and regression networks (mse), not a network whose loss is {net.Loss.Kind}");
+        var theirs = net.Parameters;
+        if (theirs.Count != optimizer.Parameters.Count || theirs.Where((p, i) => !ReferenceEquals(p.Value, optimizer.Parameters[i].Value)).Any())
+            throw new InvalidInputException("the optimizer was not created over this network's parameters; create it from net.Parameters");
+        Net = net;
+        Optimizer = optimizer;
+        Rng = new Rng(Options.Seed ^ ShuffleStream);
     }
+
+    /// <summary>Creates a trainer for <paramref name="net"/> with an optimizer made from <paramref name="optimizer"/>.</summary>
+    public Trainer(Sequential<T> net, OptimizerSettings optimizer, TrainerOptions? options = null)
+        : this(net, Optimizer<T>.Create(optimizer, (net ?? throw new ArgumentNullException(nameof(net))).Parameters), options) { }
 
     /// <summary>The network.</summary>
     public Sequential<T> Net { get; }
-    /// <summary>Its description.</summary>
-    public ModelSpec Spec { get; }
-    /// <summary>The training settings.</summary>
-    public TrainSettings Settings { get; }
     /// <summary>The optimizer and its state.</summary>
     public Optimizer<T> Optimizer { get; }
-    /// <summary>The generator for shuffling and dropout.</summary>
+    /// <summary>How the data is gone through.</summary>
+    public TrainerOptions Options { get; }
+    /// <summary>The generator of the shuffling.</summary>
     public Rng Rng { get; }
+    /// <summary>Where the data comes from, recorded in checkpoints (null when not said).</summary>
+    public DataSource? Data { get; set; }
     /// <summary>Completed epochs.</summary>
     public int Epoch => History.Count;
     /// <summary>Every completed epoch's figures.</summary>
     public List<EpochResult> History { get; } = new();
 
+    private bool Classifier => Net.Loss is SoftmaxCrossEntropy<T>;
+
     /// <summary>Trains one epoch over <paramref name="train"/>, then evaluates on the validation and test data where given.</summary>
+    /// <exception cref="NonFiniteValueException">The loss became NaN or infinite (the run diverged); the message names the epoch and batch.</exception>
     public EpochResult RunEpoch(Dataset train, Dataset? validation, Dataset? test = null, Action<int, int>? progress = null)
     {
-        if (train.Dim != Spec.Sizes[0])
-            throw new ShapeMismatchException($"the data has {train.Dim} features per sample, but the network's input size is {Spec.Sizes[0]}");
-        if (train.Classes > Spec.Sizes[^1])
-            throw new ShapeMismatchException($"the data has {train.Classes} classes, but the network has {Spec.Sizes[^1]} outputs");
+        ArgumentNullException.ThrowIfNull(train);
+        CheckData(train);
         var sw = Stopwatch.StartNew();
         if (_order.Length != train.Count) _order = Enumerable.Range(0, train.Count).ToArray();
         else for (int i = 0; i < _order.Length; i++) _order[i] = i;
         Rng.Shuffle(_order);
         Net.Training = true;
-        int batches = (train.Count + Settings.Batch - 1) / Settings.Batch;
+        int batches = (train.Count + Options.Batch - 1) / Options.Batch;
         double lossSum = 0;
         long correct = 0;
         for (int bi = 0; bi < batches; bi++)
         {
-            int lo = bi * Settings.Batch, B = Math.Min(Settings.Batch, train.Count - lo);
+            int lo = bi * Options.Batch, B = Math.Min(Options.Batch, train.Count - lo);
             var (x, t) = Batch(train, _order.AsSpan(lo, B));
-            T loss = Net.ComputeLoss(x, t);
+            T loss;
+            try { loss = Net.ComputeLoss(x, t); }
+            catch (ShapeMismatchException e) when (bi == 0) { throw new ShapeMismatchException($"{train.Name} ({train.Dim} features per sample): {e.Message}"); }
             double l = double.CreateTruncating(loss);
             if (!double.IsFinite(l))
-                throw new NonFiniteValueException($"training diverged in epoch {Epoch + 1}, batch {bi + 1}: the loss is {l}; try a smaller --lr");
+                throw new NonFiniteValueException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss is {l}; a smaller learning rate may help");
             lossSum += l * B;
-            correct += CountCorrect(Net.Loss is Losses.SoftmaxCrossEntropy<T> sce ? sce.Softmax! : x, t, B);
-            if (Optimizer is Sgd<T> && Optimizer.WeightDecay == 0)
-            {
-                // Plain SGD is fused into the backward products (same update, two passes over W instead of four).
-                Net.BackwardSgd(T.CreateTruncating(Optimizer.LearningRate));
-                Optimizer.Steps++;
-            }
-            else
-            {
-                Net.BackwardParameters(T.One);
-                Optimizer.Step();
-            }
+            if (Classifier) correct += CountCorrect(((SoftmaxCrossEntropy<T>)Net.Loss).Softmax!, train.Labels, _order.AsSpan(lo, B));
+            Optimizer.Step(Net);
             progress?.Invoke(bi + 1, batches);
         }
         double seconds = sw.Elapsed.TotalSeconds;   // the training loop only, as the peers time it
         var val = validation is null ? null : Evaluate(Net, validation);
         var tst = test is null ? null : Evaluate(Net, test);
-        var r = new EpochResult(Epoch + 1, seconds, lossSum / train.Count, (double)correct / train.Count,
+        var r = new EpochResult(Epoch + 1, seconds, lossSum / train.Count, Classifier ? (double)correct / train.Count : null,
             val?.Loss, val?.Accuracy, tst?.Loss, tst?.Accuracy);
         History.Add(r);
         return r;
+    }
+
+    private void CheckData(Dataset data)
+    {
+        if (data.Count == 0) throw new InvalidInputException($"{data.Name} has no samples to train on");
+        if (Classifier && data.IsRegression)
+            throw new InvalidInputException($"{data.Name} has regression targets, but the network is a classifier (softmax_cross_entropy)");
+        if (!Classifier && !data.IsRegression)
+            throw new InvalidInputException($"{data.Name} has class labels, but the network is a regression network ({Net.Loss.Kind}); give it targets");
     }
 
     private (Tensor<T> X, Tensor<T> T) Batch(Dataset data, ReadOnlySpan<int> idx)
     {
         int B = idx.Length, D = data.Dim;
         var x = TensorBuffer.Ensure(ref _x, B, D);
-        var t = TensorBuffer.Ensure(ref _t, B);
+        Tensor<T> t = data.IsRegression ? TensorBuffer.Ensure(ref _t, B, data.TargetDim) : TensorBuffer.Ensure(ref _t, [B]);
         var xs = x.Span;
         var ts = t.Span;
         for (int i = 0; i < B; i++)
         {
-            var src = data.Features.AsSpan(idx[i] * D, D);
-            var dst = xs.Slice(i * D, D);
-            if (typeof(T) == typeof(float)) src.CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(dst));
-            else for (int j = 0; j < D; j++) dst[j] = T.CreateTruncating(src[j]);
-            ts[i] = T.CreateTruncating(data.Labels[idx[i]]);
+            Copy(data.Features.AsSpan(idx[i] * D, D), xs.Slice(i * D, D));
+            if (data.IsRegression) Copy(data.Targets.AsSpan(idx[i] * data.TargetDim, data.TargetDim), ts.Slice(i * data.TargetDim, data.TargetDim));
+            else ts[i] = T.CreateTruncating(data.Labels[idx[i]]);
         }
         return (x, t);
     }
 
-    private static long CountCorrect(Tensor<T> scores, Tensor<T> t, int B)
+    private static void Copy(ReadOnlySpan<float> src, Span<T> dst)
+    {
+        if (typeof(T) == typeof(float)) src.CopyTo(MemoryMarshal.Cast<T, float>(dst));
+        else for (int j = 0; j < src.Length; j++) dst[j] = T.CreateTruncating(src[j]);
+    }
+
+    private static long CountCorrect(Tensor<T> scores, int[] labels, ReadOnlySpan<int> idx)
     {
         int C = scores.Dim(-1);
         long correct = 0;
-        for (int i = 0; i < B; i++)
-        {
-            var row = scores.Span.Slice(i * C, C);
-            int arg = System.Numerics.Tensors.TensorPrimitives.IndexOfMax<T>(row);
-            if (arg == int.CreateTruncating(t.Span[i])) correct++;
-        }
+        for (int i = 0; i < idx.Length; i++)
+            if (TensorPrimitives.IndexOfMax<T>(scores.Span.Slice(i * C, C)) == labels[idx[i]]) correct++;
         return correct;
     }
 
-    /// <summary>Loss, accuracy and confusion matrix of <paramref name="net"/> on <paramref name="data"/>, in inference mode.</summary>
+    /// <summary>
+    /// The loss of <paramref name="net"/> on <paramref name="data"/> in inference mode and, for a classifier, the accuracy
+    /// and confusion matrix.
+    /// </summary>
+    /// <exception cref="InvalidInputException">A loss other than softmax cross-entropy or MSE, or data that does not fit it.</exception>
     public static Evaluation Evaluate(Sequential<T> net, Dataset data, int batch = 1000)
     {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        bool classifier = net.Loss is SoftmaxCrossEntropy<T>;
+        if (!classifier && net.Loss is not MeanSquaredError<T>)
+            throw new InvalidInputException($"Evaluate reports classifiers (softmax_cross_entropy) and regression networks (mse), not a network whose loss is {net.Loss.Kind}");
+        if (data.Count == 0) throw new InvalidInputException($"{data.Name} has no samples to evaluate on");
+        if (classifier == data.IsRegression)
+            throw new InvalidInputException(classifier ? $"{data.Name} has regression targets, but the network is a classifier" : $"{data.Name} has class labels, but the network is a regression network (mse)");
         bool wasTraining = net.Training;
         net.Training = false;
         try
         {
-            int C = net.Layers.OfType<FullyConnected<T>>().Last().Outputs;
-            var confusion = Enumerable.Range(0, C).Select(_ => new int[C]).ToArray();
+            int[][]? confusion = null;
             double lossSum = 0;
             long correct = 0;
             Tensor<T>? xb = null, tb = null;
+            int D = data.Dim, K = data.TargetDim;
             for (int lo = 0; lo < data.Count; lo += batch)
             {
-                int B = Math.Min(batch, data.Count - lo), D = data.Dim;
+                int B = Math.Min(batch, data.Count - lo);
                 xb = TensorBuffer.Ensure(ref xb, B, D);
-                tb = TensorBuffer.Ensure(ref tb, B);
                 for (int i = 0; i < B * D; i++) xb.Span[i] = T.CreateTruncating(data.Features[(long)lo * D + i]);
-                for (int i = 0; i < B; i++) tb.Span[i] = T.CreateTruncating(data.Labels[lo + i]);
+                if (classifier)
+                {
+                    tb = TensorBuffer.Ensure(ref tb, [B]);
+                    for (int i = 0; i < B; i++) tb.Span[i] = T.CreateTruncating(data.Labels[lo + i]);
+                }
+                else
+                {
+                    tb = TensorBuffer.Ensure(ref tb, B, K);
+                    for (int i = 0; i < B * K; i++) tb.Span[i] = T.CreateTruncating(data.Targets![(long)lo * K + i]);
+                }
                 lossSum += double.CreateTruncating(net.ComputeLoss(xb, tb)) * B;
-                var p = ((Losses.SoftmaxCrossEntropy<T>)net.Loss).Softmax!;
+                if (!classifier) continue;
+                var p = ((SoftmaxCrossEntropy<T>)net.Loss).Softmax!;
+                int C = p.Dim(-1);
+                if (data.Classes > C) throw new ShapeMismatchException($"{data.Name} has {data.Classes} classes, but the network has {C} outputs");
+                confusion ??= Enumerable.Range(0, C).Select(_ => new int[C]).ToArray();
                 for (int i = 0; i < B; i++)
                 {
-                    int pred = System.Numerics.Tensors.TensorPrimitives.IndexOfMax<T>(p.Span.Slice(i * C, C));
+                    int pred = TensorPrimitives.IndexOfMax<T>(p.Span.Slice(i * C, C));
                     int truth = data.Labels[lo + i];
                     confusion[truth][pred]++;
                     if (pred == truth) correct++;
                 }
             }
-            return new Evaluation(lossSum / data.Count, (double)correct / data.Count, confusion);
+            return new Evaluation(lossSum / data.Count, classifier ? (double)correct / data.Count : null, confusion);
         }
         finally
         {
@@ -206,49 +242,107 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
-    /// <summary>Saves everything needed to resume bit-identically, atomically.</summary>
+    /// <summary>The checkpoint format's version (in the metadata entry <c>checkpoint</c>).</summary>
+    public const int CheckpointVersion = 2;
+
+    /// <summary>
+    /// Saves everything needed to resume bit-identically, atomically, as a model file with the training state added:
+    /// metadata <c>checkpoint</c>, <c>training</c> (batch, seed), <c>optimizer</c> (kind and hyper-parameters),
+    /// <c>optimizer_steps</c>, <c>rng_state</c>, <c>layer_rng_state</c>, <c>history</c> and <c>data</c>; tensors
+    /// <c>optimizer.{parameter}.{slot}</c>.
+    /// </summary>
     public void SaveCheckpoint(string path)
     {
-        var tensors = ModelFile.Tensors(Net).Concat(Optimizer.State);
+        var layerRng = new Dictionary<string, string>();
+        for (int i = 0; i < Net.Layers.Count; i++)
+            if (Net.Layers[i] is IStochasticLayer s) layerRng[i.ToString(CultureInfo.InvariantCulture)] = RngText(s.Rng);
         var meta = new Dictionary<string, string>
         {
-            ["format"] = ModelFile.Format,
-            ["model"] = Spec.ToJson(),
-            ["training"] = JsonSerializer.Serialize(Settings),
-            ["checkpoint"] = "1",
+            ["checkpoint"] = CheckpointVersion.ToString(CultureInfo.InvariantCulture),
+            ["training"] = JsonSerializer.Serialize(Options),
+            ["optimizer"] = JsonSerializer.Serialize(Optimizer.Settings),
             ["optimizer_steps"] = Optimizer.Steps.ToString(CultureInfo.InvariantCulture),
-            ["rng_state"] = string.Join(",", Rng.GetState().Select(w => w.ToString("x16", CultureInfo.InvariantCulture))),
+            ["rng_state"] = RngText(Rng),
+            ["layer_rng_state"] = JsonSerializer.Serialize(layerRng),
             ["history"] = JsonSerializer.Serialize(History),
         };
-        SafeTensors.Save(path, ModelFile.Entries(tensors), meta);
+        if (Data is not null) meta["data"] = JsonSerializer.Serialize(Data);
+        ModelFile.Save(path, Net, meta, Optimizer.State);
     }
+
+    private static string RngText(Rng rng) => string.Join(",", rng.GetState().Select(w => w.ToString("x16", CultureInfo.InvariantCulture)));
+
+    private static void SetRng(Rng rng, string text) =>
+        rng.SetState(text.Split(',').Select(h => ulong.Parse(h, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)).ToArray());
 
     /// <summary>Restores a trainer from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
     public static Trainer<T> LoadCheckpoint(string path) => LoadCheckpoint(path, ModelFile.Read(path));
 
     /// <summary>Restores a trainer from a checkpoint file already read (<paramref name="path"/> names it in errors).</summary>
+    /// <exception cref="InvalidFileException">A model without training state, another element type, or damaged training state.</exception>
     public static Trainer<T> LoadCheckpoint(string path, ModelFile.Contents contents)
     {
-        var (spec, tensors, meta) = contents;
+        ArgumentNullException.ThrowIfNull(contents);
+        var meta = contents.Metadata;
         if (!meta.ContainsKey("checkpoint") || !meta.TryGetValue("training", out var tj))
-            throw new InvalidFileException($"{path}: a model, not a checkpoint (no training state); train with --out to a checkpoint-capable file or start afresh");
-        TrainSettings settings;
-        try { settings = JsonSerializer.Deserialize<TrainSettings>(tj) ?? throw new JsonException("empty"); settings.Validate(); }
-        catch (Exception e) when (e is JsonException or InvalidInputException) { throw new InvalidFileException($"{path}: invalid training settings ({e.Message})", e); }
-        string dtype = typeof(T) == typeof(float) ? "float32" : "float64";
-        if (spec.Dtype != dtype) throw new InvalidFileException($"{path}: the checkpoint is {spec.Dtype}, not {dtype}");
-        var trainer = new Trainer<T>(spec, settings);
-        ModelFile.Assign(path, ModelFile.Tensors(trainer.Net).Concat(trainer.Optimizer.State), tensors);
+            throw new InvalidFileException($"{path}: a model, not a checkpoint (no training state)");
+        if (contents.Description.Dtype != ModelDescription.DtypeOf<T>())
+            throw new InvalidFileException($"{path}: the checkpoint is {contents.Description.Dtype}, not {ModelDescription.DtypeOf<T>()}");
         try
         {
-            trainer.Optimizer.Steps = long.Parse(meta["optimizer_steps"], CultureInfo.InvariantCulture);
-            trainer.Rng.SetState(meta["rng_state"].Split(',').Select(h => ulong.Parse(h, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToArray());
-            trainer.History.AddRange(JsonSerializer.Deserialize<List<EpochResult>>(meta["history"]) ?? []);
+            TrainerOptions options;
+            OptimizerSettings optimizer;
+            DataSource? data = null;
+            if (contents.Legacy)
+            {
+                var legacy = JsonSerializer.Deserialize<LegacySettings>(tj) ?? throw new JsonException("the training settings are null");
+                options = new TrainerOptions { Batch = legacy.Batch, Seed = legacy.Seed };
+                optimizer = new OptimizerSettings { Kind = OptimizerSettings.Parse(legacy.Optimizer), LearningRate = legacy.LearningRate, WeightDecay = legacy.WeightDecay };
+            }
+            else
+            {
+                options = JsonSerializer.Deserialize<TrainerOptions>(tj) ?? throw new JsonException("the training settings are null");
+                optimizer = JsonSerializer.Deserialize<OptimizerSettings>(Require(meta, "optimizer")) ?? throw new JsonException("the optimizer is null");
+                if (meta.TryGetValue("data", out var dj)) data = JsonSerializer.Deserialize<DataSource>(dj) ?? throw new JsonException("the data source is null");
+                data?.Validate();
+            }
+            var net = ModelFile.Load<T>(path, contents, new Rng(options.Seed));
+            var trainer = new Trainer<T>(net, optimizer, options) { Data = data };
+            ModelFile.Assign(path, trainer.Optimizer.State, contents.Tensors, "optimizer.");
+            trainer.Optimizer.Steps = long.Parse(Require(meta, "optimizer_steps"), NumberStyles.None, CultureInfo.InvariantCulture);
+            SetRng(trainer.Rng, Require(meta, "rng_state"));
+            if (meta.TryGetValue("layer_rng_state", out var lj))
+            {
+                var states = JsonSerializer.Deserialize<Dictionary<string, string>>(lj) ?? throw new JsonException("layer_rng_state is null");
+                foreach (var (key, state) in states)
+                {
+                    if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= net.Layers.Count || net.Layers[i] is not IStochasticLayer s)
+                        throw new InvalidFileException($"{path}: layer_rng_state names layer '{key}', which draws no random numbers");
+                    SetRng(s.Rng, state);
+                }
+            }
+            var history = JsonSerializer.Deserialize<List<EpochResult>>(Require(meta, "history")) ?? throw new JsonException("the history is null");
+            if (history.Any(h => h is null)) throw new JsonException("the history has a null epoch");
+            trainer.History.AddRange(history);
+            return trainer;
         }
-        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or JsonException)
+        catch (Exception e) when (e is JsonException or FormatException or OverflowException or InvalidInputException or NotSupportedException)
         {
             throw new InvalidFileException($"{path}: the checkpoint's training state is damaged ({e.Message})", e);
         }
-        return trainer;
+    }
+
+    private static string Require(IReadOnlyDictionary<string, string> meta, string key) =>
+        meta.TryGetValue(key, out var v) ? v : throw new FormatException($"'{key}' is missing");
+
+    // The training settings of backprop-mlp-1 checkpoints.
+    private sealed record LegacySettings
+    {
+        [JsonPropertyName("optimizer")] public string Optimizer { get; init; } = "sgd";
+        [JsonPropertyName("lr")] public double? LearningRate { get; init; }
+        [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
+        [JsonPropertyName("batch")] public int Batch { get; init; } = 100;
+        [JsonPropertyName("seed")] public ulong Seed { get; init; }
+        [JsonPropertyName("validation")] public double ValidationFraction { get; init; }
     }
 }

@@ -7,7 +7,14 @@ namespace Backprop.Layers;
 public sealed class Elu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer (alpha defaults to 1).</summary>
-    public Elu(double alpha = 1.0) => Alpha = T.CreateChecked(alpha);
+    public Elu(double alpha = 1.0)
+    {
+        Alpha = T.CreateChecked(alpha);
+        Hyperparameters = new Dictionary<string, object> { ["alpha"] = alpha };
+    }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <summary>The saturation value −alpha for x → −∞.</summary>
     public T Alpha { get; }

@@ -7,7 +7,14 @@ namespace Backprop.Layers;
 public sealed class Gelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer: exact (erf) by default, the tanh approximation when <paramref name="tanhApproximation"/>.</summary>
-    public Gelu(bool tanhApproximation = false) => Approximate = tanhApproximation;
+    public Gelu(bool tanhApproximation = false)
+    {
+        Approximate = tanhApproximation;
+        Hyperparameters = new Dictionary<string, object> { ["approximate"] = tanhApproximation ? "tanh" : "none" };
+    }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <summary>True for the tanh approximation, false for the exact erf form.</summary>
     public bool Approximate { get; }

@@ -7,7 +7,14 @@ namespace Backprop.Layers;
 public sealed class LeakyRelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer; the textbook default slope is 0.01.</summary>
-    public LeakyRelu(double alpha = 0.01) => Alpha = T.CreateChecked(alpha);
+    public LeakyRelu(double alpha = 0.01)
+    {
+        Alpha = T.CreateChecked(alpha);
+        Hyperparameters = new Dictionary<string, object> { ["alpha"] = alpha };
+    }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <summary>The slope for x ≤ 0.</summary>
     public T Alpha { get; }

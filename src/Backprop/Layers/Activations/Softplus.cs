@@ -12,7 +12,11 @@ public sealed class Softplus<T> : ActivationLayer<T> where T : unmanaged, IFloat
         if (!(beta > 0) || !double.IsFinite(beta)) throw new InvalidInputException($"Softplus: beta must be a positive finite number, not {beta}");
         Beta = T.CreateChecked(beta);
         Threshold = T.CreateChecked(threshold);
+        Hyperparameters = new Dictionary<string, object> { ["beta"] = beta, ["threshold"] = threshold };
     }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <summary>The sharpness beta.</summary>
     public T Beta { get; }

@@ -1,4 +1,4 @@
-namespace Backprop.Training;
+namespace Backprop;
 
 /// <summary>
 /// A seedable random generator (xoshiro256**) whose whole state can be saved and restored, so that a resumed run
@@ -9,6 +9,24 @@ public sealed class Rng
     private ulong _s0, _s1, _s2, _s3;
     private double _spare;
     private bool _hasSpare;
+
+    private static readonly Rng GlobalRng = new(0);
+
+    /// <summary>
+    /// A generator seeded from the process-wide one (seed 0 at start-up, so that a program's draws repeat from run to
+    /// run): what layers built without an explicit generator draw their initial weights and dropout masks from.
+    /// </summary>
+    public static Rng Fork()
+    {
+        lock (GlobalRng) return new Rng(GlobalRng.NextUInt64());
+    }
+
+    /// <summary>Reseeds the process-wide generator behind <see cref="Fork"/> (as <c>torch.manual_seed</c> does).</summary>
+    public static void Seed(ulong seed)
+    {
+        var fresh = new Rng(seed);
+        lock (GlobalRng) GlobalRng.SetState(fresh.GetState());
+    }
 
     /// <summary>Seeds the generator with SplitMix64, as the xoshiro authors recommend.</summary>
     public Rng(ulong seed)
@@ -24,6 +42,9 @@ public sealed class Rng
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>A new generator seeded from this one's next draw: an independent stream for a layer of its own.</summary>
+    public Rng Split() => new(NextUInt64());
 
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()

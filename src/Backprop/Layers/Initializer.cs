@@ -1,9 +1,9 @@
 using System.Numerics;
 
-namespace Backprop.Training;
+namespace Backprop.Layers;
 
 /// <summary>How the weights of a fully connected layer are drawn; biases start at 0.</summary>
-public enum InitKind
+public enum Initialization
 {
     /// <summary>He: N(0, 2/n_in), for ReLU-like activations.</summary>
     He,
@@ -17,15 +17,15 @@ public enum InitKind
 public static class Initializer
 {
     /// <summary>The standard deviation for a layer with <paramref name="fanIn"/> inputs.</summary>
-    public static double Std(InitKind kind, int fanIn, double normalStd = 0.01) => kind switch
+    public static double Std(Initialization kind, int fanIn, double normalStd = 0.01) => kind switch
     {
-        InitKind.He => Math.Sqrt(2.0 / fanIn),
-        InitKind.Xavier => Math.Sqrt(1.0 / fanIn),
+        Initialization.He => Math.Sqrt(2.0 / fanIn),
+        Initialization.Xavier => Math.Sqrt(1.0 / fanIn),
         _ => normalStd,
     };
 
     /// <summary>Fills W (N×M) with N(0, std²) draws.</summary>
-    public static void Fill<T>(Tensor<T> W, InitKind kind, Rng rng, double normalStd = 0.01) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Fill<T>(Tensor<T> W, Initialization kind, Rng rng, double normalStd = 0.01) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double std = Std(kind, W.Dim(0), normalStd);
         var s = W.Span;

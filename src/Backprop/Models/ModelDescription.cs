@@ -1,0 +1,202 @@
+using System.Numerics;
+using System.Text;
+using System.Text.Json;
+using Backprop.Layers;
+using Backprop.Networks;
+
+namespace Backprop.Models;
+
+/// <summary>One layer of a description: its kind and hyper-parameters (int, double, bool or string values).</summary>
+public sealed record LayerDescription(string Kind, IReadOnlyDictionary<string, object> Hyperparameters);
+
+/// <summary>
+/// What a network is, without its tensors: the element type, every layer in order with its kind and hyper-parameters,
+/// and the loss. Saved models store it as JSON in the safetensors metadata under <c>model</c> (schema in
+/// docs/MODEL_FORMAT.md):
+/// <c>{"version": 2, "dtype": "float32", "layers": [{"kind": "fully_connected", "inputs": 784, "outputs": 256}, {"kind": "relu"}, …], "loss": {"kind": "softmax_cross_entropy"}}</c>.
+/// </summary>
+public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescription> Layers, string Loss)
+{
+    /// <summary>The schema version this library writes.</summary>
+    public const int Version = 2;
+
+    /// <summary>The largest number of layers a description may have.</summary>
+    public const int MaxLayers = 10_000;
+
+    /// <summary>"float32" or "float64" for an element type.</summary>
+    public static string DtypeOf<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? "float32" : typeof(T) == typeof(double) ? "float64" : throw new NotSupportedException(typeof(T).Name);
+
+    /// <summary>
+    /// The description of a network. Every layer's kind must be registered and build the layer's own class, so that
+    /// the description rebuilds exactly this network.
+    /// </summary>
+    /// <exception cref="InvalidInputException">A layer whose kind is not registered, or whose class is not the kind's.</exception>
+    public static ModelDescription Of<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        var layers = new List<LayerDescription>();
+        for (int i = 0; i < net.Layers.Count; i++)
+        {
+            var layer = net.Layers[i];
+            var kind = Kinds.Layers.FirstOrDefault(k => k.Name == layer.Kind)
+                ?? throw new InvalidInputException($"layers[{i}] ({layer.GetType().Name.Split('`')[0]}) has kind '{layer.Kind}', which is not registered; register it with Kinds.Register so that it can be saved and loaded");
+            if (!kind.Builds(layer))
+                throw new InvalidInputException($"layers[{i}] is a {layer.GetType().Name.Split('`')[0]}, but kind '{kind.Name}' builds {kind.LayerType.Name.Split('`')[0]}; give the class a kind of its own");
+            // Check the layer's own hyper-parameters against the kind, so that a file never holds what cannot load.
+            Kinds.Configure(kind, layer.Hyperparameters, $"layers[{i}]");
+            layers.Add(new LayerDescription(kind.Name, new Dictionary<string, object>(layer.Hyperparameters)));
+        }
+        var loss = Kinds.Losses.FirstOrDefault(k => k.Name == net.Loss.Kind)
+            ?? throw new InvalidInputException($"the loss has kind '{net.Loss.Kind}', which is not registered");
+        return new ModelDescription(DtypeOf<T>(), layers, loss.Name);
+    }
+
+    /// <summary>
+    /// Builds the network with fresh parameters: fully connected weights drawn from <paramref name="rng"/> in layer order,
+    /// every dropout layer with a generator split from it (<see cref="Rng.Fork"/> when null).
+    /// </summary>
+    public Sequential<T> Build<T>(Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Dtype != DtypeOf<T>()) throw new InvalidInputException($"the model is {Dtype}, not {DtypeOf<T>()}");
+        rng ??= Rng.Fork();
+        var layers = new List<Layer<T>>();
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            var kind = Kinds.Layer(Layers[i].Kind);
+            layers.Add(kind.Create<T>(Kinds.Configure(kind, Layers[i].Hyperparameters, $"layers[{i}]", rng)));
+        }
+        return new Sequential<T>(layers, Kinds.Loss(Loss).Create<T>());
+    }
+
+    /// <summary>The description as JSON (the <c>model</c> entry of a saved model's metadata).</summary>
+    public string ToJson()
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("version", Version);
+            w.WriteString("dtype", Dtype);
+            w.WriteStartArray("layers");
+            foreach (var l in Layers)
+            {
+                w.WriteStartObject();
+                w.WriteString("kind", l.Kind);
+                foreach (var (name, value) in l.Hyperparameters) WriteValue(w, name, value);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("loss");
+            w.WriteString("kind", Loss);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, string name, object value)
+    {
+        switch (value)
+        {
+            case int i: w.WriteNumber(name, i); break;
+            case long l: w.WriteNumber(name, l); break;
+            case double d: w.WriteNumber(name, d); break;
+            case bool b: w.WriteBoolean(name, b); break;
+            case string s: w.WriteString(name, s); break;
+            default: throw new InvalidInputException($"hyper-parameter {name} has a value of type {value.GetType().Name}; int, double, bool or string expected");
+        }
+    }
+
+    /// <summary>Reads and checks a description: every kind known, every hyper-parameter checked against its kind.</summary>
+    /// <exception cref="InvalidFileException">Anything wrong, naming <paramref name="where"/> and the field.</exception>
+    public static ModelDescription FromJson(string json, string where)
+    {
+        InvalidFileException Bad(string why) => new($"{where}: the model description is not valid: {why}");
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 8 }); }
+        catch (JsonException e) { throw Bad($"not JSON ({e.Message.Split(". ")[0]})"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw Bad("not a JSON object");
+            foreach (var p in root.EnumerateObject())
+                if (p.Name is not ("version" or "dtype" or "layers" or "loss")) throw Bad($"unknown field '{p.Name}'");
+            if (!root.TryGetProperty("version", out var v) || !v.TryGetInt32(out int version)) throw Bad("'version' is missing or not an integer");
+            if (version != Version) throw Bad($"schema version {version}; this Backprop reads version {Version}");
+            if (!root.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String || dt.GetString() is not ("float32" or "float64"))
+                throw Bad("'dtype' must be \"float32\" or \"float64\"");
+            if (!root.TryGetProperty("layers", out var ls) || ls.ValueKind != JsonValueKind.Array) throw Bad("'layers' must be an array");
+            if (ls.GetArrayLength() > MaxLayers) throw Bad($"{ls.GetArrayLength()} layers exceed the limit of {MaxLayers}");
+            var layers = new List<LayerDescription>();
+            int i = 0;
+            foreach (var l in ls.EnumerateArray())
+            {
+                string at = $"layers[{i++}]";
+                if (l.ValueKind != JsonValueKind.Object) throw Bad($"{at} is not an object");
+                if (!l.TryGetProperty("kind", out var k) || k.ValueKind != JsonValueKind.String) throw Bad($"{at} has no 'kind' string");
+                try
+                {
+                    var kind = Kinds.Layer(k.GetString()!);
+                    var values = new Dictionary<string, object>();
+                    foreach (var p in l.EnumerateObject())
+                    {
+                        if (p.Name == "kind") continue;
+                        values[p.Name] = JsonValue(p.Value) ?? throw new InvalidInputException($"{at}: {p.Name} must be a number, a boolean or a string");
+                    }
+                    var config = Kinds.Configure(kind, values, at);
+                    foreach (var h in kind.Hyperparameters)
+                        if (h.Required && !config.Has(h.Name)) throw new InvalidInputException($"{at} ({kind.Name}): {h.Name} is required");
+                    layers.Add(new LayerDescription(kind.Name, values.ToDictionary(e => e.Key, e => config.Values[e.Key])));
+                }
+                catch (InvalidInputException e) { throw Bad(e.Message); }
+            }
+            if (!root.TryGetProperty("loss", out var lo) || lo.ValueKind != JsonValueKind.Object
+                || !lo.TryGetProperty("kind", out var lk) || lk.ValueKind != JsonValueKind.String)
+                throw Bad("'loss' must be an object with a 'kind' string");
+            foreach (var p in lo.EnumerateObject()) if (p.Name != "kind") throw Bad($"unknown field 'loss.{p.Name}'");
+            string loss;
+            try { loss = Kinds.Loss(lk.GetString()!).Name; }
+            catch (InvalidInputException e) { throw Bad(e.Message); }
+            return new ModelDescription(dt.GetString()!, layers, loss);
+        }
+    }
+
+    /// <summary>A JSON scalar as a hyper-parameter value (numbers as double; null for arrays, objects and null).</summary>
+    internal static object? JsonValue(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Number => e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.String => e.GetString(),
+        _ => null,
+    };
+
+    /// <summary>One line per layer: "fully_connected(inputs=784, outputs=256) → relu → … → softmax_cross_entropy".</summary>
+    public override string ToString() =>
+        string.Join(" → ", Layers.Select(l => l.Hyperparameters.Count == 0 ? l.Kind
+            : $"{l.Kind}({string.Join(", ", l.Hyperparameters.Select(h => $"{h.Key}={Hyperparameter.Show(h.Value)}"))})").Append(Loss))
+        + $" [{Dtype}]";
+
+    /// <summary>
+    /// The same description with every hyper-parameter's default written out and creation-only settings (how weights
+    /// were first drawn) left out: two descriptions of one network are equal in this form.
+    /// </summary>
+    public ModelDescription Normalized()
+    {
+        var layers = Layers.Select((l, i) =>
+        {
+            var kind = Kinds.Layer(l.Kind);
+            var values = Kinds.Configure(kind, l.Hyperparameters, $"layers[{i}]").Values;
+            var kept = kind.Hyperparameters.Where(h => !h.CreationOnly && values.ContainsKey(h.Name)).ToDictionary(h => h.Name, h => values[h.Name]);
+            return new LayerDescription(kind.Name, kept);
+        }).ToList();
+        return new ModelDescription(Dtype, layers, Loss);
+    }
+
+    /// <summary>True when both describe the same network (compared <see cref="Normalized"/>).</summary>
+    public bool Equals(ModelDescription? other) => other is not null && Normalized().ToJson() == other.Normalized().ToJson();
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Normalized().ToJson().GetHashCode(StringComparison.Ordinal);
+}

@@ -1,0 +1,168 @@
+using System.Numerics;
+using Backprop.IO;
+using Backprop.Networks;
+
+namespace Backprop.Models;
+
+/// <summary>
+/// Saves and loads whole networks as one safetensors file: the tensors <c>layers.{i}.{name}</c> (parameters and buffers
+/// such as running statistics) and, in <c>__metadata__</c>, <c>format</c> = <c>backprop-model</c> and the
+/// <see cref="ModelDescription"/> as JSON under <c>model</c>. Training checkpoints add their own entries (see
+/// <c>Trainer</c>). Files of the earlier MLP-only format (<c>backprop-mlp-1</c>) still load.
+/// </summary>
+public static class ModelFile
+{
+    /// <summary>The format tag in the metadata.</summary>
+    public const string Format = "backprop-model";
+
+    /// <summary>The format tag of files written before the self-describing schema (MLPs only).</summary>
+    public const string LegacyFormat = "backprop-mlp-1";
+
+    /// <summary>Every tensor of a network (parameters, then buffers, layer by layer) by its stored name.</summary>
+    public static IEnumerable<(string Name, Tensor<T> Value)> Tensors<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        for (int i = 0; i < net.Layers.Count; i++)
+        {
+            foreach (var p in net.Layers[i].Parameters) yield return ($"layers.{i}.{p.Name}", p.Value);
+            foreach (var (name, value) in net.Layers[i].Buffers) yield return ($"layers.{i}.{name}", value);
+        }
+    }
+
+    /// <summary>Converts named tensors to safetensors entries of the tensors' own dtype.</summary>
+    public static IEnumerable<SafeTensors.Entry> Entries<T>(IEnumerable<(string Name, Tensor<T> Value)> tensors) where T : unmanaged, IFloatingPointIeee754<T> =>
+        tensors.Select(t => typeof(T) == typeof(float)
+            ? new SafeTensors.Entry(t.Name, t.Value.Shape.ToArray(), (float[])(object)t.Value.Span.ToArray(), null)
+            : new SafeTensors.Entry(t.Name, t.Value.Shape.ToArray(), null, (double[])(object)t.Value.Span.ToArray()));
+
+    /// <summary>
+    /// Saves a network (atomically: a temporary file renamed over <paramref name="path"/>). <paramref name="metadata"/> and
+    /// <paramref name="extraTensors"/> add entries (a checkpoint's training state); they may not reuse the model's names.
+    /// </summary>
+    /// <exception cref="InvalidInputException">A layer that cannot be described (its kind is not registered).</exception>
+    public static void Save<T>(string path, Sequential<T> net, IReadOnlyDictionary<string, string>? metadata = null,
+        IEnumerable<(string Name, Tensor<T> Value)>? extraTensors = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var description = ModelDescription.Of(net);
+        var meta = new Dictionary<string, string> { ["format"] = Format, ["model"] = description.ToJson() };
+        foreach (var (k, v) in metadata ?? new Dictionary<string, string>())
+            if (!meta.TryAdd(k, v)) throw new InvalidInputException($"metadata entry '{k}' is the model file's own");
+        var tensors = Tensors(net).Concat(extraTensors ?? []).ToList();
+        var dup = tensors.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null) throw new InvalidInputException($"two tensors are named '{dup.Key}'");
+        SafeTensors.Save(path, Entries(tensors), meta);
+    }
+
+    /// <summary>A model file as read: its description, its tensors and its metadata.</summary>
+    public sealed record Contents(ModelDescription Description, IReadOnlyList<SafeTensors.Entry> Tensors, IReadOnlyDictionary<string, string> Metadata)
+    {
+        /// <summary>True for a file of the earlier MLP-only format.</summary>
+        public bool Legacy => Metadata.GetValueOrDefault("format") == LegacyFormat;
+    }
+
+    /// <summary>Reads and validates a model file (once: pass the result on rather than reading the file again).</summary>
+    /// <exception cref="InvalidFileException">Not a model file, or one whose description or tensors are damaged.</exception>
+    public static Contents Read(string path)
+    {
+        var (tensors, meta) = SafeTensors.Load(path);
+        string? f = meta.GetValueOrDefault("format");
+        if (f is not (Format or LegacyFormat))
+            throw new InvalidFileException($"{path}: not a Backprop model (metadata 'format' is {(f is null ? "missing" : $"'{f}'")}, '{Format}' expected)");
+        if (!meta.TryGetValue("model", out var m)) throw new InvalidFileException($"{path}: the metadata has no model description");
+        var description = f == LegacyFormat ? MlpSpec.FromJson(m, path).Describe() : ModelDescription.FromJson(m, path);
+        string dtype = description.Dtype == "float32" ? "F32" : "F64";
+        foreach (var e in tensors)
+            if ((e.F32 is not null ? "F32" : "F64") != dtype)
+                throw new InvalidFileException($"{path}: tensor '{e.Name}' is {(e.F32 is not null ? "F32" : "F64")}, but the model is {description.Dtype}");
+        return new Contents(description, tensors, meta);
+    }
+
+    /// <summary>Builds the network a file describes and loads its tensors, checking every name and shape.</summary>
+    public static Sequential<T> Load<T>(string path) where T : unmanaged, IFloatingPointIeee754<T> => Load<T>(path, Read(path));
+
+    /// <summary>
+    /// Builds the network of a file already read (<paramref name="path"/> names it in errors) and loads its tensors; every
+    /// tensor the network has must be in the file with its shape, and the file may hold no other <c>layers.</c> tensor.
+    /// Dropout layers draw from generators split from <paramref name="rng"/>.
+    /// </summary>
+    public static Sequential<T> Load<T>(string path, Contents contents, Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        if (contents.Description.Dtype != ModelDescription.DtypeOf<T>())
+            throw new InvalidFileException($"{path}: the model is {contents.Description.Dtype}; load it as Sequential<{(contents.Description.Dtype == "float32" ? "float" : "double")}>");
+        Sequential<T> net;
+        try { net = contents.Description.Build<T>(rng ?? new Rng(0)); }
+        catch (InvalidInputException e) { throw new InvalidFileException($"{path}: the model description is not valid: {e.Message}", e); }
+        Assign(path, Tensors(net), contents.Tensors, "layers.");
+        return net;
+    }
+
+    /// <summary>
+    /// Loads a file's tensors into an existing network, as <c>load_state_dict</c> does: the file's model tensors and the
+    /// network's must agree name by name, in order, shape by shape; the first that differs is named in the error.
+    /// </summary>
+    public static void LoadWeights<T>(Sequential<T> net, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        var contents = Read(path);
+        var theirs = contents.Tensors.Where(e => e.Name.StartsWith("layers.", StringComparison.Ordinal)).ToList();
+        var ours = Tensors(net).ToList();
+        for (int i = 0; i < Math.Max(theirs.Count, ours.Count); i++)
+        {
+            if (i >= ours.Count) throw new InvalidFileException($"{path}: tensor '{theirs[i].Name}' has no counterpart in the network, which has {ours.Count} tensors");
+            if (i >= theirs.Count) throw new InvalidFileException($"{path}: the network's tensor '{ours[i].Name}' is not in the file, which has {theirs.Count} model tensors");
+            if (theirs[i].Name != ours[i].Name) throw new InvalidFileException($"{path}: tensor {i} is '{theirs[i].Name}' in the file but '{ours[i].Name}' in the network");
+            if (!ours[i].Value.HasShape(theirs[i].Shape))
+                throw new InvalidFileException($"{path}: tensor '{ours[i].Name}' has shape {Tensor<T>.ShapeText(theirs[i].Shape)} in the file, but {ours[i].Value.ShapeString} in the network");
+        }
+        Assign(path, ours, theirs, "layers.");
+    }
+
+    /// <summary>
+    /// Copies stored entries into the named tensors: every expected name must be present with its shape and finite
+    /// values, and no stored name that starts with <paramref name="prefix"/> may be left over.
+    /// </summary>
+    public static void Assign<T>(string path, IEnumerable<(string Name, Tensor<T> Value)> into, IReadOnlyList<SafeTensors.Entry> stored, string? prefix = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var byName = new Dictionary<string, SafeTensors.Entry>();
+        foreach (var e in stored)
+            if (!byName.TryAdd(e.Name, e)) throw new InvalidFileException($"{path}: tensor '{e.Name}' is stored twice");
+        var used = new HashSet<string>();
+        foreach (var (name, value) in into)
+        {
+            if (!byName.TryGetValue(name, out var e)) throw new InvalidFileException($"{path}: tensor '{name}' is missing");
+            if (!value.HasShape(e.Shape))
+                throw new InvalidFileException($"{path}: tensor '{name}' has shape {Tensor<T>.ShapeText(e.Shape)}, but the model needs {value.ShapeString}");
+            var src = e.ToTensor<T>();
+            for (int i = 0; i < src.Length; i++)
+                if (!T.IsFinite(src.Span[i])) throw new InvalidFileException($"{path}: tensor '{name}' contains a NaN or infinity at index {i}");
+            src.Span.CopyTo(value.Span);
+            used.Add(name);
+        }
+        if (prefix is not null)
+            foreach (var e in stored)
+                if (e.Name.StartsWith(prefix, StringComparison.Ordinal) && !used.Contains(e.Name))
+                    throw new InvalidFileException($"{path}: tensor '{e.Name}' belongs to no layer of the model the file describes");
+    }
+}
+
+/// <summary>Saving and loading as members of <see cref="Sequential{T}"/>: <c>net.Save(path)</c>, <c>Sequential&lt;float&gt;.Load(path)</c>.</summary>
+public static class SequentialFiles
+{
+    extension<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>Saves the network, its description and its tensors, to one safetensors file (atomically).</summary>
+        public void Save(string path) => ModelFile.Save(path, net);
+
+        /// <summary>Loads a file's tensors into this network; names and shapes must agree (see <see cref="ModelFile.LoadWeights{T}"/>).</summary>
+        public void LoadWeights(string path) => ModelFile.LoadWeights(net, path);
+
+        /// <summary>The network a file describes, with its tensors.</summary>
+        public static Sequential<T> Load(string path) => ModelFile.Load<T>(path);
+
+        /// <summary>What the network is: its layers' kinds and hyper-parameters, the loss and the element type.</summary>
+        public ModelDescription Description => ModelDescription.Of(net);
+    }
+}
