@@ -281,3 +281,79 @@ public class GemmTests
 
 [CollectionDefinition("Global kernel settings", DisableParallelization = true)]
 public class GlobalKernelSettingsCollection;
+
+public class GemmPlanTests
+{
+    [Theory]
+    [InlineData(0, 5, 5, GemmMethod.Empty)]
+    [InlineData(5, 5, 0, GemmMethod.BiasOnly)]
+    [InlineData(1, 100, 784, GemmMethod.Direct)]          // forward of a batch of one
+    [InlineData(100, 100, 784, GemmMethod.Packed)]        // forward of 100×784×100
+    [InlineData(1000, 3, 200, GemmMethod.PackedTransposed)]   // few columns, many rows: Cᵀ
+    public void Plans_follow_the_shape_on_the_256_bit_path(int M, int N, int K, GemmMethod method) =>
+        Assert.Equal(method, Gemm.Plan<float>(GemmPath.Vector256, false, false, M, N, K, 1).Method);
+
+    [Fact]
+    public void An_empty_reduction_gives_the_bias_or_adds_it()
+    {
+        var c = new double[] { 1, 2, 3, 4, 5, 6 };
+        Gemm.Multiply<double>(transA: false, transB: false, 2, 3, 0, [], 1, [], 3, c, 3, bias: [10, 20, 30]);
+        Assert.Equal([10, 20, 30, 10, 20, 30], c);
+        Gemm.Multiply<double>(transA: false, transB: false, 2, 3, 0, [], 1, [], 3, c, 3, bias: [1, 1, 1], accumulate: true);
+        Assert.Equal([11, 21, 31, 11, 21, 31], c);
+    }
+
+    [Fact]
+    public void Short_reductions_against_a_transposed_B_transpose_it_once()
+    {
+        // dx = dout·Wᵀ of a 100-100-10 layer: M = 100, N = 100, K = 10.
+        Assert.Equal(GemmMethod.ShortTransposedB, Gemm.Plan<float>(GemmPath.Vector256, false, true, 100, 100, 10, 2).Method);
+        Assert.Equal(GemmMethod.Packed, Gemm.Plan<float>(GemmPath.Scalar, false, true, 100, 100, 10, 2).Method);
+    }
+
+    [SkippableFact]
+    public void Narrow_products_keep_rows_in_masked_512_bit_registers()
+    {
+        Skip.IfNot(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "needs AVX-512");
+        Assert.Equal(GemmMethod.Narrow, Gemm.Plan<float>(GemmPath.Vector512, false, false, 100, 10, 100, 2).Method);
+        Assert.Equal(GemmMethod.Narrow2, Gemm.Plan<float>(GemmPath.Vector512, false, false, 100, 20, 100, 2).Method);
+        Assert.Equal(GemmMethod.Narrow2, Gemm.Plan<double>(GemmPath.Vector512, false, false, 100, 10, 100, 2).Method);
+    }
+
+    [Fact]
+    public void Large_products_split_between_threads_and_small_ones_do_not()
+    {
+        var big = Gemm.Plan<float>(GemmPath.Vector256, false, false, 1024, 1024, 1024, 2);
+        Assert.Equal((GemmMethod.Packed, 2, true), (big.Method, big.Parts, big.SplitRows));
+        Assert.Equal(1, Gemm.Plan<float>(GemmPath.Vector256, false, false, 1024, 1024, 1024, 1).Parts);
+        Assert.Equal(1, Gemm.Plan<float>(GemmPath.Vector256, false, false, 20, 20, 20, 2).Parts);
+        var wide = Gemm.Plan<float>(GemmPath.Vector256, true, false, 784, 100, 1, 2);   // dW of a batch of one
+        Assert.Equal((GemmMethod.Direct, 2, true), (wide.Method, wide.Parts, wide.SplitRows));
+        Assert.Contains("2 threads by rows", wide.ToString());
+    }
+
+    [Fact]
+    public void The_naive_reference_tests_reach_every_method_on_every_path()
+    {
+        // GemmTests.Shapes with the four transposes, as Check runs them, planned on one and two threads: no method goes
+        // untested against the naive loops (the narrow ones exist on the 512-bit path only; BiasOnly has its own test).
+        foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
+        {
+            if (path == GemmPath.Vector512 && !System.Runtime.Intrinsics.X86.Avx512F.IsSupported) continue;
+            var seen = new HashSet<GemmMethod>();
+            foreach (var row in GemmTests.Shapes())
+                if ((GemmPath)row[0] == path)
+                    foreach (bool ta in new[] { false, true })
+                        foreach (bool tb in new[] { false, true })
+                            foreach (int threads in new[] { 1, 2 })
+                                seen.Add(Gemm.Plan<float>(path, ta, tb, (int)row[1], (int)row[2], (int)row[3], threads).Method);
+            var expected = path switch
+            {
+                GemmPath.Vector512 => new[] { GemmMethod.Narrow, GemmMethod.Narrow2, GemmMethod.ShortTransposedB, GemmMethod.Direct, GemmMethod.PackedTransposed, GemmMethod.Packed },
+                GemmPath.Vector256 => new[] { GemmMethod.ShortTransposedB, GemmMethod.Direct, GemmMethod.PackedTransposed, GemmMethod.Packed },
+                _ => new[] { GemmMethod.PackedTransposed, GemmMethod.Packed },
+            };
+            foreach (var m in expected) Assert.True(seen.Contains(m), $"{path}: no test shape takes {m}");
+        }
+    }
+}

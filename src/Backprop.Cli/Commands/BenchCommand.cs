@@ -22,7 +22,7 @@ internal static class BenchCommand
     private static readonly int[] ElementSizes = [1000, 100_000, 10_000_000];
 
     public sealed record Record(string Op, string Dtype, int Threads, int B, int N, int M, long Elements, double MedianS, double MinS, double MaxS, double Rate,
-        string? Optimizer = null, int Epochs = 0, double FirstS = 0, double Accuracy = 0, double PeakGflops = 0);
+        string? Optimizer = null, int Epochs = 0, double FirstS = 0, double Accuracy = 0, double PeakGflops = 0, string? Plan = null);
 
     public static string Run(string[] argv, TextWriter live)
     {
@@ -84,7 +84,7 @@ internal static class BenchCommand
         {
             Parallelism.MaxThreads = savedThreads;
         }
-        return json ? Json(records) : "\n" + Table(records);
+        return json ? Json(records) : $"\nprocessor: {Processor.Describe()}\n" + Table(records);
     }
 
     private static int[] ParseThreads(string v) => v switch
@@ -123,7 +123,10 @@ internal static class BenchCommand
         var (med, min, max) = Time(() => { layer.Forward(x); layer.Backward(dout); }, quick);
         double after = FmaPeak.Measure<T>(threads, peakSeconds);
         double flops = 6.0 * B * N * M;
-        return new Record("fully_connected", "", 0, B, N, M, 0, med, min, max, flops / med / 1e9, PeakGflops: Math.Max(before, after));
+        // The products' plans (the same choice Gemm.Multiply makes; layers this small that they use plain loops say so).
+        string plan = (long)B * N * M <= 64 ? "plain loops"
+            : $"y {Gemm.Plan<T>(false, false, B, M, N)}; dx {Gemm.Plan<T>(false, true, B, N, M)}; dW {Gemm.Plan<T>(true, false, N, M, B)}";
+        return new Record("fully_connected", "", 0, B, N, M, 0, med, min, max, flops / med / 1e9, PeakGflops: Math.Max(before, after), Plan: plan);
     }
 
     private static Record Elementwise<T>(string op, int n, bool quick) where T : unmanaged, IFloatingPointIeee754<T>
@@ -200,7 +203,7 @@ internal static class BenchCommand
     };
 
     private static string Line(Record r) => r.Op == "fully_connected"
-        ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.B}x{r.N}x{r.M}: {Time(r.MedianS)} ({r.Rate:0.0} GFLOP/s; FMA peak beside it {r.PeakGflops:0})")
+        ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.B}x{r.N}x{r.M}: {Time(r.MedianS)} ({r.Rate:0.0} GFLOP/s; FMA peak beside it {r.PeakGflops:0}); {r.Plan}")
         : r.Op == "mlp_epoch"
         ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.Optimizer}: {Time(r.MedianS)} per epoch (first {Time(r.FirstS)}), test accuracy {r.Accuracy * 100:0.00}% after {r.Epochs} epochs")
         : string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} n={r.Elements}: {Time(r.MedianS)} ({r.Rate:0.0} GB/s)");
@@ -277,6 +280,7 @@ internal static class BenchCommand
                 w.WriteNumber("max_s", r.MaxS);
                 w.WriteNumber(r.Op switch { "fully_connected" => "gflops", "mlp_epoch" => "images_per_s", _ => "gbps" }, r.Rate);
                 if (r.Op == "fully_connected") w.WriteNumber("peak_gflops", r.PeakGflops);
+                if (r.Plan is not null) w.WriteString("plan", r.Plan);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

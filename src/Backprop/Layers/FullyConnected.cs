@@ -95,7 +95,7 @@ public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unman
         _x = x;
         var y = TensorBuffer.Ensure(ref _y, B, M);                              // (B, M)
         if (IsTiny(B, N, M)) TinyForward(x.Span, W.Span, b.Span, y.Span, B, N, M);
-        else Gemm.Multiply<T>(false, false, B, M, N, x.Span, N, W.Span, M, y.Span, M, b.Span);
+        else Gemm.Multiply<T>(transA: false, transB: false, B, M, N, x.Span, N, W.Span, M, y.Span, M, b.Span);
         return y;
     }
 
@@ -126,14 +126,14 @@ public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unman
     private void ComputeDx(Tensor<T> dout, Tensor<T> dx, int B, int N, int M)
     {
         if (IsTiny(B, N, M)) TinyDx(W.Span, dout.Span, dx.Span, B, N, M);
-        else Gemm.Multiply<T>(false, true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
+        else Gemm.Multiply<T>(transA: false, transB: true, B, N, M, dout.Span, M, W.Span, M, dx.Span, N);
     }
 
     // dW = xᵀ·dout (N, M) and db = Σ_batch dout (M,), summed by the product as it packs dout.
     private void ComputeGradients(Tensor<T> x, Tensor<T> dout, int B, int N, int M)
     {
         if (IsTiny(B, N, M)) TinyGradients(x.Span, dout.Span, dW.Span, db.Span, B, N, M);
-        else Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M, columnSums: db.Span);
+        else Gemm.Multiply<T>(transA: true, transB: false, N, M, B, x.Span, N, dout.Span, M, dW.Span, M, columnSums: db.Span);
     }
 
     // Products this small (the textbook's 2×2×3) cost less than setting up a GEMM call: plain loops instead.
@@ -201,7 +201,7 @@ public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unman
         }
         var scaled = TensorBuffer.Ensure(ref _scaled, B, M);
         TensorPrimitives.Multiply(dout.Span, -lr, scaled.Span);
-        Gemm.Multiply<T>(true, false, N, M, B, x.Span, N, scaled.Span, M, W.Span, M, accumulate: true);
+        Gemm.Multiply<T>(transA: true, transB: false, N, M, B, x.Span, N, scaled.Span, M, W.Span, M, accumulate: true);
         Gemm.ColumnSums(dout.Span, B, M, db.Span);
         TensorPrimitives.MultiplyAdd(db.Span, -lr, b.Span, b.Span);
         return dx;

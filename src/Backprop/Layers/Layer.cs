@@ -49,7 +49,7 @@ public interface IStochasticLayer
 
 /// <summary>
 /// One layer of a network: <see cref="Forward"/> computes y from x and keeps what the backward pass needs;
-/// <see cref="Backward"/> takes dout = ∂L/∂y and returns dx = ∂L/∂x, storing the gradients of its parameters.
+/// <see cref="Backward(Tensor{T})"/> takes dout = ∂L/∂y and returns dx = ∂L/∂x, storing the gradients of its parameters.
 /// </summary>
 /// <remarks>
 /// The tensors a layer returns are its own buffers, reused on the next call (no allocation in a training step):
