@@ -64,6 +64,26 @@ public class KernelTests
         }
     }
 
+    [SkippableFact]
+    public void Vector_tanh_keeps_its_relative_precision_near_zero_and_saturates_far_out()
+    {
+        Skip.IfNot(Vector512.IsHardwareAccelerated, "the 512-bit kernel needs AVX-512");
+        var rng = new Random(5);
+        var xs = new List<double> { 0, 1e-300, -1e-30, 1e-8, 0.2499999, 0.25, 0.2500001, -0.25, 0.5, 1, 5, 9, 19, 20, 100, -1000, 1000 };
+        for (int i = 0; i < 4000; i++) xs.Add((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-12, 3)));
+        foreach (double x in xs)
+        {
+            double want = Math.Tanh(x);
+            double got = VectorMath.Tanh(Vector512.Create(x)).GetElement(0);
+            Assert.True(Math.Abs(got - want) <= 1e-15 * Math.Abs(want) || got == want, $"tanh({x:R}) = {got:R}, want {want:R}");
+            float xf = (float)x;
+            double wantf = Math.Tanh(xf);
+            float gf = VectorMath.Tanh(Vector512.Create(xf)).GetElement(0);
+            Assert.True(Math.Abs(gf - wantf) <= 5e-7 * Math.Abs(wantf) || gf == wantf, $"tanhf({xf:R}) = {gf:R}, want {wantf:R}");
+            Assert.True(Math.Abs(got) <= 1 && Math.Abs(gf) <= 1);
+        }
+    }
+
     [Fact]
     public void Vector_sigmoid_is_exact_at_the_extremes_and_accurate_between()
     {

@@ -6,12 +6,25 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
+/// <summary>
+/// An element-wise function of one input with a 512-bit vector form (a polynomial or exponential kernel of our own) and a
+/// fallback for whole spans where 512-bit vectors are not accelerated (TensorPrimitives, vectorized at 256 and 128 bits).
+/// </summary>
+internal interface IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>False where the library's own function is faster than the 512-bit form (measured per element type).</summary>
+    static abstract bool Vectorized { get; }
+    static abstract Vector512<T> Invoke(Vector512<T> x);
+    static abstract void Fallback(ReadOnlySpan<T> x, Span<T> y);
+}
+
 /// <summary>An element-wise operation of two inputs with scalar and vector forms (the TensorPrimitives operator pattern).</summary>
 internal interface IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     static abstract T Invoke(T a, T b);
     static abstract Vector512<T> Invoke(Vector512<T> a, Vector512<T> b);
     static abstract Vector256<T> Invoke(Vector256<T> a, Vector256<T> b);
+    static abstract Vector128<T> Invoke(Vector128<T> a, Vector128<T> b);
 }
 
 /// <summary>An element-wise operation of three inputs with scalar and vector forms.</summary>
@@ -20,6 +33,7 @@ internal interface ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
     static abstract T Invoke(T a, T b, T c);
     static abstract Vector512<T> Invoke(Vector512<T> a, Vector512<T> b, Vector512<T> c);
     static abstract Vector256<T> Invoke(Vector256<T> a, Vector256<T> b, Vector256<T> c);
+    static abstract Vector128<T> Invoke(Vector128<T> a, Vector128<T> b, Vector128<T> c);
 }
 
 /// <summary>Runs an operator struct over spans with the widest accelerated vectors, then scalars.</summary>
@@ -40,6 +54,63 @@ internal static unsafe class Map
     /// <summary>Elements before <paramref name="d"/> reaches a 64-byte boundary (at most n).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint Head<T>(T* d, nuint n) where T : unmanaged => Math.Min(n, (nuint)(((64 - ((nint)d & 63)) & 63) / sizeof(T)));
+
+    /// <summary>dst = op(a) for a function with a 512-bit form: four vectors an iteration (its chain is long), streamed when large.</summary>
+    public static void Unary<T, TOp>(ReadOnlySpan<T> x, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryOp<T>
+    {
+        if (!TOp.Vectorized || !Vector512.IsHardwareAccelerated)
+        {
+            TOp.Fallback(x, y);
+            return;
+        }
+        int i = 0;
+        if (Streams<T>(y.Length) && !x.Overlaps(y))
+        {
+            unsafe
+            {
+                fixed (T* px = x, py = y)
+                {
+                    // As Map's streaming loops: first and last vectors stored normally, so every element is computed
+                    // by the same vector code however the work is split.
+                    int W = Vector512<T>.Count, n = x.Length;
+                    TOp.Invoke(Vector512.Load(px)).Store(py);
+                    for (i = (int)Head(py, (nuint)n); i <= n - W; i += W)
+                        Simd.StoreNonTemporal(TOp.Invoke(Vector512.Load(px + i)), py + i);
+                    Sse.StoreFence();
+                    TOp.Invoke(Vector512.Load(px + n - W)).Store(py + n - W);
+                    i = n;
+                }
+            }
+        }
+        else if (Vector512.IsHardwareAccelerated)
+        {
+            ref T px = ref MemoryMarshal.GetReference(x);
+            ref T py = ref MemoryMarshal.GetReference(y);
+            int W = Vector512<T>.Count;
+            // Four independent vectors per iteration: the exponential is one long dependency chain per vector.
+            for (; i <= x.Length - 4 * W; i += 4 * W)
+            {
+                var a = TOp.Invoke(Vector512.LoadUnsafe(ref px, (nuint)i));
+                var b = TOp.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(i + W)));
+                var c = TOp.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(i + 2 * W)));
+                var d = TOp.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(i + 3 * W)));
+                a.StoreUnsafe(ref py, (nuint)i);
+                b.StoreUnsafe(ref py, (nuint)(i + W));
+                c.StoreUnsafe(ref py, (nuint)(i + 2 * W));
+                d.StoreUnsafe(ref py, (nuint)(i + 3 * W));
+            }
+            for (; i <= x.Length - W; i += W)
+                TOp.Invoke(Vector512.LoadUnsafe(ref px, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
+            if (i < x.Length && x.Length >= W && !x.Overlaps(y))
+            {
+                // The last partial vector: recompute [n − W, n); the overlap gets the same values again.
+                TOp.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(x.Length - W))).StoreUnsafe(ref py, (nuint)(x.Length - W));
+                i = x.Length;
+            }
+        }
+        if (i < x.Length) TOp.Fallback(x[i..], y[i..]);
+    }
 
     public static void Run<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOp<T>
@@ -82,6 +153,9 @@ internal static unsafe class Map
         else if (Vector256.IsHardwareAccelerated)
             for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
                 TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), Vector256.LoadUnsafe(ref pb, i)).StoreUnsafe(ref pd, i);
+        else if (Vector128.IsHardwareAccelerated)
+            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
+                TOp.Invoke(Vector128.LoadUnsafe(ref pa, i), Vector128.LoadUnsafe(ref pb, i)).StoreUnsafe(ref pd, i);
         for (; i < n; i++) Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref pa, i), Unsafe.Add(ref pb, i));
     }
 
@@ -127,6 +201,12 @@ internal static unsafe class Map
             for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
                 TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), vs).StoreUnsafe(ref pd, i);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var vs = Vector128.Create(s);
+            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
+                TOp.Invoke(Vector128.LoadUnsafe(ref pa, i), vs).StoreUnsafe(ref pd, i);
+        }
         for (; i < n; i++) Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref pa, i), s);
     }
 
@@ -150,6 +230,12 @@ internal static unsafe class Map
             for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
                 TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), Vector256.LoadUnsafe(ref pb, i), vs).StoreUnsafe(ref pd, i);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var vs = Vector128.Create(s);
+            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
+                TOp.Invoke(Vector128.LoadUnsafe(ref pa, i), Vector128.LoadUnsafe(ref pb, i), vs).StoreUnsafe(ref pd, i);
+        }
         for (; i < n; i++) Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref pa, i), Unsafe.Add(ref pb, i), s);
     }
 
@@ -167,91 +253,9 @@ internal static unsafe class Map
         else if (Vector256.IsHardwareAccelerated)
             for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
                 TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), Vector256.LoadUnsafe(ref pb, i), Vector256.LoadUnsafe(ref pc, i)).StoreUnsafe(ref pd, i);
+        else if (Vector128.IsHardwareAccelerated)
+            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
+                TOp.Invoke(Vector128.LoadUnsafe(ref pa, i), Vector128.LoadUnsafe(ref pb, i), Vector128.LoadUnsafe(ref pc, i)).StoreUnsafe(ref pd, i);
         for (; i < n; i++) Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref pa, i), Unsafe.Add(ref pb, i), Unsafe.Add(ref pc, i));
-    }
-}
-
-/// <summary>dx = dout where x &gt; 0, else 0.</summary>
-internal readonly struct ReluBackwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T x, T dout) => x > T.Zero ? dout : T.Zero;
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> dout) => Vector512.GreaterThan(x, Vector512<T>.Zero) & dout;
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> dout) => Vector256.GreaterThan(x, Vector256<T>.Zero) & dout;
-}
-
-/// <summary>y = x where x &gt; 0, else 0 (NaN stays NaN, −0 becomes +0, as TensorPrimitives.Max(x, 0)); the scalar operand is unused.</summary>
-internal readonly struct ReluForwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T x, T unused) => x <= T.Zero ? T.Zero : x;
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> unused) => Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<T>.Zero), Vector512<T>.Zero, x);
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> unused) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<T>.Zero), Vector256<T>.Zero, x);
-}
-
-/// <summary>dx = dout·y·(1 − y).</summary>
-internal readonly struct SigmoidBackwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T y, T dout) => dout * y * (T.One - y);
-    public static Vector512<T> Invoke(Vector512<T> y, Vector512<T> dout) => dout * y * (Vector512<T>.One - y);
-    public static Vector256<T> Invoke(Vector256<T> y, Vector256<T> dout) => dout * y * (Vector256<T>.One - y);
-}
-
-/// <summary>dx = dout·(1 − y²).</summary>
-internal readonly struct TanhBackwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T y, T dout) => dout * (T.One - y * y);
-    public static Vector512<T> Invoke(Vector512<T> y, Vector512<T> dout) => dout * (Vector512<T>.One - y * y);
-    public static Vector256<T> Invoke(Vector256<T> y, Vector256<T> dout) => dout * (Vector256<T>.One - y * y);
-}
-
-/// <summary>y = x where x &gt; 0, else alpha·x (alpha passed as the second operand, broadcast).</summary>
-internal readonly struct LeakyForwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T x, T alpha) => x > T.Zero ? x : alpha * x;
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> alpha) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), x, alpha * x);
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> alpha) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), x, alpha * x);
-}
-
-/// <summary>dx = dout where x &gt; 0, else alpha·dout.</summary>
-internal readonly struct LeakyBackwardOp<T> : ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T x, T dout, T alpha) => x > T.Zero ? dout : alpha * dout;
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> dout, Vector512<T> alpha) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), dout, alpha * dout);
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> dout, Vector256<T> alpha) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), dout, alpha * dout);
-}
-
-/// <summary>ELU from e = eˣ: y = x where x &gt; 0, else alpha·(e − 1).</summary>
-internal readonly struct EluForwardOp<T> : ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T x, T e, T alpha) => x > T.Zero ? x : alpha * (e - T.One);
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> e, Vector512<T> alpha) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), x, alpha * (e - Vector512<T>.One));
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> e, Vector256<T> alpha) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), x, alpha * (e - Vector256<T>.One));
-}
-
-/// <summary>SiLU backward from s = σ(x): dx = dout·s·(1 + x·(1 − s)).</summary>
-internal readonly struct SiluBackwardOp<T> : ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Invoke(T x, T s, T dout) => dout * s * (T.One + x * (T.One - s));
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> s, Vector512<T> dout) => dout * s * (Vector512<T>.One + x * (Vector512<T>.One - s));
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> s, Vector256<T> dout) => dout * s * (Vector256<T>.One + x * (Vector256<T>.One - s));
-}
-
-/// <summary>ELU backward from x and y: dx = dout where x &gt; 0, else dout·(y + alpha) = dout·alpha·eˣ (alpha is the scalar).</summary>
-internal static class EluBackward
-{
-    public static void Run<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, T alpha, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0, n = dx.Length;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var va = Vector512.Create(alpha);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var d = Vector512.Create(dout.Slice(i, Vector512<T>.Count));
-                var r = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Create(x.Slice(i, Vector512<T>.Count)), Vector512<T>.Zero),
-                    d, d * (Vector512.Create(y.Slice(i, Vector512<T>.Count)) + va));
-                r.CopyTo(dx.Slice(i));
-            }
-        }
-        for (; i < n; i++) dx[i] = x[i] > T.Zero ? dout[i] : dout[i] * (y[i] + alpha);
     }
 }
