@@ -1,7 +1,7 @@
-using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Running;
 using Backprop;
 using Backprop.Layers;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project bench/Backprop.Benchmarks -- --filter '*'
 BenchmarkSwitcher.FromAssembly(typeof(FullyConnectedBenchmarks).Assembly).Run(args);

@@ -52,7 +52,8 @@ internal sealed class Args
     public string Choice(string name, string dflt, params string[] allowed)
     {
         string v = (Value(name) ?? dflt).ToLowerInvariant();
-        if (!allowed.Contains(v)) throw new InvalidInputException($"--{name} must be one of {string.Join(", ", allowed)}, not '{Value(name)}'");
+        if (!allowed.Contains(v)) throw new InvalidInputException($"--{name} must be one of {string.Join(", ", allowed)}, not " +
+            $"'{Value(name)}'");
         return v;
     }
 
@@ -69,7 +70,8 @@ internal sealed class Args
     {
         string? v = Value(name);
         if (v is null) return dflt;
-        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) || !double.IsFinite(r) || r < min || r > max)
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) || !double.IsFinite(r) || r < min
+            || r > max)
             throw new InvalidInputException($"--{name} must be a number{Range(min, max)}, not '{v}'");
         return r;
     }

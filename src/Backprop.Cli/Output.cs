@@ -31,8 +31,12 @@ internal sealed class Output
             {
                 case Tensor<double> d: d.EnsureFinite($"{context}: the result {name}"); break;
                 case Tensor<float> f: f.EnsureFinite($"{context}: the result {name}"); break;
-                case double s when !double.IsFinite(s): throw new NonFiniteValueException($"{context}: the result {name} is {s}; the computation overflowed");
-                case float s when !float.IsFinite(s): throw new NonFiniteValueException($"{context}: the result {name} is {s}; the computation overflowed float32");
+                case double s when !double.IsFinite(s):
+                    throw new NonFiniteValueException($"{context}: the result {name} is {s}; the " +
+                    $"computation overflowed");
+                case float s when !float.IsFinite(s):
+                    throw new NonFiniteValueException($"{context}: the result {name} is {s}; the " +
+                    $"computation overflowed float32");
                 case Output o: o.EnsureFinite(context); break;
                 case List<Output> l: foreach (var o in l) o.EnsureFinite(context); break;
             }
@@ -125,7 +129,8 @@ internal sealed class Output
         w.WriteEndObject();
     }
 
-    internal static void WriteTensor<T>(Utf8JsonWriter w, ReadOnlySpan<T> data, ReadOnlySpan<int> shape, int offset) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void WriteTensor<T>(Utf8JsonWriter w, ReadOnlySpan<T> data, ReadOnlySpan<int> shape, int offset) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         if (shape.Length == 0)
         {

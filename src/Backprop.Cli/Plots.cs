@@ -45,7 +45,8 @@ internal static class Plots
         Save(plt, path, 800, 500);
     }
 
-    public static void Regions<T>(string path, Sequential<T> net, Dataset data, string title) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    public static void Regions<T>(string path, Sequential<T> net, Dataset data, string title) where T : unmanaged,
+        System.Numerics.IFloatingPointIeee754<T>
     {
         const int grid = 200;
         float minX = float.MaxValue, maxX = float.MinValue, minY = float.MaxValue, maxY = float.MinValue;

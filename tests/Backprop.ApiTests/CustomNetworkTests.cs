@@ -92,7 +92,8 @@ public class CustomNetworkTests
     {
         ScaleKind.EnsureRegistered();
         var net = new Sequential<double>(
-            [new FullyConnected<double>(3, 8, rng: new Rng(1)), new Tanh<double>(), new Scale<double>(8), new FullyConnected<double>(8, 2, rng: new Rng(2))],
+            [new FullyConnected<double>(3, 8, rng: new Rng(1)), new Tanh<double>(), new Scale<double>(8), new FullyConnected<double>(8, 2,
+                rng: new Rng(2))],
             new MeanSquaredError<double>());
         var trainer = new Trainer<double>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.02, WeightDecay = 1e-4 },
             new TrainerOptions { Batch = 16, Seed = 3 });
@@ -122,7 +123,8 @@ public class CustomNetworkTests
     public void A_checkpoint_of_an_own_network_resumes_bit_identically()
     {
         ScaleKind.EnsureRegistered();
-        Sequential<float> Build() => new([new FullyConnected<float>(3, 6, rng: new Rng(4)), new Scale<float>(6), new Dropout<float>(0.2, new Rng(5)),
+        Sequential<float> Build() => new([new FullyConnected<float>(3, 6, rng: new Rng(4)), new Scale<float>(6), new Dropout<float>(0.2,
+            new Rng(5)),
             new FullyConnected<float>(6, 2, rng: new Rng(6))], new MeanSquaredError<float>());
         var settings = new OptimizerSettings { Kind = OptimizerKind.Momentum, LearningRate = 0.05 };
         var options = new TrainerOptions { Batch = 10, Seed = 8 };
@@ -175,7 +177,8 @@ public class CustomNetworkTests
         var middle = kind.Create<T>(Kinds.Configure(kind, values, name, new Rng(7)));
         var net = new Sequential<T>([new FullyConnected<T>(2, 6, rng: new Rng(1)), middle, new FullyConnected<T>(6, 3, rng: new Rng(2))],
             new SoftmaxCrossEntropy<T>());
-        var trainer = new Trainer<T>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 }, new TrainerOptions { Batch = 15 });
+        var trainer = new Trainer<T>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
+            new TrainerOptions { Batch = 15 });
         var data = Datasets.Spiral(20, 3, 5);
         for (int e = 0; e < 3; e++) trainer.RunEpoch(data, null);
 

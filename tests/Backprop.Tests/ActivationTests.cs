@@ -1,8 +1,8 @@
 using System.Numerics;
 using Backprop.IO;
-using Backprop.Models;
 using Backprop.Kernels;
 using Backprop.Layers;
+using Backprop.Models;
 
 namespace Backprop.Tests;
 
@@ -140,9 +140,11 @@ public class ActivationTests
         ];
         foreach (var (z, erf, erfc) in table)
         {
-            Assert.True(Math.Abs(SpecialFunctions.Erf(z) - erf) <= 1e-15 * Math.Max(1, Math.Abs(erf)), $"erf({z}) = {SpecialFunctions.Erf(z):R}");
+            Assert.True(Math.Abs(SpecialFunctions.Erf(z) - erf) <= 1e-15 * Math.Max(1, Math.Abs(erf)),
+                $"erf({z}) = {SpecialFunctions.Erf(z):R}");
             Assert.True(Math.Abs(SpecialFunctions.Erf(-z) + erf) <= 1e-15 * Math.Max(1, Math.Abs(erf)), $"erf({-z})");
-            Assert.True(Math.Abs(SpecialFunctions.Erfc(z) - erfc) <= 1e-14 * erfc + 1e-300, $"erfc({z}) = {SpecialFunctions.Erfc(z):R}, want {erfc:R}");
+            Assert.True(Math.Abs(SpecialFunctions.Erfc(z) - erfc) <= 1e-14 * erfc + 1e-300,
+                $"erfc({z}) = {SpecialFunctions.Erfc(z):R}, want {erfc:R}");
         }
         Assert.Equal(1e-20, SpecialFunctions.Log1P(1e-20));
         Assert.Equal(Math.Log(2), SpecialFunctions.Log1P(1), 15);

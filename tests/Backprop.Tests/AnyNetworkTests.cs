@@ -52,7 +52,8 @@ public class AnyNetworkTests
     public void A_saved_network_loads_as_the_network_that_was_saved()
     {
         // Fully connected + ReLU + MSE: nothing of it may turn into an MLP classifier on the way.
-        var net = new Sequential<double>([new FullyConnected<double>(2, 3, rng: new Rng(4)), new Relu<double>()], new MeanSquaredError<double>());
+        var net = new Sequential<double>([new FullyConnected<double>(2, 3, rng: new Rng(4)), new Relu<double>()],
+            new MeanSquaredError<double>());
         string path = Temp();
         try
         {
@@ -77,8 +78,10 @@ public class AnyNetworkTests
         Assert.Equal(new FullyConnected<double>(2, 8, rng: new Rng(3)).W.Span.ToArray(), fc.W.Span.ToArray());   // seedable
 
         var xor = new Dataset("xor", [0, 0, 0, 1, 1, 0, 1, 1], [0, 1, 1, 0], 2, 2);
-        var net = new Sequential<double>([fc, new Tanh<double>(), new FullyConnected<double>(8, 2, rng: new Rng(5))], new SoftmaxCrossEntropy<double>());
-        var trainer = new Trainer<double>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.05 }, new TrainerOptions { Batch = 4 });
+        var net = new Sequential<double>([fc, new Tanh<double>(), new FullyConnected<double>(8, 2, rng: new Rng(5))],
+            new SoftmaxCrossEntropy<double>());
+        var trainer = new Trainer<double>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.05 },
+            new TrainerOptions { Batch = 4 });
         EpochResult r = null!;
         for (int e = 0; e < 300; e++) r = trainer.RunEpoch(xor, null);
         Assert.True(r.TrainLoss < 0.05, $"XOR loss after 300 steps: {r.TrainLoss} (ln 2 = 0.693 is where all-zero weights stay)");
@@ -159,9 +162,11 @@ public class AnyNetworkTests
     public void Regression_networks_train_and_evaluate_on_targets()
     {
         var data = Regression(200, 1);
-        var net = new Sequential<float>([new FullyConnected<float>(2, 16, rng: new Rng(1)), new Tanh<float>(), new FullyConnected<float>(16, 1, rng: new Rng(2))],
+        var net = new Sequential<float>([new FullyConnected<float>(2, 16, rng: new Rng(1)), new Tanh<float>(), new FullyConnected<float>(16,
+            1, rng: new Rng(2))],
             new MeanSquaredError<float>());
-        var trainer = new Trainer<float>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 }, new TrainerOptions { Batch = 20 });
+        var trainer = new Trainer<float>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
+            new TrainerOptions { Batch = 20 });
         double first = trainer.RunEpoch(data, null).TrainLoss;
         for (int e = 0; e < 60; e++) trainer.RunEpoch(data, null);
         var ev = Trainer<float>.Evaluate(net, Regression(100, 2));
@@ -225,12 +230,16 @@ public class AnyNetworkTests
         foreach (var (json, part) in new[]
         {
             ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "conv9"}], "loss": {"kind": "mse"}}""", "unknown kind 'conv9'"),
-            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "relu", "alpha": 1}], "loss": {"kind": "mse"}}""", "unknown hyper-parameter 'alpha'"),
-            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "fc", "inputs": 2.5, "outputs": 3}], "loss": {"kind": "mse"}}""", "inputs must be an integer"),
-            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "fc", "outputs": 3}], "loss": {"kind": "mse"}}""", "inputs is required"),
+            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "relu", "alpha": 1}], "loss": {"kind": "mse"}}""",
+                "unknown hyper-parameter 'alpha'"),
+            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "fc", "inputs": 2.5, "outputs": 3}], "loss": {"kind": "mse"}}""",
+                "inputs must be an integer"),
+            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "fc", "outputs": 3}], "loss": {"kind": "mse"}}""",
+                "inputs is required"),
             ("""{"version": 2, "dtype": "float16", "layers": [], "loss": {"kind": "mse"}}""", "'dtype' must be"),
             ("""{"version": 3, "dtype": "float32", "layers": [], "loss": {"kind": "mse"}}""", "schema version 3"),
-            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "dropout", "p": 1}], "loss": {"kind": "mse"}}""", "p must be a number in [0, 1)"),
+            ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "dropout", "p": 1}], "loss": {"kind": "mse"}}""",
+                "p must be a number in [0, 1)"),
             ("""{"version": 2, "dtype": "float32", "layers": [], "loss": {"kind": "relu"}}""", "the loss must be one of"),
         })
         {
@@ -275,7 +284,8 @@ public class AnyNetworkTests
         }
         Assert.Equal(3, fused.Steps);
         for (int i = 0; i < a.Parameters.Count; i++)
-            TestUtil.Close(TestUtil.ToDouble(b.Parameters[i].Value), TestUtil.ToDouble(a.Parameters[i].Value), 1e-13, what: a.Parameters[i].Name);
+            TestUtil.Close(TestUtil.ToDouble(b.Parameters[i].Value), TestUtil.ToDouble(a.Parameters[i].Value), 1e-13,
+                what: a.Parameters[i].Name);
         Assert.Null(a.Backward(1.0, inputGradient: false));
     }
 }

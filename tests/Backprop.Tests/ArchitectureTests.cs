@@ -12,15 +12,23 @@ public class ArchitectureTests
     // Each namespace with the namespaces it must not use (everything above it in the order).
     public static TheoryData<string, string[]> Rules() => new()
     {
-        { "Backprop", ["Backprop.Kernels", "Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
-        { "Backprop.IO", ["Backprop.Kernels", "Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.Cli"] },
-        { "Backprop.Kernels", ["Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
-        { "Backprop.Layers", ["Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
-        { "Backprop.Losses", ["Backprop.Layers", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
-        { "Backprop.Networks", ["Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
-        { "Backprop.Optimizers", ["Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
+        { "Backprop", ["Backprop.Kernels", "Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers",
+            "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
+        { "Backprop.IO", ["Backprop.Kernels", "Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers",
+            "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.Cli"] },
+        { "Backprop.Kernels", ["Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models",
+            "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
+        { "Backprop.Layers", ["Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data",
+            "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
+        { "Backprop.Losses", ["Backprop.Layers", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Data",
+            "Backprop.Training", "Backprop.Gradients", "Backprop.IO", "Backprop.Cli"] },
+        { "Backprop.Networks", ["Backprop.Optimizers", "Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients",
+            "Backprop.IO", "Backprop.Cli"] },
+        { "Backprop.Optimizers", ["Backprop.Models", "Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.IO",
+            "Backprop.Cli"] },
         { "Backprop.Models", ["Backprop.Data", "Backprop.Training", "Backprop.Gradients", "Backprop.Cli"] },
-        { "Backprop.Data", ["Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models", "Backprop.Training", "Backprop.Gradients", "Backprop.Cli"] },
+        { "Backprop.Data", ["Backprop.Layers", "Backprop.Losses", "Backprop.Networks", "Backprop.Optimizers", "Backprop.Models",
+            "Backprop.Training", "Backprop.Gradients", "Backprop.Cli"] },
         { "Backprop.Gradients", ["Backprop.Optimizers", "Backprop.Data", "Backprop.Training", "Backprop.Cli"] },
         { "Backprop.Training", ["Backprop.Gradients", "Backprop.Cli"] },
     };
@@ -43,5 +51,29 @@ public class ArchitectureTests
         var result = Types.InAssembly(typeof(Tensor<>).Assembly).That().ResideInNamespaceMatching("^Backprop\\.Training$")
             .ShouldNot().HaveDependencyOnAny("Backprop.Models").GetResult();
         Assert.False(result.IsSuccessful);
+    }
+}
+
+/// <summary>What .editorconfig says and dotnet format does not check: no source line longer than 140 characters.</summary>
+public class StyleTests
+{
+    [Fact]
+    public void No_source_line_is_longer_than_140_characters()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Backprop.slnx"))) root = root.Parent;
+        Assert.NotNull(root);
+        var longLines = new List<string>();
+        foreach (var dir in new[] { "src", "tests", "bench" })
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(root.FullName, dir), "*.cs", SearchOption.AllDirectories))
+            {
+                string rel = Path.GetRelativePath(root.FullName, file);
+                if (rel.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") ||
+                    rel.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")) continue;
+                var lines = File.ReadAllLines(file);
+                for (int i = 0; i < lines.Length; i++)
+                    if (lines[i].Length > 140) longLines.Add($"{rel}:{i + 1} ({lines[i].Length})");
+            }
+        Assert.True(longLines.Count == 0, "lines over 140 characters: " + string.Join(", ", longLines.Take(20)));
     }
 }

@@ -10,7 +10,8 @@ public class BenchCliTests
     [Fact]
     public void Fully_connected_and_elementwise_records_have_the_documented_fields()
     {
-        var (code, stdout, err) = TestUtil.Cli("", "bench", "--shapes", "2,2,3;5,7,3", "--threads", "1", "--dtype", "float32", "--quick", "--json");
+        var (code, stdout, err) = TestUtil.Cli("", "bench", "--shapes", "2,2,3;5,7,3", "--threads", "1", "--dtype", "float32", "--quick",
+            "--json");
         Assert.True(code == 0, err);
         var records = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
         var fc = records.Where(r => r.GetProperty("op").GetString() == "fully_connected").ToList();
@@ -21,12 +22,14 @@ public class BenchCliTests
         {
             Assert.Equal("float32", r.GetProperty("dtype").GetString());
             Assert.Equal(1, r.GetProperty("threads").GetInt32());
-            double min = r.GetProperty("min_s").GetDouble(), med = r.GetProperty("median_s").GetDouble(), max = r.GetProperty("max_s").GetDouble();
+            double min = r.GetProperty("min_s").GetDouble(), med = r.GetProperty("median_s").GetDouble(),
+                max = r.GetProperty("max_s").GetDouble();
             Assert.True(0 < min && min <= med && med <= max, $"{min} {med} {max}");
             Assert.True(r.GetProperty("gflops").GetDouble() > 0);
             Assert.True(r.GetProperty("peak_gflops").GetDouble() > 0);
         }
-        var ops = records.Where(r => r.GetProperty("op").GetString() != "fully_connected").Select(r => (r.GetProperty("op").GetString(), r.GetProperty("n").GetInt64())).ToList();
+        var ops = records.Where(r => r.GetProperty("op").GetString() != "fully_connected").Select(r =>
+            (r.GetProperty("op").GetString(), r.GetProperty("n").GetInt64())).ToList();
         Assert.Equal(9, ops.Count);
         Assert.Contains(("tanh", 10_000_000L), ops);
         Assert.All(records.Skip(2), r => Assert.True(r.GetProperty("gbps").GetDouble() > 0));
@@ -51,7 +54,8 @@ public class BenchCliTests
     {
         Skip.IfNot(File.Exists(Path.Combine(Datasets.FashionMnistDir, "train-images-idx3-ubyte.gz")),
             $"Fashion-MNIST is not installed in {Datasets.FashionMnistDir} (apt-get install dataset-fashion-mnist)");
-        var (code, stdout, err) = TestUtil.Cli("", "bench", "--ops", "training", "--threads", "1", "--epochs", "2", "--images", "3000", "--json");
+        var (code, stdout, err) = TestUtil.Cli("", "bench", "--ops", "training", "--threads", "1", "--epochs", "2", "--images", "3000",
+            "--json");
         Assert.True(code == 0, err);
         var records = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
         Assert.Equal(["sgd", "adam"], records.Select(r => r.GetProperty("optimizer").GetString()));

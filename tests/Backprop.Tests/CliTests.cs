@@ -12,7 +12,8 @@ public class CliTests
     [InlineData("{\"x\": [[1, 2], [3]], \"dout\": [[1, 1], [1, 1]]}", "relu", "ragged nested list", "x")]
     [InlineData("x: [[1, 2]]\ndout: [[1, 1]]\nfoo: [1]", "relu", "unknown key 'foo'", "expected x, dout")]
     [InlineData("x: [[1, 2]]", "sigmoid", "missing input 'dout'", "sigmoid")]
-    [InlineData("W: [[1, 2]]\nb: [1, 2]\nx: [[1, 2, 3]]\ndout: [[1, 1]]", "fc", "FullyConnected: x has shape (1, 3)", "W has shape (1, 2) and expects 1")]
+    [InlineData("W: [[1, 2]]\nb: [1, 2]\nx: [[1, 2, 3]]\ndout: [[1, 1]]", "fc", "FullyConnected: x has shape (1, 3)",
+        "W has shape (1, 2) and expects 1")]
     [InlineData("W: [[1, 2]]\nb: [1, 2, 3]\nx: [[1]]\ndout: [[1, 1]]", "fc", "b has shape (3,)", "must have shape (2,)")]
     [InlineData("W: [[1, 2]]\nb: [1, 2]\nx: [[1]]\ndout: [[1, 1, 1]]", "fc", "dout has shape (1, 3)", "(1, 2)")]
     [InlineData("x: [[1, -2], [nan, 4]]\ndout: [[1, 1], [1, 1]]", "tanh", "x[1][0] is NaN", "line 1, column 15")]
@@ -58,11 +59,13 @@ public class CliTests
         {
             foreach (var dtype in new[] { "float64", "float32" })
             {
-                var (c1, text, e1) = TestUtil.Cli("x:\n[[1, -2.5, 0],\n [3, 4, -1000]]\ndout:\n[[1, 1, 1], [0.5, 0.5, 0.5]]", "layer", kind, "--dtype", dtype);
+                var (c1, text, e1) = TestUtil.Cli("x:\n[[1, -2.5, 0],\n [3, 4, -1000]]\ndout:\n[[1, 1, 1], [0.5, 0.5, 0.5]]", "layer", kind,
+                    "--dtype", dtype);
                 Assert.True(c1 == 0, e1);
                 Assert.StartsWith("y:\n[[", text);
                 Assert.Contains("\ndx:\n", text);
-                var (c2, json, e2) = TestUtil.Cli("{\"x\": [[1, -2.5, 0], [3, 4, -1000]], \"dout\": [[1, 1, 1], [0.5, 0.5, 0.5]]}", "layer", kind, "--json", "--dtype", dtype);
+                var (c2, json, e2) = TestUtil.Cli("{\"x\": [[1, -2.5, 0], [3, 4, -1000]], \"dout\": [[1, 1, 1], [0.5, 0.5, 0.5]]}", "layer",
+                    kind, "--json", "--dtype", dtype);
                 Assert.True(c2 == 0, e2);
                 var root = JsonDocument.Parse(json).RootElement;
                 Assert.Equal(2, root.GetProperty("dx").GetArrayLength());
@@ -111,7 +114,8 @@ public class CliTests
         var W1 = new Tensor<double>([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 2, 3);
         var net = new Backprop.Networks.Sequential<double>(
             [new Backprop.Layers.FullyConnected<double>(W1, new Tensor<double>([0.1, 0.2, 0.3], 3)), new Backprop.Layers.Relu<double>(),
-             new Backprop.Layers.FullyConnected<double>(new Tensor<double>([1, -1, 0.5, 0.5, -1, 1], 3, 2), new Tensor<double>([0, 0.1], 2))],
+             new Backprop.Layers.FullyConnected<double>(new Tensor<double>([1, -1, 0.5, 0.5, -1, 1], 3, 2), new Tensor<double>([0, 0.1],
+                 2))],
             new Backprop.Losses.SoftmaxCrossEntropy<double>());
         double loss = net.ComputeLoss(new Tensor<double>([1, 2, 3, 4], 2, 2), new Tensor<double>([0, 1], 2));
         net.Backward();
@@ -126,7 +130,8 @@ public class CliTests
 
     [Theory]
     [InlineData("{\"layers\": [{\"kind\": \"relu\"}], \"loss\": {\"kind\": \"mse\"}, \"x\": [[1]]}", "missing input 't'")]
-    [InlineData("{\"layers\": [{\"kind\": \"fc\", \"W\": [[1, 2]], \"b\": [1, 2]}, {\"kind\": \"fc\", \"W\": [[1]], \"b\": [1]}], \"loss\": \"mse\", \"x\": [[1]], \"t\": [[1]]}", "layers[1]: FullyConnected: x has shape (1, 2)")]
+    [InlineData("{\"layers\": [{\"kind\": \"fc\", \"W\": [[1, 2]], \"b\": [1, 2]}, {\"kind\": \"fc\", \"W\": [[1]], \"b\": [1]}], " +
+        "\"loss\": \"mse\", \"x\": [[1]], \"t\": [[1]]}", "layers[1]: FullyConnected: x has shape (1, 2)")]
     [InlineData("{\"layers\": [{\"kind\": \"relu\", \"alpha\": 1}], \"loss\": \"mse\", \"x\": [[1]], \"t\": [[1]]}", "unknown key 'alpha'")]
     [InlineData("{\"layers\": [{\"kind\": \"conv\"}], \"loss\": \"mse\", \"x\": [[1]], \"t\": [[1]]}", "unknown kind 'conv'")]
     [InlineData("{\"layers\": [], \"loss\": \"relu\", \"x\": [[1]], \"t\": [[1]]}", "the loss must be one of")]
@@ -209,7 +214,8 @@ public class TrainCliTests
             var lines = stdout.Trim().Split('\n');
             Assert.Equal(3, lines.Length);
             var last = System.Text.Json.JsonDocument.Parse(lines[2]).RootElement;
-            foreach (var key in new[] { "epoch", "seconds", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy" })
+            foreach (var key in new[] { "epoch", "seconds", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss",
+                "test_accuracy" })
                 Assert.True(last.TryGetProperty(key, out _), key);
             Assert.True(File.Exists(plot) && File.Exists(Path.Combine(dir, "c-regions.png")));
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(plot)[..4]);

@@ -1,7 +1,7 @@
 using System.Numerics;
 using Backprop.Layers;
-using Backprop.Networks;
 using Backprop.Models;
+using Backprop.Networks;
 using Backprop.Optimizers;
 using Backprop.Training;
 
@@ -18,13 +18,20 @@ public class FastUpdateTests
     private const int Length = 40_000 + 37;
 
     [Theory]
-    [InlineData("sgd", 1)] [InlineData("sgd", 2)]
-    [InlineData("momentum", 1)] [InlineData("momentum", 2)]
-    [InlineData("nesterov", 1)] [InlineData("nesterov", 2)]
-    [InlineData("adagrad", 1)] [InlineData("adagrad", 2)]
-    [InlineData("rmsprop", 1)] [InlineData("rmsprop", 2)]
-    [InlineData("adam", 1)] [InlineData("adam", 2)]
-    [InlineData("adamw", 1)] [InlineData("adamw", 2)]
+    [InlineData("sgd", 1)]
+    [InlineData("sgd", 2)]
+    [InlineData("momentum", 1)]
+    [InlineData("momentum", 2)]
+    [InlineData("nesterov", 1)]
+    [InlineData("nesterov", 2)]
+    [InlineData("adagrad", 1)]
+    [InlineData("adagrad", 2)]
+    [InlineData("rmsprop", 1)]
+    [InlineData("rmsprop", 2)]
+    [InlineData("adam", 1)]
+    [InlineData("adam", 2)]
+    [InlineData("adamw", 1)]
+    [InlineData("adamw", 2)]
     public void Long_parameters_update_exactly_like_the_scalar_formulas(string kind, int threads)
     {
         Check<float>(kind, threads);
@@ -52,7 +59,8 @@ public class FastUpdateTests
     }
 
     // The textbook formulas, one element at a time, in T's arithmetic.
-    private static void Reference<T>(string kind, int t, double lrD, T[] w, T[] g, T[] s0, T[] s1) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Reference<T>(string kind, int t, double lrD, T[] w, T[] g, T[] s0, T[] s1) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         T lr = T.CreateTruncating(lrD), m = T.CreateTruncating(0.9), eps = T.CreateTruncating(1e-7);
         for (int i = 0; i < w.Length; i++)
@@ -145,6 +153,7 @@ public class FastUpdateTests
             optB.Step(b);
         }
         for (int i = 0; i < a.Parameters.Count; i++)
-            TestUtil.Close(TestUtil.ToDouble(a.Parameters[i].Value), TestUtil.ToDouble(b.Parameters[i].Value), 1e-12, what: a.Parameters[i].Name);
+            TestUtil.Close(TestUtil.ToDouble(a.Parameters[i].Value), TestUtil.ToDouble(b.Parameters[i].Value), 1e-12,
+                what: a.Parameters[i].Name);
     }
 }

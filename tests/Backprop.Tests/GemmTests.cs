@@ -14,9 +14,11 @@ public class GemmTests
         [
             [1, 1, 1], [2, 3, 2], [1, 17, 33], [7, 1, 9], [8, 32, 1], [9, 33, 17], [15, 16, 31], [17, 97, 65],
             [6, 16, 8], [13, 257, 40], [97, 5, 300], [64, 64, 64], [100, 10, 100], [3, 600, 2], [130, 70, 45],
-            [3, 8, 5], [9, 16, 1], [17, 7, 64], [33, 9, 20], [11, 20, 7], [9, 32, 13],   // narrow products: 8-row blocks and remainders; N at, past and at twice a vector
+            // narrow products: 8-row blocks and remainders; N at, past and at twice a vector
+            [3, 8, 5], [9, 16, 1], [17, 7, 64], [33, 9, 20], [11, 20, 7], [9, 32, 13],
             [100, 100, 10], [5, 301, 16], [4, 13, 3],         // short reductions against a transposed B
-            [1, 40, 16], [2, 9, 8], [1, 33, 100], [2, 130, 1], [1, 200, 7],   // one or two rows: dot groups (K at and past a vector), outer products, eight-vector rows
+            // one or two rows: dot groups (K at and past a vector), outer products, eight-vector rows
+            [1, 40, 16], [2, 9, 8], [1, 33, 100], [2, 130, 1], [1, 200, 7],
         ];
         foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
             foreach (var s in shapes) data.Add(path, s[0], s[1], s[2]);
@@ -57,7 +59,8 @@ public class GemmTests
                                 for (int k = 0; k < K; k++) opA[i * K + k] = double.CreateTruncating(ta ? a[k * lda + i] : a[i * lda + k]);
                             for (int k = 0; k < K; k++)
                                 for (int j = 0; j < N; j++) opB[k * N + j] = double.CreateTruncating(tb ? b[j * ldb + k] : b[k * ldb + j]);
-                            var expected = Naive.MatMul(opA, opB, M, K, N, withBias ? bias.Select(v => double.CreateTruncating(v)).ToArray() : null);
+                            var expected = Naive.MatMul(opA, opB, M, K, N, withBias ? bias.Select(v =>
+                                double.CreateTruncating(v)).ToArray() : null);
                             var scale = Naive.AbsMatMul(opA, opB, M, K, N);
 
                             Gemm.Multiply<T>(ta, tb, M, N, K, a, lda, b, ldb, c, ldc, bias, acc);
@@ -165,7 +168,8 @@ public class GemmTests
                         for (int i = 0; i < M; i++)
                             for (int j = 0; j < N; j++)
                                 if (full[i * FullN + j] != part[i * N + j])
-                                    Assert.Fail($"{typeof(T).Name} {path} ta={ta} tb={tb} threads={threads} C[{i},{j}]: full tile {full[i * FullN + j]}, edge tile {part[i * N + j]}");
+                                    Assert.Fail($"{typeof(T).Name} {path} ta={ta} tb={tb} threads={threads} C[{i},{j}]: full " +
+                                        $"tile {full[i * FullN + j]}, edge tile {part[i * N + j]}");
                     }
     }
 
@@ -203,7 +207,8 @@ public class GemmTests
                             var store = Enumerable.Repeat(sentinel, offset + M * N + 16).ToArray();
                             old.CopyTo(store, offset);
                             // op(A) is M×1: A stored as M×1 (lda 1) or, transposed, as 1×M (lda M).
-                            Gemm.Multiply<T>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default, accumulate);
+                            Gemm.Multiply<T>(ta, false, M, N, 1, x, ta ? M : 1, d, N, store.AsSpan(offset), N, withBias ? bias : default,
+                                accumulate);
                             for (int i = 0; i < offset; i++) Assert.Equal(sentinel, store[i]);
                             for (int i = 0; i < M; i++)
                                 for (int j = 0; j < N; j++)
@@ -212,7 +217,8 @@ public class GemmTests
                                     if (withBias) want += bias[j];
                                     if (accumulate) want += old[i * N + j];
                                     if (store[offset + i * N + j] != want)
-                                        Assert.Fail($"{typeof(T).Name} threads={threads} offset {offset} bias={withBias} ta={ta} acc={accumulate} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
+                                        Assert.Fail($"{typeof(T).Name} threads={threads} offset {offset} bias={withBias} ta={ta} " +
+                                            $"acc={accumulate} C[{i},{j}]: {store[offset + i * N + j]} vs {want}");
                                 }
                             for (int i = offset + M * N; i < store.Length; i++) Assert.Equal(sentinel, store[i]);
                         }
@@ -349,8 +355,10 @@ public class GemmPlanTests
                                 seen.Add(Gemm.Plan<float>(path, ta, tb, (int)row[1], (int)row[2], (int)row[3], threads).Method);
             var expected = path switch
             {
-                GemmPath.Vector512 => new[] { GemmMethod.Narrow, GemmMethod.Narrow2, GemmMethod.ShortTransposedB, GemmMethod.Direct, GemmMethod.PackedTransposed, GemmMethod.Packed },
-                GemmPath.Vector256 => new[] { GemmMethod.ShortTransposedB, GemmMethod.Direct, GemmMethod.PackedTransposed, GemmMethod.Packed },
+                GemmPath.Vector512 => new[] { GemmMethod.Narrow, GemmMethod.Narrow2, GemmMethod.ShortTransposedB, GemmMethod.Direct,
+                    GemmMethod.PackedTransposed, GemmMethod.Packed },
+                GemmPath.Vector256 => new[] { GemmMethod.ShortTransposedB, GemmMethod.Direct, GemmMethod.PackedTransposed,
+                    GemmMethod.Packed },
                 _ => new[] { GemmMethod.PackedTransposed, GemmMethod.Packed },
             };
             foreach (var m in expected) Assert.True(seen.Contains(m), $"{path}: no test shape takes {m}");

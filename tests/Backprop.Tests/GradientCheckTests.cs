@@ -48,6 +48,8 @@ public class GradientCheckTests
     {
         public override string Kind => "square";
         protected override void Apply(ReadOnlySpan<double> x, Span<double> y) { for (int i = 0; i < x.Length; i++) y[i] = x[i] * x[i]; }
-        protected override void Derive(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dout, Span<double> dx) { for (int i = 0; i < x.Length; i++) dx[i] = dout[i] * x[i]; }
+        protected override void Derive(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dout,
+            Span<double> dx)
+        { for (int i = 0; i < x.Length; i++) dx[i] = dout[i] * x[i]; }
     }
 }

@@ -92,7 +92,8 @@ public class KernelTests
         {
             double want = 1 / (1 + Math.Exp(-x));
             double got = VectorMath.Sigmoid(Vector512.Create(x)).GetElement(0);
-            Assert.True(Math.Abs(got - want) <= 1e-15 * Math.Max(want, 1e-300) || (want < 1e-300 && got == 0), $"σ({x}) = {got:R}, want {want:R}");
+            Assert.True(Math.Abs(got - want) <= 1e-15 * Math.Max(want, 1e-300) || (want < 1e-300 && got == 0),
+                $"σ({x}) = {got:R}, want {want:R}");
             float gf = VectorMath.Sigmoid(Vector512.Create((float)x)).GetElement(0);
             Assert.True(float.IsFinite(gf) && Math.Abs(gf - want) <= 1e-6 * want + 1e-38, $"σf({x}) = {gf:R}");
         }

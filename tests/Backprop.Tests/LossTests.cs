@@ -94,6 +94,7 @@ public class LossTests
         var dx = mse.Backward(2.0).Span.ToArray();
         for (int i = 0; i < y.Length; i++) Assert.Equal((y.Span[i] - t.Span[i]) / B * 2.0, dx[i], 12);
         var f = new MeanSquaredError<float>();
-        Assert.Equal(expected, f.Forward(new Tensor<float>(y.Span.ToArray().Select(v => (float)v).ToArray(), shape), new Tensor<float>(t.Span.ToArray().Select(v => (float)v).ToArray(), shape)), 5);
+        Assert.Equal(expected, f.Forward(new Tensor<float>(y.Span.ToArray().Select(v =>
+            (float)v).ToArray(), shape), new Tensor<float>(t.Span.ToArray().Select(v => (float)v).ToArray(), shape)), 5);
     }
 }

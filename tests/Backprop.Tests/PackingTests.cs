@@ -10,7 +10,8 @@ public unsafe class PackingTests
     {
         var data = new TheoryData<int, int, int>();
         // count rows of kc values into panels of width columns: 8×8 and 4×4 blocks, their tails, and zero padding.
-        foreach (var (count, width) in new[] { (1, 1), (3, 4), (4, 4), (5, 6), (8, 8), (9, 12), (12, 12), (13, 16), (16, 16), (31, 32), (32, 32) })
+        foreach (var (count, width) in new[] { (1, 1), (3, 4), (4, 4), (5, 6), (8, 8), (9, 12), (12, 12), (13, 16), (16, 16), (31, 32), (32,
+            32) })
             foreach (int kc in new[] { 1, 3, 4, 7, 8, 9, 17, 192 })
                 data.Add(count, width, kc);
         return data;
@@ -41,7 +42,8 @@ public unsafe class PackingTests
             for (int k = 0; k < kc; k++)
                 for (int r = 0; r < width; r++)
                     Assert.True(panel[k * width + r] == (r < count ? source[r * ld + k] : T.Zero), $"vector={vector} k={k} r={r}");
-            for (int i = kc * width; i < panel.Length; i++) Assert.Equal(T.CreateTruncating(99), panel[i]);   // nothing written past the panel
+            // nothing written past the panel
+            for (int i = kc * width; i < panel.Length; i++) Assert.Equal(T.CreateTruncating(99), panel[i]);
         }
     }
 
@@ -93,7 +95,8 @@ public unsafe class PackingTests
                 {
                     int j = p * width + i;
                     T want = i >= width ? sentinel : j < count ? source[j] : T.Zero;
-                    Assert.True(d[p * stride + i] == want, $"{typeof(T).Name} width {width} count {count} panel {p} lane {i}: {d[p * stride + i]} vs {want}");
+                    Assert.True(d[p * stride + i] == want,
+                        $"{typeof(T).Name} width {width} count {count} panel {p} lane {i}: {d[p * stride + i]} vs {want}");
                 }
             for (long i = panels * stride; i < d.Length; i++) Assert.Equal(sentinel, d[i]);
         }

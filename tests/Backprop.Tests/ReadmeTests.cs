@@ -34,7 +34,8 @@ public class ReadmeTests
     private static List<string> Split(string command)
     {
         var args = new List<string>();
-        foreach (Match m in Regex.Matches(command, @"'([^']*)'|(\S+)")) args.Add(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
+        foreach (Match m in Regex.Matches(command, @"'([^']*)'|(\S+)"))
+            args.Add(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
         return args;
     }
 

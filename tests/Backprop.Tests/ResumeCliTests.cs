@@ -97,7 +97,8 @@ public class ResumeCliTests
         try
         {
             string a = Path.Combine(dir, "a.safetensors"), b = Path.Combine(dir, "b.safetensors");
-            Assert.Equal(0, TestUtil.Cli("", "train", "--optimizer", "adamw", "--weight-decay", "0", "--epochs", "1", "--out", a, "--json").Code);
+            Assert.Equal(0, TestUtil.Cli("", "train", "--optimizer", "adamw", "--weight-decay", "0", "--epochs", "1", "--out", a,
+                "--json").Code);
             Assert.Equal(0, TestUtil.Cli("", "train", "--optimizer", "adam", "--epochs", "1", "--out", b, "--json").Code);
             var wa = Backprop.Models.ModelFile.Load<float>(a).Parameters[0].Value.Span.ToArray();
             var wb = Backprop.Models.ModelFile.Load<float>(b).Parameters[0].Value.Span.ToArray();

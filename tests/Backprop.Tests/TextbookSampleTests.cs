@@ -53,7 +53,10 @@ public class TextbookSampleTests
     [Fact]
     public void Cli_json_input_prints_the_same_text()
     {
-        const string json = """{"W": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], "b": [0.1, 0.2, 0.3], "x": [[1, 2], [3, 4]], "dout": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]}""";
+        const string json = """
+            {"W": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], "b": [0.1, 0.2, 0.3],
+             "x": [[1, 2], [3, 4]], "dout": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]}
+            """;
         var (code, stdout, _) = TestUtil.Cli(json, "layer", "fully_connected");
         Assert.Equal(0, code);
         Assert.Equal(ExpectedText.ReplaceLineEndings("\n"), stdout);

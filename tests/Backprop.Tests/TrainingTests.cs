@@ -104,7 +104,8 @@ public class OptimizerTests
         var p = new Parameter<double>("W", new Tensor<double>([1.0], 1), Tensor<double>.Zeros(1), ParameterRole.Weight);
         Assert.Equal(0.0, Optimizer<double>.Create("adamw", [p], 0.01, 0.0).WeightDecay);
         Assert.Equal(0.01, Optimizer<double>.Create("adamw", [p], 0.01).WeightDecay);
-        Assert.Equal(0.0, Optimizer<double>.Create(new OptimizerSettings { Kind = OptimizerKind.AdamW, WeightDecay = 0 }, [p]).Settings.WeightDecay);
+        Assert.Equal(0.0, Optimizer<double>.Create(new OptimizerSettings { Kind = OptimizerKind.AdamW, WeightDecay = 0 },
+            [p]).Settings.WeightDecay);
     }
 
     [Fact]
@@ -177,7 +178,8 @@ public class RegularizationTests
         Assert.All(results, r => Assert.True(r.MaxRelativeError < 1e-7, $"{r.Parameter}: {r.MaxRelativeError}"));
 
         bn.Training = false;
-        Assert.All(GradientCheck.Layer(bn, x), r => Assert.True(r.MaxRelativeError < 1e-7, $"inference {r.Parameter}: {r.MaxRelativeError}"));
+        Assert.All(GradientCheck.Layer(bn, x), r => Assert.True(r.MaxRelativeError < 1e-7,
+            $"inference {r.Parameter}: {r.MaxRelativeError}"));
     }
 
     [Fact]
@@ -269,7 +271,8 @@ public class DataTests
         string dir = Directory.CreateTempSubdirectory().FullName;
         try
         {
-            File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte.gz"), Gzip(IdxBytes(8, [3, 2, 2], [0, 255, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])));
+            File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte.gz"), Gzip(IdxBytes(8, [3, 2, 2], [0, 255, 0, 0, 1, 1, 1, 1, 2, 2,
+                2, 2])));
             File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), Gzip(IdxBytes(8, [3], [0, 1, 2])));
             File.WriteAllBytes(Path.Combine(dir, "t10k-images-idx3-ubyte"), IdxBytes(8, [1, 2, 2], [9, 9, 9, 9]));
             File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), IdxBytes(8, [1], [1]));
@@ -279,7 +282,8 @@ public class DataTests
             Assert.Equal(1f, train.Features[1]);
             Assert.Equal(1, test.Count);
             File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), IdxBytes(8, [2], [1, 1]));
-            Assert.Contains("1 images but 2 labels", Assert.Throws<InvalidFileException>(() => Datasets.LoadIdxFolder(dir, "tiny")).Message);
+            Assert.Contains("1 images but 2 labels", Assert.Throws<InvalidFileException>(() =>
+                Datasets.LoadIdxFolder(dir, "tiny")).Message);
         }
         finally
         {

@@ -12,7 +12,9 @@ namespace Backprop.Cli.Commands;
 /// <summary><c>backprop bench</c>: fully connected forward + backward and element-wise activations, timed.</summary>
 internal static class BenchCommand
 {
-    public const string Usage = "backprop bench [--ops all|fc|elementwise|training] [--dtype float32|float64|both] [--threads 1|2|both] [--shapes B,N,M;…] [--epochs N] [--images N] [--data DIR] [--quick] [--json]";
+    public const string Usage =
+        "backprop bench [--ops all|fc|elementwise|training] [--dtype float32|float64|both] [--threads 1|2|both] [--shapes B,N,M;…] " +
+        "[--epochs N] [--images N] [--data DIR] [--quick] [--json]";
 
     public static readonly int[][] DefaultShapes =
     [
@@ -21,13 +23,16 @@ internal static class BenchCommand
 
     private static readonly int[] ElementSizes = [1000, 100_000, 10_000_000];
 
-    public sealed record Record(string Op, string Dtype, int Threads, int B, int N, int M, long Elements, double MedianS, double MinS, double MaxS, double Rate,
+    public sealed record Record(string Op, string Dtype, int Threads, int B, int N, int M, long Elements, double MedianS, double MinS,
+        double MaxS, double Rate,
         string? Optimizer = null, int Epochs = 0, double FirstS = 0, double Accuracy = 0, double PeakGflops = 0, string? Plan = null);
 
     public static string Run(string[] argv, TextWriter live)
     {
-        var args = new Args(argv, new HashSet<string> { "quick", "json" }, new HashSet<string> { "dtype", "threads", "shapes", "ops", "epochs", "images", "data" });
-        if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
+        var args = new Args(argv, new HashSet<string> { "quick", "json" }, new HashSet<string> { "dtype", "threads", "shapes", "ops",
+            "epochs", "images", "data" });
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; " +
+            $"usage: {Usage}");
         string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "training");
         string dtypeArg = args.Choice("dtype", ops == "training" ? "float32" : "both", "float32", "float64", "both");
         string[] dtypes = dtypeArg == "both" ? ["float32", "float64"] : [dtypeArg];
@@ -55,14 +60,14 @@ internal static class BenchCommand
             {
                 foreach (var dtype in dtypes)
                     foreach (int t in threads)
-                    foreach (string op in new[] { "relu", "sigmoid", "tanh" })
-                        foreach (int n in ElementSizes)
-                        {
-                            Parallelism.MaxThreads = t;
-                            var r = dtype == "float32" ? Elementwise<float>(op, n, quick) : Elementwise<double>(op, n, quick);
-                            records.Add(r with { Dtype = dtype, Threads = t });
-                            if (!json) live.WriteLine(Line(records[^1]));
-                        }
+                        foreach (string op in new[] { "relu", "sigmoid", "tanh" })
+                            foreach (int n in ElementSizes)
+                            {
+                                Parallelism.MaxThreads = t;
+                                var r = dtype == "float32" ? Elementwise<float>(op, n, quick) : Elementwise<double>(op, n, quick);
+                                records.Add(r with { Dtype = dtype, Threads = t });
+                                if (!json) live.WriteLine(Line(records[^1]));
+                            }
             }
             if (ops == "training")
             {
@@ -74,7 +79,8 @@ internal static class BenchCommand
                         foreach (int t in threads)
                         {
                             Parallelism.MaxThreads = t;
-                            var r = dtype == "float32" ? Training<float>(optimizer, epochs, train, test) : Training<double>(optimizer, epochs, train, test);
+                            var r = dtype == "float32" ? Training<float>(optimizer, epochs, train, test) : Training<double>(optimizer,
+                                epochs, train, test);
                             records.Add(r with { Dtype = dtype, Threads = t });
                             if (!json) live.WriteLine(Line(records[^1]));
                         }
@@ -126,7 +132,8 @@ internal static class BenchCommand
         // The products' plans (the same choice Gemm.Multiply makes; layers this small that they use plain loops say so).
         string plan = (long)B * N * M <= 64 ? "plain loops"
             : $"y {Gemm.Plan<T>(false, false, B, M, N)}; dx {Gemm.Plan<T>(false, true, B, N, M)}; dW {Gemm.Plan<T>(true, false, N, M, B)}";
-        return new Record("fully_connected", "", 0, B, N, M, 0, med, min, max, flops / med / 1e9, PeakGflops: Math.Max(before, after), Plan: plan);
+        return new Record("fully_connected", "", 0, B, N, M, 0, med, min, max, flops / med / 1e9, PeakGflops: Math.Max(before, after),
+            Plan: plan);
     }
 
     private static Record Elementwise<T>(string op, int n, bool quick) where T : unmanaged, IFloatingPointIeee754<T>
@@ -144,10 +151,15 @@ internal static class BenchCommand
     // The issue's training benchmark: MLP 784-256-10, ReLU, softmax cross-entropy, batch 100, on all training images;
     // SGD lr 0.1 or Adam lr 0.001. Epoch seconds are the training loop alone (as the peers' scripts time it). The first
     // epoch (which includes compiling the code) is reported apart; median, min and max are over the later ones.
-    private static Record Training<T>(string optimizer, int epochs, Data.Dataset train, Data.Dataset test) where T : unmanaged, IFloatingPointIeee754<T>
+    private static Record Training<T>(string optimizer, int epochs, Data.Dataset train, Data.Dataset test) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         var net = new Models.MlpSpec { Sizes = [784, 256, 10] }.Build<T>(new Rng(0));
-        var settings = new Optimizers.OptimizerSettings { Kind = Optimizers.OptimizerSettings.Parse(optimizer), LearningRate = optimizer == "sgd" ? 0.1 : 0.001 };
+        var settings = new Optimizers.OptimizerSettings
+        {
+            Kind = Optimizers.OptimizerSettings.Parse(optimizer),
+            LearningRate = optimizer == "sgd" ? 0.1 : 0.001
+        };
         var trainer = new Training.Trainer<T>(net, settings, new Training.TrainerOptions { Batch = 100 });
         var seconds = new List<double>();
         Training.EpochResult last = null!;
@@ -157,7 +169,8 @@ internal static class BenchCommand
             seconds.Add(last.Seconds);
         }
         var later = seconds.Skip(1).Order().ToArray();
-        return new Record("mlp_epoch", "", 0, 100, 784, 256, train.Count, later[later.Length / 2], later[0], later[^1], train.Count / later[later.Length / 2],
+        return new Record("mlp_epoch", "", 0, 100, 784, 256, train.Count, later[later.Length / 2], later[0], later[^1],
+            train.Count / later[later.Length / 2],
             optimizer, epochs, seconds[0], last.TestAccuracy ?? 0);
     }
 
@@ -203,9 +216,13 @@ internal static class BenchCommand
     };
 
     private static string Line(Record r) => r.Op == "fully_connected"
-        ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.B}x{r.N}x{r.M}: {Time(r.MedianS)} ({r.Rate:0.0} GFLOP/s; FMA peak beside it {r.PeakGflops:0}); {r.Plan}")
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"  {r.Op} {r.Dtype} threads={r.Threads} {r.B}x{r.N}x{r.M}: {Time(r.MedianS)} ({r.Rate:0.0} GFLOP/s; FMA peak beside " +
+            $"it {r.PeakGflops:0}); {r.Plan}")
         : r.Op == "mlp_epoch"
-        ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.Optimizer}: {Time(r.MedianS)} per epoch (first {Time(r.FirstS)}), test accuracy {r.Accuracy * 100:0.00}% after {r.Epochs} epochs")
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"  {r.Op} {r.Dtype} threads={r.Threads} {r.Optimizer}: {Time(r.MedianS)} per epoch (first {Time(r.FirstS)}), test " +
+            $"accuracy {r.Accuracy * 100:0.00}% after {r.Epochs} epochs")
         : string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} n={r.Elements}: {Time(r.MedianS)} ({r.Rate:0.0} GB/s)");
 
     public static string Table(List<Record> records)
@@ -215,12 +232,15 @@ internal static class BenchCommand
         if (fc.Count > 0)
         {
             sb.AppendLine("Fully connected forward + backward (y = x·W + b, dx, dW, db); GFLOP/s counts 6·B·N·M;");
-            sb.AppendLine("FMA peak: GFLOP/s of register-only FMA chains on the same threads, measured just before and after the row (the higher)");
+            sb.AppendLine("FMA peak: GFLOP/s of register-only FMA chains on the same threads, measured just before and after the row " +
+                "(the higher)");
             sb.AppendLine($"| dtype   | threads | {"B×N×M",-16} | {"median",10} | {"min – max",21} | GFLOP/s | FMA peak | of peak |");
             sb.AppendLine("|---------|--------:|------------------|-----------:|----------------------:|--------:|---------:|--------:|");
             foreach (var r in fc)
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Dtype,-7} | {r.Threads,7} | {$"{r.B}×{r.N}×{r.M}",-16} | {Time(r.MedianS),10} | {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.Rate,7:0.0} | {r.PeakGflops,8:0} | {r.Rate / r.PeakGflops,7:0%} |"));
+                    $"| {r.Dtype,-7} | {r.Threads,7} | {$"{r.B}×{r.N}×{r.M}",-16} | {Time(r.MedianS),10} " +
+                        $"| {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.Rate,7:0.0} | {r.PeakGflops,8:0} " +
+                        $"| {r.Rate / r.PeakGflops,7:0%} |"));
         }
         var ew = records.Where(r => r.Op is not "fully_connected" and not "mlp_epoch").ToList();
         if (ew.Count > 0)
@@ -231,19 +251,22 @@ internal static class BenchCommand
             sb.AppendLine("|---------|--------:|---------|-----------:|-----------:|----------------------:|-----------:|-----:|");
             foreach (var r in ew)
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Dtype,-7} | {r.Threads,7} | {r.Op,-7} | {r.Elements,10} | {Time(r.MedianS),10} | {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.MedianS / r.Elements * 1e9,10:0.000} | {r.Rate,4:0.0} |"));
+                    $"| {r.Dtype,-7} | {r.Threads,7} | {r.Op,-7} | {r.Elements,10} | {Time(r.MedianS),10} " +
+                        $"| {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.MedianS / r.Elements * 1e9,10:0.000} | {r.Rate,4:0.0} |"));
         }
         var mlp = records.Where(r => r.Op == "mlp_epoch").ToList();
         if (mlp.Count > 0)
         {
             sb.AppendLine();
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"Training epoch: MLP 784-256-10 ReLU, batch 100, {mlp[0].Elements} Fashion-MNIST images; seconds of the training loop; median and spread over epochs 2..{mlp[0].Epochs}"));
+                $"Training epoch: MLP 784-256-10 ReLU, batch 100, {mlp[0].Elements} Fashion-MNIST images; seconds of the training loop; " +
+                    $"median and spread over epochs 2..{mlp[0].Epochs}"));
             sb.AppendLine("| dtype   | threads | optimizer | median s | min – max s   | first epoch s | images/s | test acc |");
             sb.AppendLine("|---------|--------:|-----------|---------:|---------------|--------------:|---------:|---------:|");
             foreach (var r in mlp)
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Dtype,-7} | {r.Threads,7} | {r.Optimizer,-9} | {r.MedianS,8:0.000} | {r.MinS:0.000} – {r.MaxS:0.000} | {r.FirstS,13:0.000} | {r.Rate,8:0} | {r.Accuracy * 100,7:0.00}% |"));
+                    $"| {r.Dtype,-7} | {r.Threads,7} | {r.Optimizer,-9} | {r.MedianS,8:0.000} | {r.MinS:0.000} – {r.MaxS:0.000} " +
+                        $"| {r.FirstS,13:0.000} | {r.Rate,8:0} | {r.Accuracy * 100,7:0.00}% |"));
         }
         return sb.ToString();
     }

@@ -6,10 +6,15 @@ namespace Backprop.Cli.Commands;
 /// <summary>The --dataset and --data options shared by train and eval.</summary>
 internal static class DataOptions
 {
-    public const string FashionHowTo = "install Debian's package with 'apt-get install dataset-fashion-mnist' (it puts the four IDX files in " +
-        Datasets.FashionMnistDir + "), or pass --data DIR with train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz";
+    public const string FashionHowTo =
+        "install Debian's package with 'apt-get install dataset-fashion-mnist' (it puts the four IDX files in " +
+        Datasets.FashionMnistDir
+            + "), or pass --data DIR with train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and " +
+            "t10k-labels-idx1-ubyte.gz";
 
-    public const string MnistHowTo = "MNIST needs --data DIR, a folder with train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (raw files without .gz work too)";
+    public const string MnistHowTo =
+        "MNIST needs --data DIR, a folder with train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and " +
+        "t10k-labels-idx1-ubyte.gz (raw files without .gz work too)";
 
     /// <summary>
     /// The data source the options say: --dataset (spiral unless --data alone names an IDX folder), --data, --validation
@@ -22,7 +27,8 @@ internal static class DataOptions
             ? args.Choice("dataset", "spiral", "spiral", "fashion-mnist", "mnist")
             : saved?.Dataset ?? (args.Value("data") is not null ? "idx" : "spiral");
         string? folder = args.Value("data") ?? (args.Value("dataset") is null ? saved?.Folder : null);
-        if (dataset == "spiral" && folder is not null) throw new InvalidInputException("--data is for IDX datasets; the spiral is generated in code");
+        if (dataset == "spiral"
+            && folder is not null) throw new InvalidInputException("--data is for IDX datasets; the spiral is generated in code");
         if (dataset == "mnist" && folder is null) throw new InvalidInputException(MnistHowTo);
         double? legacyValidation = null;
         ulong? legacySeed = null;
@@ -41,7 +47,8 @@ internal static class DataOptions
         {
             Dataset = dataset,
             Folder = folder,
-            Validation = args.Value("validation") is not null ? args.Double("validation", 0) : saved?.Validation ?? legacyValidation ?? (images ? 1.0 / 12 : 0.2),
+            Validation = args.Value("validation") is not null ? args.Double("validation", 0) : saved?.Validation ?? legacyValidation
+                ?? (images ? 1.0 / 12 : 0.2),
             Seed = args.Value("seed") is not null ? (ulong)args.Int("seed", 0, 0) : saved?.Seed ?? legacySeed ?? 0,
         };
         try { source.Validate(); }

@@ -28,7 +28,8 @@ internal static class DemoCommand
     public static (string Text, int ExitCode) Run(string[] argv, TextWriter live)
     {
         var args = new Args(argv, new HashSet<string>(), new HashSet<string> { "plot" });
-        if (args.Positionals.Count > 0) throw new InvalidInputException($"demo: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"demo: unexpected argument '{args.Positionals[0]}'; " +
+            $"usage: {Usage}");
         var sb = new StringBuilder();
         sb.AppendLine("== 1. The textbook exercise: a fully connected layer y = x·W + b ==");
         sb.AppendLine("Input (backprop layer fully_connected):");

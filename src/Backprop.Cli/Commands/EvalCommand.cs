@@ -13,13 +13,16 @@ namespace Backprop.Cli.Commands;
 /// <summary><c>backprop eval</c> and <c>backprop predict</c>: use a saved model.</summary>
 internal static class EvalCommand
 {
-    public const string EvalUsage = "backprop eval --model FILE [--dataset spiral|fashion-mnist|mnist] [--data DIR] [--split test|train] [--json]";
-    public const string PredictUsage = "backprop predict --model FILE [INPUT] [--json]  (INPUT: 'x:' followed by a (B, D) array, or JSON {\"x\": ...})";
+    public const string EvalUsage =
+        "backprop eval --model FILE [--dataset spiral|fashion-mnist|mnist] [--data DIR] [--split test|train] [--json]";
+    public const string PredictUsage =
+        "backprop predict --model FILE [INPUT] [--json]  (INPUT: 'x:' followed by a (B, D) array, or JSON {\"x\": ...})";
 
     public static string Eval(string[] argv)
     {
         var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "model", "dataset", "data", "split", "threads" });
-        if (args.Positionals.Count > 0) throw new InvalidInputException($"eval: unexpected argument '{args.Positionals[0]}'; usage: {EvalUsage}");
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"eval: unexpected argument '{args.Positionals[0]}'; " +
+            $"usage: {EvalUsage}");
         string model = args.Value("model") ?? throw new InvalidInputException($"eval: --model FILE is required; usage: {EvalUsage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
         var contents = ModelFile.Read(model);
@@ -33,7 +36,11 @@ internal static class EvalCommand
         if (contents.Metadata.TryGetValue("data", out var dj))
         {
             try { saved = JsonSerializer.Deserialize<DataSource>(dj); saved?.Validate(); }
-            catch (Exception ex) when (ex is JsonException or InvalidInputException) { throw new InvalidFileException($"{model}: the data source in the metadata is damaged ({ex.Message})", ex); }
+            catch (Exception ex) when (ex is JsonException or InvalidInputException)
+            {
+                throw new InvalidFileException($"{model}: the " +
+                $"data source in the metadata is damaged ({ex.Message})", ex);
+            }
         }
         // The data the model was trained on, unless the options say otherwise (a model saved without it: the options' defaults).
         var source = DataOptions.Source(args, saved, contents.Legacy ? contents.Metadata : null);
@@ -42,14 +49,20 @@ internal static class EvalCommand
         var data = split == "train" || test is null ? train : test;
         Evaluation e;
         try { e = Trainer<T>.Evaluate(net, data); }
-        catch (ShapeMismatchException ex) { throw new InvalidInputException($"{data.Name} ({data.Dim} features per sample) does not fit the model {model}: {ex.Message}"); }
-        if (!double.IsFinite(e.Loss)) throw new NonFiniteValueException($"{model}: the loss on {data.Name} is {e.Loss}; the model's outputs overflow");
+        catch (ShapeMismatchException ex)
+        {
+            throw new InvalidInputException($"{data.Name} ({data.Dim} features per sample) does not fit " +
+            $"the model {model}: {ex.Message}");
+        }
+        if (!double.IsFinite(e.Loss)) throw new NonFiniteValueException($"{model}: the loss on {data.Name} is {e.Loss}; the model's " +
+            $"outputs overflow");
         if (args.Flag("json"))
             return JsonSerializer.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion }) + "\n";
         if (e.Confusion is null)
             return string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}\n");
         var sb = new StringBuilder();
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}, accuracy {e.Accuracy * 100:0.00}%"));
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}, accuracy {e.Accuracy * 100:0.00}%"));
         sb.AppendLine("confusion matrix (rows: true class, columns: predicted):");
         int C = e.Confusion.Length;
         var names = data.ClassNames.Length > 0 ? data.ClassNames : ["0"];
@@ -74,10 +87,12 @@ internal static class EvalCommand
         string model = args.Value("model") ?? throw new InvalidInputException($"predict: --model FILE is required; usage: {PredictUsage}");
         var contents = ModelFile.Read(model);
         string text = args.ReadInput(0);
-        return contents.Description.Dtype == "float64" ? Predict<double>(model, contents, text, args.Flag("json")) : Predict<float>(model, contents, text, args.Flag("json"));
+        return contents.Description.Dtype == "float64" ? Predict<double>(model, contents, text, args.Flag("json")) : Predict<float>(model,
+            contents, text, args.Flag("json"));
     }
 
-    private static string Predict<T>(string model, ModelFile.Contents contents, string text, bool json) where T : unmanaged, IFloatingPointIeee754<T>
+    private static string Predict<T>(string model, ModelFile.Contents contents, string text, bool json) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         var net = ModelFile.Load<T>(model, contents);
         var inputs = new Inputs(Inputs.Read(text), "predict", ["x"]);
@@ -93,7 +108,11 @@ internal static class EvalCommand
         }
         Backprop.Networks.Prediction<T> p;
         try { p = net.Predict(x); }
-        catch (ShapeMismatchException e) { throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, which does not fit the model {model}: {e.Message}"); }
+        catch (ShapeMismatchException e)
+        {
+            throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, which does not fit " +
+            $"the model {model}: {e.Message}");
+        }
         var output = new Output();
         output.Add("class", p.Classes);
         output.Add("probabilities", p.Probabilities);
@@ -101,9 +120,14 @@ internal static class EvalCommand
         return json ? output.ToJson() + "\n" : output.ToText();
     }
 
-    private static Tensor<T> Infer<T>(Backprop.Networks.Sequential<T> net, Tensor<T> x, string model) where T : unmanaged, IFloatingPointIeee754<T>
+    private static Tensor<T> Infer<T>(Backprop.Networks.Sequential<T> net, Tensor<T> x, string model) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         try { return net.Infer(x); }
-        catch (ShapeMismatchException e) { throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, which does not fit the model {model}: {e.Message}"); }
+        catch (ShapeMismatchException e)
+        {
+            throw new ShapeMismatchException($"predict: x has shape {x.ShapeString}, which does not fit " +
+            $"the model {model}: {e.Message}");
+        }
     }
 }

@@ -27,14 +27,18 @@ internal static class GradCommand
     /// <summary>Builds the network described by <paramref name="root"/> ({"layers": [...], "loss": {...}, "x", "t"}).</summary>
     public static (Sequential<T> Net, Tensor<T> X, Tensor<T> T) Build<T>(JsonElement root) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidInputException("grad: the input must be a JSON object with layers, loss, x and t");
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidInputException("grad: the input must be a JSON object with layers, " +
+            "loss, x and t");
         string[] allowed = ["layers", "loss", "x", "t"];
         foreach (var p in root.EnumerateObject())
-            if (!allowed.Contains(p.Name)) throw new InvalidInputException($"grad: unknown key '{p.Name}'; expected {string.Join(", ", allowed)}");
-        JsonElement Get(string name) => root.TryGetProperty(name, out var e) ? e : throw new InvalidInputException($"grad: missing input '{name}'");
+            if (!allowed.Contains(p.Name)) throw new InvalidInputException($"grad: unknown key '{p.Name}'; " +
+                $"expected {string.Join(", ", allowed)}");
+        JsonElement Get(string name) => root.TryGetProperty(name, out var e) ? e
+            : throw new InvalidInputException($"grad: missing input '{name}'");
 
         var layersJson = Get("layers");
-        if (layersJson.ValueKind != JsonValueKind.Array) throw new InvalidInputException("grad: 'layers' must be an array of layer objects");
+        if (layersJson.ValueKind != JsonValueKind.Array) throw new InvalidInputException("grad: 'layers' must be an array of layer " +
+            "objects");
         var layers = new List<Layer<T>>();
         int i = 0;
         foreach (var lj in layersJson.EnumerateArray())
@@ -63,7 +67,8 @@ internal static class GradCommand
             foreach (var p in lossJson.EnumerateObject())
                 if (p.Name != "kind") throw new InvalidInputException($"grad: unknown key 'loss.{p.Name}'; a loss takes only 'kind'");
         lossKind = Kinds.Canonical(lossKind);
-        if (!Kinds.IsLoss(lossKind)) throw new InvalidInputException($"grad: the loss must be one of {string.Join(", ", Kinds.Losses.Select(l => l.Name))}, not {lossKind}");
+        if (!Kinds.IsLoss(lossKind)) throw new InvalidInputException($"grad: the loss must be one " +
+            $"of {string.Join(", ", Kinds.Losses.Select(l => l.Name))}, not {lossKind}");
         var x = JsonInput.Value(Get("x"), "x", "x").ToTensor<T>();
         var t = JsonInput.Value(Get("t"), "t", "t").ToTensor<T>();
         return (new Sequential<T>(layers, Kinds.Loss(lossKind).Create<T>()), x, t);

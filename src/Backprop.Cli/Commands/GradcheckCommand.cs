@@ -13,14 +13,30 @@ internal static class GradcheckCommand
     public static (string Text, int ExitCode) Run(string[] argv)
     {
         var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "seed" });
-        if (args.Positionals.Count > 0) throw new InvalidInputException($"gradcheck: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"gradcheck: unexpected argument '{args.Positionals[0]}'; " +
+            $"usage: {Usage}");
         var results = GradientCheckSuite.Run(args.Int("seed", 0, 0));
         bool ok = results.All(r => r.MaxRelativeError < GradientCheckSuite.Tolerance);
         if (args.Flag("json"))
         {
-            var o = string.Join(",", results.Select(r => string.Create(CultureInfo.InvariantCulture,
-                $"{{\"target\":\"{r.Target}\",\"parameter\":\"{r.Parameter}\",\"elements\":{r.Count},\"max_relative_error\":{r.MaxRelativeError:R},\"max_absolute_error\":{r.MaxAbsoluteError:R},\"ok\":{(r.MaxRelativeError < GradientCheckSuite.Tolerance ? "true" : "false")}}}")));
-            return ("[" + o + "]\n", ok ? 0 : 1);
+            using var ms = new MemoryStream();
+            using (var w = new System.Text.Json.Utf8JsonWriter(ms))
+            {
+                w.WriteStartArray();
+                foreach (var r in results)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("target", r.Target);
+                    w.WriteString("parameter", r.Parameter);
+                    w.WriteNumber("elements", r.Count);
+                    w.WriteNumber("max_relative_error", r.MaxRelativeError);
+                    w.WriteNumber("max_absolute_error", r.MaxAbsoluteError);
+                    w.WriteBoolean("ok", r.MaxRelativeError < GradientCheckSuite.Tolerance);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            return (Encoding.UTF8.GetString(ms.ToArray()) + "\n", ok ? 0 : 1);
         }
         return (Table(results), ok ? 0 : 1);
     }
@@ -29,17 +45,20 @@ internal static class GradcheckCommand
     {
         var sb = new StringBuilder();
         int w = Math.Max(6, results.Max(r => r.Target.Length));
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{"target".PadRight(w)}  {"param",-5}  {"elements",8}  {"max rel error",13}  {"max abs error",13}  result"));
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"target".PadRight(w)}  {"param",-5}  {"elements",8}  {"max rel error",13}  {"max abs error",13}  result"));
         sb.AppendLine(new string('-', w + 2 + 5 + 2 + 8 + 2 + 13 + 2 + 13 + 2 + 6));
         foreach (var r in results)
         {
             string verdict = r.MaxRelativeError < GradientCheckSuite.Tolerance ? "ok" : "FAIL";
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Target.PadRight(w)}  {r.Parameter,-5}  {r.Count,8}  {r.MaxRelativeError,13:0.00e+00}  {r.MaxAbsoluteError,13:0.00e+00}  {verdict}"));
+                $"{r.Target.PadRight(w)}  {r.Parameter,-5}  {r.Count,8}  {r.MaxRelativeError,13:0.00e+00} " +
+                    $" {r.MaxAbsoluteError,13:0.00e+00}  {verdict}"));
         }
         int failed = results.Count(r => r.MaxRelativeError >= GradientCheckSuite.Tolerance);
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"{results.Count - failed} of {results.Count} below {GradientCheckSuite.Tolerance:0e+00} (relative error = |analytic − numeric| / max(|analytic| + |numeric|, 1e-6), 6th-order central differences, h = {GradientCheck.DefaultStep:0e+00})"));
+            $"{results.Count - failed} of {results.Count} below {GradientCheckSuite.Tolerance:0e+00} (relative error = |analytic − " +
+                $"numeric| / max(|analytic| + |numeric|, 1e-6), 6th-order central differences, h = {GradientCheck.DefaultStep:0e+00})"));
         return sb.ToString();
     }
 }

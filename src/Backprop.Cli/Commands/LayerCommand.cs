@@ -14,7 +14,8 @@ internal static class LayerCommand
     public static string Run(string[] argv)
     {
         var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "dtype" });
-        if (args.Positionals.Count == 0) throw new InvalidInputException($"layer: missing KIND; usage: {Usage}; KIND is one of {string.Join(", ", Kinds.Names)}");
+        if (args.Positionals.Count == 0) throw new InvalidInputException($"layer: missing KIND; usage: {Usage}; KIND is one " +
+            $"of {string.Join(", ", Kinds.Names)}");
         string kind = Kinds.Canonical(args.Positionals[0]);
         string dtype = args.Choice("dtype", "float64", "float64", "float32");
         var values = Inputs.Read(args.ReadInput(1));
@@ -52,7 +53,8 @@ internal static class LayerCommand
     /// Builds a layer of <paramref name="kind"/> from named values: its tensors (all required: W and b of a fully
     /// connected layer) and its hyper-parameters (numbers, or words such as tanh).
     /// </summary>
-    internal static Layer<T> Build<T>(LayerKind kind, Inputs inputs, string where, IEnumerable<InputValue> values) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static Layer<T> Build<T>(LayerKind kind, Inputs inputs, string where, IEnumerable<InputValue> values) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         var tensors = kind.Tensors.Select(name => new KeyValuePair<string, object>(name, inputs.Tensor<T>(name))).ToList();
         var hyper = new List<KeyValuePair<string, object>>();

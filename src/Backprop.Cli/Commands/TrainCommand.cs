@@ -14,19 +14,23 @@ namespace Backprop.Cli.Commands;
 /// <summary><c>backprop train</c>: trains an MLP with progress, a table per epoch, plots and saved models.</summary>
 internal static class TrainCommand
 {
-    public const string Usage = "backprop train [--dataset spiral|fashion-mnist|mnist] [--data DIR] [--layers 784,256,10] [--activation relu] " +
-        "[--init he|xavier|normal] [--init-std 0.01] [--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw] [--lr X] [--weight-decay X] " +
+    public const string Usage =
+        "backprop train [--dataset spiral|fashion-mnist|mnist] [--data DIR] [--layers 784,256,10] [--activation relu] " +
+        "[--init he|xavier|normal] [--init-std 0.01] [--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw] [--lr X] " +
+            "[--weight-decay X] " +
         "[--dropout P] [--batch-norm] [--batch N] [--epochs N] [--seed N] [--threads N] [--dtype float32|float64] [--validation F] " +
         "[--out model.safetensors] [--plot curves.png] [--regions regions.png] [--resume checkpoint.safetensors] [--json]";
 
     private static readonly HashSet<string> Flags = ["batch-norm", "json"];
-    private static readonly HashSet<string> Valued = ["dataset", "data", "layers", "activation", "init", "init-std", "optimizer", "lr", "weight-decay",
+    private static readonly HashSet<string> Valued = ["dataset", "data", "layers", "activation", "init", "init-std", "optimizer", "lr",
+        "weight-decay",
         "dropout", "batch", "epochs", "seed", "threads", "dtype", "out", "plot", "regions", "resume", "validation"];
 
     public static int Run(string[] argv, TextWriter stdout)
     {
         var args = new Args(argv, Flags, Valued);
-        if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; usage: {Usage}");
+        if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; " +
+            $"usage: {Usage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
         var resumed = args.Value("resume") is { } r ? ModelFile.Read(r) : null;
         string dtype = resumed?.Description.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
@@ -66,13 +70,19 @@ internal static class TrainCommand
                 WeightDecay = args.Value("weight-decay") is null ? null : args.Double("weight-decay", 0),
             };
             var net = spec.Build<T>(new Rng(seed));
-            trainer = new Trainer<T>(net, optimizer, new TrainerOptions { Batch = args.Int("batch", images ? 100 : 30, 1), Seed = seed }) { Data = data };
+            trainer = new Trainer<T>(net, optimizer, new TrainerOptions
+            {
+                Batch = args.Int("batch", images ? 100 : 30, 1),
+                Seed = seed
+            })
+            { Data = data };
         }
         var source = trainer.Data!;
         bool imageData = source.Dataset != "spiral";
         int epochs = args.Value("epochs") is null ? trainer.Epoch + (imageData ? 5 : 100) : args.Int("epochs", 1, 1, 100_000);
         if (trainer.Epoch >= epochs)
-            throw new InvalidInputException($"the checkpoint already has {trainer.Epoch} epochs; ask for more with --epochs (more than {trainer.Epoch})");
+            throw new InvalidInputException($"the checkpoint already has {trainer.Epoch} epochs; ask for more with --epochs (more " +
+                $"than {trainer.Epoch})");
 
         var (all, test) = source.Load(source.Dataset == "fashion-mnist" ? DataOptions.FashionHowTo : DataOptions.MnistHowTo);
         if (MlpSpec.From(ModelDescription.Of(trainer.Net)) is { } mlp)
@@ -85,7 +95,8 @@ internal static class TrainCommand
         var (train, val) = source.Split(all);
 
         string? outPath = args.Value("out"), plot = args.Value("plot");
-        string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null) + "-regions.png" : null);
+        string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null)
+            + "-regions.png" : null);
         if (regions is not null && all.Dim != 2) throw new InvalidInputException("--regions needs a 2-D dataset such as the spiral");
         foreach (var (opt, file) in new[] { ("out", outPath), ("plot", plot), ("regions", regions) })
         {
@@ -97,15 +108,19 @@ internal static class TrainCommand
         bool live = !json && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out);
 
         if (!json)
-            stdout.WriteLine(FormattableString.Invariant(
-                $"{all.Name}: {train.Count} training, {val?.Count ?? 0} validation{(test is null ? "" : $", {test.Count} test")} samples; model {ModelName(trainer.Net)}; {OptimizerSettings.Name(trainer.Optimizer.Kind)} lr {trainer.Optimizer.LearningRate} batch {trainer.Options.Batch}; threads {Parallelism.MaxThreads}"));
+            stdout.WriteLine(
+                FormattableString.Invariant($"{all.Name}: {train.Count} training, {val?.Count ?? 0} validation") +
+                FormattableString.Invariant($"{(test is null ? "" : $", {test.Count} test")} samples; model {ModelName(trainer.Net)}; ") +
+                FormattableString.Invariant($"{OptimizerSettings.Name(trainer.Optimizer.Kind)} lr {trainer.Optimizer.LearningRate} ") +
+                FormattableString.Invariant($"batch {trainer.Options.Batch}; threads {Parallelism.MaxThreads}"));
         while (trainer.Epoch < epochs)
         {
             EpochResult result;
             if (live)
             {
                 EpochResult? r = null;
-                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                    new RemainingTimeColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask($"epoch {trainer.Epoch + 1}/{epochs}");
@@ -118,7 +133,8 @@ internal static class TrainCommand
             stdout.WriteLine(json ? JsonSerializer.Serialize(result, JsonOptions) : Line(result, epochs));
             stdout.Flush();
         }
-        if (plot is not null) Plots.Curves(plot, trainer.History, $"{all.Name}: {ModelName(trainer.Net)}, {OptimizerSettings.Name(trainer.Optimizer.Kind)}");
+        if (plot is not null) Plots.Curves(plot, trainer.History,
+            $"{all.Name}: {ModelName(trainer.Net)}, {OptimizerSettings.Name(trainer.Optimizer.Kind)}");
         if (regions is not null) Plots.Regions(regions, trainer.Net, all, $"{all.Name}: decision regions after {trainer.Epoch} epochs");
         if (!json)
         {
@@ -131,15 +147,20 @@ internal static class TrainCommand
     }
 
     private static string ModelName<T>(Backprop.Networks.Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T> =>
-        MlpSpec.From(ModelDescription.Of(net)) is { } m ? $"{string.Join("-", m.Sizes)} {m.Activation} {m.Dtype}" : ModelDescription.Of(net).ToString();
+        MlpSpec.From(ModelDescription.Of(net)) is { } m ? $"{string.Join("-", m.Sizes)} {m.Activation} {m.Dtype}"
+            : ModelDescription.Of(net).ToString();
 
     // The library checks the same values in its own terms; these messages name the options.
     private static void CheckNewRunOptions(Args args)
     {
-        if (args.Value("lr") is not null && !(args.Double("lr", 0) > 0)) throw new InvalidInputException($"--lr must be a positive number, not {args.Value("lr")}");
-        if (args.Value("weight-decay") is not null && !(args.Double("weight-decay", 0) >= 0)) throw new InvalidInputException($"--weight-decay must be 0 or more, not {args.Value("weight-decay")}");
-        if (args.Value("dropout") is { } d && !(args.Double("dropout", 0) is >= 0 and < 1)) throw new InvalidInputException($"--dropout must be in [0, 1), not {d}");
-        if (args.Value("init-std") is { } s && !(args.Double("init-std", 0) > 0)) throw new InvalidInputException($"--init-std must be a positive number, not {s}");
+        if (args.Value("lr") is not null && !(args.Double("lr",
+            0) > 0)) throw new InvalidInputException($"--lr must be a positive number, not {args.Value("lr")}");
+        if (args.Value("weight-decay") is not null && !(args.Double("weight-decay",
+            0) >= 0)) throw new InvalidInputException($"--weight-decay must be 0 or more, not {args.Value("weight-decay")}");
+        if (args.Value("dropout") is { } d && !(args.Double("dropout",
+            0) is >= 0 and < 1)) throw new InvalidInputException($"--dropout must be in [0, 1), not {d}");
+        if (args.Value("init-std") is { } s && !(args.Double("init-std",
+            0) > 0)) throw new InvalidInputException($"--init-std must be a positive number, not {s}");
         if (args.Value("optimizer") is { } o && !OptimizerSettings.Names.Contains(o.ToLowerInvariant()))
             throw new InvalidInputException($"--optimizer must be one of {string.Join(", ", OptimizerSettings.Names)}, not '{o}'");
     }
@@ -156,35 +177,44 @@ internal static class TrainCommand
     }
 
     // On --resume the checkpoint fixes the model and the training settings: an option may repeat them, not change them.
-    private static void CheckResumeOptions<T>(Args args, string path, ModelFile.Contents contents, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void CheckResumeOptions<T>(Args args, string path, ModelFile.Contents contents, Trainer<T> trainer) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         void Same(string option, string given, string saved)
         {
-            if (given != saved) throw new InvalidInputException($"--{option} {given} contradicts the checkpoint {path}, which has {saved}; leave it out to continue the saved run");
+            if (given != saved) throw new InvalidInputException($"--{option} {given} contradicts the checkpoint {path}, which " +
+                $"has {saved}; leave it out to continue the saved run");
         }
         string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         if (args.Value("dtype") is { } dt) Same("dtype", dt, contents.Description.Dtype);
         var mlp = MlpSpec.From(contents.Description);
         foreach (var o in new[] { "init", "init-std" })
             if (args.Value(o) is not null)
-                throw new InvalidInputException($"--{o} says how a new model's weights are drawn; the checkpoint {path} has trained weights, so leave it out with --resume");
+                throw new InvalidInputException($"--{o} says how a new model's weights are drawn; the checkpoint {path} has trained " +
+                    $"weights, so leave it out with --resume");
         foreach (var o in new[] { "layers", "activation", "dropout", "batch-norm" })
         {
             if (args.Value(o) is null && !args.Flag(o)) continue;
-            if (mlp is null) throw new InvalidInputException($"--{o} cannot be given on --resume: the checkpoint {path} holds the network {contents.Description}");
+            if (mlp is null) throw new InvalidInputException($"--{o} cannot be given on --resume: the checkpoint {path} holds the " +
+                $"network {contents.Description}");
             switch (o)
             {
                 case "layers": Same(o, string.Join(",", ParseSizes(args.Value(o)!)), string.Join(",", mlp.Sizes)); break;
                 case "activation": Same(o, Activation(args.Value(o)!), mlp.Activation); break;
                 case "dropout": Same(o, Num(args.Double(o, 0)), Num(mlp.Dropout)); break;
-                default: if (!mlp.BatchNorm) throw new InvalidInputException($"--batch-norm contradicts the checkpoint {path}, which has no batch normalization"); break;
+                default:
+                    if (!mlp.BatchNorm) throw new InvalidInputException($"--batch-norm contradicts the checkpoint {path}, which has " +
+                    $"no batch normalization");
+                    break;
             }
         }
         var opt = trainer.Optimizer.Settings;
-        if (args.Value("optimizer") is { } k) Same("optimizer", OptimizerSettings.Name(OptimizerSettings.Parse(k)), OptimizerSettings.Name(opt.Kind));
+        if (args.Value("optimizer") is { } k) Same("optimizer", OptimizerSettings.Name(OptimizerSettings.Parse(k)),
+            OptimizerSettings.Name(opt.Kind));
         if (args.Value("lr") is not null) Same("lr", Num(args.Double("lr", 0)), Num(opt.LearningRate!.Value));
         if (args.Value("weight-decay") is not null) Same("weight-decay", Num(args.Double("weight-decay", 0)), Num(opt.WeightDecay!.Value));
-        if (args.Value("batch") is not null) Same("batch", args.Int("batch", 1, 1).ToString(CultureInfo.InvariantCulture), trainer.Options.Batch.ToString(CultureInfo.InvariantCulture));
+        if (args.Value("batch") is not null) Same("batch", args.Int("batch", 1, 1).ToString(CultureInfo.InvariantCulture),
+            trainer.Options.Batch.ToString(CultureInfo.InvariantCulture));
         if (args.Value("seed") is not null) Same("seed", args.Value("seed")!, trainer.Options.Seed.ToString(CultureInfo.InvariantCulture));
         if (trainer.Data is { } data)
         {
@@ -195,7 +225,11 @@ internal static class TrainCommand
         }
     }
 
-    internal static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        DefaultIgnoreCondition =
+        System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull
+    };
 
     private static int[] ParseSizes(string v)
     {
@@ -210,17 +244,21 @@ internal static class TrainCommand
     private static string Line(EpochResult r, int epochs) =>
         FormattableString.Invariant($"epoch {r.Epoch}/{epochs}: train_loss {r.TrainLoss:0.0000} train_accuracy {r.TrainAccuracy:0.0000}") +
         (r.ValAccuracy is null ? "" : FormattableString.Invariant($" val_loss {r.ValLoss:0.0000} val_accuracy {r.ValAccuracy:0.0000}")) +
-        (r.TestAccuracy is null ? "" : FormattableString.Invariant($" test_loss {r.TestLoss:0.0000} test_accuracy {r.TestAccuracy:0.0000}")) + FormattableString.Invariant($" seconds {r.Seconds:0.000}");
+        (r.TestAccuracy is null ? "" : FormattableString.Invariant($" test_loss {r.TestLoss:0.0000} test_accuracy {r.TestAccuracy:0.0000}"))
+            + FormattableString.Invariant($" seconds {r.Seconds:0.000}");
 
     internal static string Table(IReadOnlyList<EpochResult> history)
     {
         var sb = new StringBuilder();
         bool test = history.All(h => h.TestAccuracy is not null), val = history.All(h => h.ValAccuracy is not null);
         sb.AppendLine();
-        sb.AppendLine("| epoch | seconds | train loss | train acc |" + (val ? " val loss | val acc |" : "") + (test ? " test loss | test acc |" : ""));
-        sb.AppendLine("|------:|--------:|-----------:|----------:|" + (val ? "---------:|--------:|" : "") + (test ? "----------:|---------:|" : ""));
+        sb.AppendLine("| epoch | seconds | train loss | train acc |" + (val ? " val loss | val acc |" : "")
+            + (test ? " test loss | test acc |" : ""));
+        sb.AppendLine("|------:|--------:|-----------:|----------:|" + (val ? "---------:|--------:|" : "")
+            + (test ? "----------:|---------:|" : ""));
         foreach (var r in history)
-            sb.AppendLine(FormattableString.Invariant($"| {r.Epoch,5} | {r.Seconds,7:0.000} | {r.TrainLoss,10:0.0000} | {r.TrainAccuracy * 100,8:0.00}% |") +
+            sb.AppendLine(FormattableString.Invariant($"| {r.Epoch,5} | {r.Seconds,7:0.000} | {r.TrainLoss,10:0.0000} ") +
+                FormattableString.Invariant($"| {r.TrainAccuracy * 100,8:0.00}% |") +
                 (val ? FormattableString.Invariant($" {r.ValLoss,8:0.0000} | {r.ValAccuracy * 100,6:0.00}% |") : "") +
                 (test ? FormattableString.Invariant($" {r.TestLoss,9:0.0000} | {r.TestAccuracy * 100,7:0.00}% |") : ""));
         return sb.ToString();

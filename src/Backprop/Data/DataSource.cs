@@ -27,10 +27,14 @@ public sealed record DataSource
     /// <exception cref="InvalidInputException">An unknown data set, a missing folder, or a fraction out of range.</exception>
     public void Validate()
     {
-        if (!Names.Contains(Dataset)) throw new InvalidInputException($"the data set must be one of {string.Join(", ", Names)}, not '{Dataset}'");
+        if (!Names.Contains(Dataset)) throw new InvalidInputException($"the data set must be one of {string.Join(", ", Names)}, not " +
+            $"'{Dataset}'");
         if (Dataset == "spiral" && Folder is not null) throw new InvalidInputException("the spiral is generated in code and has no folder");
-        if (Dataset is "mnist" or "idx" && Folder is null) throw new InvalidInputException($"the {Dataset} data set needs a folder of IDX files");
-        if (!(Validation >= 0 && Validation < 1)) throw new InvalidInputException($"the validation fraction must be at least 0 and below 1, not {Validation}");
+        if (Dataset is "mnist" or "idx"
+            && Folder is null) throw new InvalidInputException($"the {Dataset} data set needs a folder of IDX files");
+        if (!(Validation >= 0
+            && Validation < 1)) throw new InvalidInputException($"the validation fraction must be at least 0 and below 1, " +
+            $"not {Validation}");
     }
 
     /// <summary>The whole training data and the test data (null where the data set has none).</summary>
@@ -43,7 +47,8 @@ public sealed record DataSource
                 return (Datasets.Spiral(300, 3, Seed), Datasets.Spiral(100, 3, Seed + 1_000_003));
             case "fashion-mnist":
             {
-                var (tr, te) = Datasets.LoadIdxFolder(Folder ?? Datasets.FashionMnistDir, "Fashion-MNIST", Datasets.FashionClasses, howToGet);
+                var (tr, te) = Datasets.LoadIdxFolder(Folder ?? Datasets.FashionMnistDir, "Fashion-MNIST", Datasets.FashionClasses,
+                    howToGet);
                 return (tr, te);
             }
             default:

@@ -21,14 +21,18 @@ public sealed class Dataset
         ClassNames = classNames ?? Enumerable.Range(0, classes).Select(i => i.ToString()).ToArray();
     }
 
-    /// <summary>Creates a regression dataset: <paramref name="features"/> row-major N×D, <paramref name="targets"/> row-major N×K.</summary>
+    /// <summary>Creates a regression dataset: <paramref name="features"/> row-major N×D, <paramref name="targets"/> row-major
+    /// N×K.</summary>
     public Dataset(string name, float[] features, int dim, float[] targets, int targetDim)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(targets);
-        if (dim < 1 || targetDim < 1) throw new InvalidInputException($"{name}: the feature and target sizes must be at least 1, not {dim} and {targetDim}");
+        if (dim < 1
+            || targetDim < 1) throw new InvalidInputException($"{name}: the feature and target sizes must be at least 1, not {dim} " +
+            $"and {targetDim}");
         if (features.Length % dim != 0 || targets.Length != features.Length / dim * (long)targetDim)
-            throw new InvalidInputException($"{name}: {features.Length} feature values of {dim} per sample and {targets.Length} target values of {targetDim} per sample do not give one count of samples");
+            throw new InvalidInputException($"{name}: {features.Length} feature values of {dim} per sample and {targets.Length} target " +
+                $"values of {targetDim} per sample do not give one count of samples");
         Name = name;
         Features = features;
         Labels = new int[features.Length / dim];
@@ -80,7 +84,8 @@ public sealed class Dataset
     /// <summary>Splits off a seeded random <paramref name="fraction"/> as validation data.</summary>
     public (Dataset Train, Dataset Validation) Split(double fraction, ulong seed)
     {
-        if (!(fraction > 0 && fraction < 1)) throw new InvalidInputException($"validation fraction must be between 0 and 1, not {fraction}");
+        if (!(fraction > 0
+            && fraction < 1)) throw new InvalidInputException($"validation fraction must be between 0 and 1, not {fraction}");
         var idx = Enumerable.Range(0, Count).ToArray();
         new Rng(seed).Shuffle(idx);
         int nVal = Math.Max(1, (int)Math.Round(Count * fraction));
@@ -99,7 +104,8 @@ public static class Datasets
     public const string FashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
     /// <summary>Fashion-MNIST's class names.</summary>
-    public static readonly string[] FashionClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+    public static readonly string[] FashionClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+        "Bag", "Ankle boot"];
 
     /// <summary>
     /// The classic 2-D spiral: <paramref name="classes"/> arms of <paramref name="perClass"/> points each, radius growing
@@ -136,13 +142,15 @@ public static class Datasets
                 var p = Path.Combine(dir, candidate);
                 if (File.Exists(p)) return p;
             }
-            throw new InvalidInputException($"{name}: {Path.Combine(dir, stem)}[.gz] not found" + (howToGet is null ? "" : $"; {howToGet}"));
+            throw new InvalidInputException($"{name}: {Path.Combine(dir, stem)}[.gz] not found"
+                + (howToGet is null ? "" : $"; {howToGet}"));
         }
         if (!Directory.Exists(dir))
             throw new InvalidInputException($"{name}: the folder {dir} does not exist" + (howToGet is null ? "" : $"; {howToGet}"));
         var train = Load(Find("train-images-idx3-ubyte"), Find("train-labels-idx1-ubyte"), name + " train", classNames);
         var test = Load(Find("t10k-images-idx3-ubyte"), Find("t10k-labels-idx1-ubyte"), name + " test", classNames);
-        if (train.Dim != test.Dim) throw new InvalidFileException($"{name}: training images have {train.Dim} pixels but test images {test.Dim}");
+        if (train.Dim != test.Dim) throw new InvalidFileException($"{name}: training images have {train.Dim} pixels but test " +
+            $"images {test.Dim}");
         return (train, test);
     }
 
@@ -151,8 +159,10 @@ public static class Datasets
     {
         var images = Idx.Read(imagesPath);
         var labels = Idx.Read(labelsPath);
-        if (images.Shape.Length != 3) throw new InvalidFileException($"{imagesPath}: images must have 3 dimensions (count, rows, columns), not {images.Shape.Length}");
-        if (labels.Shape.Length != 1) throw new InvalidFileException($"{labelsPath}: labels must have 1 dimension, not {labels.Shape.Length}");
+        if (images.Shape.Length != 3) throw new InvalidFileException($"{imagesPath}: images must have 3 dimensions (count, rows, " +
+            $"columns), not {images.Shape.Length}");
+        if (labels.Shape.Length != 1) throw new InvalidFileException($"{labelsPath}: labels must have 1 dimension, " +
+            $"not {labels.Shape.Length}");
         if (images.Shape[0] != labels.Shape[0])
             throw new InvalidFileException($"{name}: {images.Shape[0]} images but {labels.Shape[0]} labels");
         int n = images.Shape[0], dim = images.Shape[1] * images.Shape[2];

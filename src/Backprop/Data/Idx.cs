@@ -38,9 +38,11 @@ public static class Idx
         if (bytes.Length >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B) bytes = Gunzip(bytes, name);
         if (bytes.Length < 4) throw new InvalidFileException($"{name}: {bytes.Length} bytes is too short for an IDX header");
         if (bytes[0] != 0 || bytes[1] != 0)
-            throw new InvalidFileException($"{name}: bad magic number {bytes[0]:X2} {bytes[1]:X2} {bytes[2]:X2} {bytes[3]:X2}; an IDX file starts with 00 00");
+            throw new InvalidFileException($"{name}: bad magic number {bytes[0]:X2} {bytes[1]:X2} {bytes[2]:X2} {bytes[3]:X2}; an IDX " +
+                $"file starts with 00 00");
         if (bytes[2] != 0x08)
-            throw new InvalidFileException($"{name}: element type 0x{bytes[2]:X2} is not supported; MNIST files hold unsigned bytes (0x08)");
+            throw new InvalidFileException($"{name}: element type 0x{bytes[2]:X2} is not supported; MNIST files hold unsigned bytes " +
+                $"(0x08)");
         int rank = bytes[3];
         if (rank < 1 || rank > 4) throw new InvalidFileException($"{name}: {rank} dimensions; 1 to 4 expected");
         int header = 4 + 4 * rank;
@@ -56,8 +58,10 @@ public static class Idx
             if (count > MaxBytes) throw new InvalidFileException($"{name}: the header declares more than {MaxBytes} elements");
         }
         long expected = header + count;
-        if (bytes.Length < expected) throw new InvalidFileException($"{name}: truncated: the header declares {count} elements, but only {bytes.Length - header} bytes follow");
-        if (bytes.Length > expected) throw new InvalidFileException($"{name}: {bytes.Length - expected} unexpected bytes after the {count} declared elements");
+        if (bytes.Length < expected) throw new InvalidFileException($"{name}: truncated: the header declares {count} elements, but " +
+            $"only {bytes.Length - header} bytes follow");
+        if (bytes.Length > expected) throw new InvalidFileException($"{name}: {bytes.Length - expected} unexpected bytes after " +
+            $"the {count} declared elements");
         return new Array(shape, bytes[header..]);
     }
 

@@ -35,7 +35,8 @@ public static class GradientCheck
     public const double DefaultStep = 1e-2;
 
     /// <summary>Checks dx and every parameter gradient of <paramref name="layer"/> at input <paramref name="x"/>.</summary>
-    public static IReadOnlyList<GradientCheckResult> Layer(Layer<double> layer, Tensor<double> x, int seed = 0, double h = DefaultStep, string? target = null)
+    public static IReadOnlyList<GradientCheckResult> Layer(Layer<double> layer, Tensor<double> x, int seed = 0, double h = DefaultStep,
+        string? target = null)
     {
         target ??= Short(layer.GetType());
         var y = layer.Forward(x);
@@ -53,7 +54,8 @@ public static class GradientCheck
     }
 
     /// <summary>Checks dx of <paramref name="loss"/> at logits <paramref name="x"/> and targets <paramref name="t"/>.</summary>
-    public static GradientCheckResult Loss(Loss<double> loss, Tensor<double> x, Tensor<double> t, double h = DefaultStep, string? target = null)
+    public static GradientCheckResult Loss(Loss<double> loss, Tensor<double> x, Tensor<double> t, double h = DefaultStep,
+        string? target = null)
     {
         loss.Forward(x, t);
         var a = loss.Backward().Span.ToArray();
@@ -61,7 +63,8 @@ public static class GradientCheck
     }
 
     /// <summary>Checks ∂L/∂x and every parameter gradient of a whole network.</summary>
-    public static IReadOnlyList<GradientCheckResult> Network(Sequential<double> net, Tensor<double> x, Tensor<double> t, double h = DefaultStep)
+    public static IReadOnlyList<GradientCheckResult> Network(Sequential<double> net, Tensor<double> x, Tensor<double> t,
+        double h = DefaultStep)
     {
         net.ComputeLoss(x, t);
         var dx = net.Backward().Span.ToArray();
@@ -72,7 +75,8 @@ public static class GradientCheck
         {
             var layer = net.Layers[i];
             for (int j = 0; j < layer.Parameters.Count; j++)
-                results.Add(Compare($"layers[{i}] {Short(layer.GetType())}", layer.Parameters[j].Name, grads[i][j], Numeric(layer.Parameters[j].Value, F, h)));
+                results.Add(Compare($"layers[{i}] {Short(layer.GetType())}", layer.Parameters[j].Name, grads[i][j],
+                    Numeric(layer.Parameters[j].Value, F, h)));
         }
         return results;
     }

@@ -28,9 +28,11 @@ public static class GradientCheckSuite
             var layer = Kinds.Create<double>(kind.Name);
             results.AddRange(GradientCheck.Layer(layer, AwayFromZero(rng, 3, 4), seed, target: layer.GetType().Name.Split('`')[0]));
         }
-        results.AddRange(GradientCheck.Layer(new Gelu<double>(tanhApproximation: true), AwayFromZero(rng, 3, 4), seed, target: "Gelu (tanh)"));
+        results.AddRange(GradientCheck.Layer(new Gelu<double>(tanhApproximation: true), AwayFromZero(rng, 3, 4), seed,
+            target: "Gelu (tanh)"));
         results.AddRange(GradientCheck.Layer(new LeakyRelu<double>(0.2), AwayFromZero(rng, 3, 4), seed, target: "LeakyRelu (alpha 0.2)"));
-        results.AddRange(GradientCheck.Layer(new Softplus<double>(2.0, 3.0), AwayFromZero(rng, 3, 4, kink: 1.5), seed, target: "Softplus (beta 2, threshold 3)"));
+        results.AddRange(GradientCheck.Layer(new Softplus<double>(2.0, 3.0), AwayFromZero(rng, 3, 4, kink: 1.5), seed,
+            target: "Softplus (beta 2, threshold 3)"));
 
         var logits = Random(rng, 4, 3);
         var oneHot = Tensor<double>.Zeros(4, 3);

@@ -21,7 +21,8 @@ public static class JsonInput
             string msg = e.Message;
             int cut = msg.IndexOf(" LineNumber", StringComparison.Ordinal);
             if (cut > 0) msg = msg[..cut].TrimEnd('.', ' ');
-            throw new InputFormatException($"malformed JSON: {msg}", (int)(e.LineNumber ?? -1) + 1, (int)(e.BytePositionInLine ?? -1) + 1, e);
+            throw new InputFormatException($"malformed JSON: {msg}", (int)(e.LineNumber ?? -1) + 1, (int)(e.BytePositionInLine ?? -1) + 1,
+                e);
         }
     }
 
@@ -30,7 +31,8 @@ public static class JsonInput
     {
         using var doc = ParseDocument(text);
         if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            throw new InputFormatException($"the JSON input must be an object of named inputs, not {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}", 1, 1);
+            throw new InputFormatException($"the JSON input must be an object of named inputs, " +
+                $"not {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}", 1, 1);
         return Object(doc.RootElement, "");
     }
 
@@ -63,7 +65,8 @@ public static class JsonInput
                 values.Add(e.GetDouble());
                 return [];
             case JsonValueKind.String when e.GetString() is "NaN" or "nan" or "Infinity" or "-Infinity" or "inf" or "-inf":
-                values.Add(e.GetString()!.Contains("nan", StringComparison.OrdinalIgnoreCase) ? double.NaN : e.GetString()!.StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity);
+                values.Add(e.GetString()!.Contains("nan", StringComparison.OrdinalIgnoreCase) ? double.NaN : e.GetString()!.StartsWith('-')
+                    ? double.NegativeInfinity : double.PositiveInfinity);
                 return [];
             case JsonValueKind.Array:
                 int[]? inner = null;
@@ -73,12 +76,14 @@ public static class JsonInput
                     var s = Walk(item, $"{path}[{count}]", values);
                     if (inner is null) inner = s;
                     else if (!inner.AsSpan().SequenceEqual(s))
-                        throw new InvalidInputException($"{path}: ragged nested list: element {count} has shape {Shape(s)} but element 0 has shape {Shape(inner)}");
+                        throw new InvalidInputException($"{path}: ragged nested list: element {count} has shape {Shape(s)} but element 0 " +
+                            $"has shape {Shape(inner)}");
                     count++;
                 }
                 return [count, .. inner ?? []];
             default:
-                throw new InvalidInputException($"{path} must be a number or a nested list of numbers, not {e.ValueKind.ToString().ToLowerInvariant()}");
+                throw new InvalidInputException($"{path} must be a number or a nested list of numbers, " +
+                    $"not {e.ValueKind.ToString().ToLowerInvariant()}");
         }
     }
 

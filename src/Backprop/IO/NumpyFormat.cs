@@ -74,7 +74,8 @@ public static class NumpyFormat
     }
 
     // numpy's _formatArray: rows wrap at the line width, inner axes separated by blank lines, "..." for summaries.
-    private static string Recurse(double[] data, int[] shape, int axis, int offset, string hanging, int width, FloatFormat fmt, bool summarize)
+    private static string Recurse(double[] data, int[] shape, int axis, int offset, string hanging, int width, FloatFormat fmt,
+        bool summarize)
     {
         int axesLeft = shape.Length - axis;
         string nextHanging = hanging + " ";
@@ -86,7 +87,8 @@ public static class NumpyFormat
         int leading = showSummary ? EdgeItems : 0;
         int trailing = showSummary ? EdgeItems : n;
         var s = new StringBuilder();
-        string Item(int i) => axesLeft == 1 ? fmt.Format(data[offset + i]) : Recurse(data, shape, axis + 1, offset + i * stride, nextHanging, nextWidth, fmt, summarize);
+        string Item(int i) => axesLeft == 1 ? fmt.Format(data[offset + i]) : Recurse(data, shape, axis + 1, offset + i * stride,
+            nextHanging, nextWidth, fmt, summarize);
 
         if (axesLeft == 1)
         {

@@ -29,7 +29,8 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>Writes the tensors and metadata atomically: to a temporary file in the same folder, flushed, then renamed over <paramref name="path"/>.</summary>
+    /// <summary>Writes the tensors and metadata atomically: to a temporary file in the same folder, flushed, then renamed over <paramref
+    /// name="path"/>.</summary>
     public static void Save(string path, IEnumerable<Entry> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         var list = tensors.ToList();
@@ -76,7 +77,8 @@ public static class SafeTensors
                 header.CopyTo(fs);
                 foreach (var t in list)
                 {
-                    if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian machine");
+                    if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian " +
+                        "machine");
                     if (t.F32 is not null) fs.Write(MemoryMarshal.AsBytes(t.F32.AsSpan()));
                     else fs.Write(MemoryMarshal.AsBytes(t.F64!.AsSpan()));
                 }
@@ -134,16 +136,19 @@ public static class SafeTensors
                 }
                 var e = p.Value;
                 if (e.ValueKind != JsonValueKind.Object) throw Bad($"tensor '{p.Name}' is not an object");
-                if (!e.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String) throw Bad($"tensor '{p.Name}' has no dtype");
+                if (!e.TryGetProperty("dtype", out var dt)
+                    || dt.ValueKind != JsonValueKind.String) throw Bad($"tensor '{p.Name}' has no dtype");
                 string dtype = dt.GetString()!;
                 int size = dtype switch { "F32" => 4, "F64" => 8, _ => 0 };
                 if (size == 0) throw Bad($"tensor '{p.Name}' has dtype {dtype}; Backprop reads F32 and F64");
-                if (!e.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array) throw Bad($"tensor '{p.Name}' has no shape");
+                if (!e.TryGetProperty("shape", out var sh)
+                    || sh.ValueKind != JsonValueKind.Array) throw Bad($"tensor '{p.Name}' has no shape");
                 var shape = new List<int>();
                 long count = 1;
                 foreach (var d in sh.EnumerateArray())
                 {
-                    if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int v) || v < 0) throw Bad($"tensor '{p.Name}' has an invalid shape");
+                    if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int v)
+                        || v < 0) throw Bad($"tensor '{p.Name}' has an invalid shape");
                     shape.Add(v);
                     count *= v;
                     if (count > dataLength) throw Bad($"tensor '{p.Name}': its shape holds more elements than the file");
@@ -152,9 +157,11 @@ public static class SafeTensors
                     throw Bad($"tensor '{p.Name}' has no data_offsets [begin, end]");
                 if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
                     throw Bad($"tensor '{p.Name}' has invalid data_offsets");
-                if (end > dataLength) throw Bad($"tensor '{p.Name}': data_offsets [{begin}, {end}] run past the {dataLength} data bytes (truncated file?)");
+                if (end > dataLength) throw Bad($"tensor '{p.Name}': data_offsets [{begin}, {end}] run past the {dataLength} data bytes " +
+                    $"(truncated file?)");
                 if (end - begin != count * size)
-                    throw Bad($"tensor '{p.Name}': shape {Tensor<float>.ShapeText(shape.ToArray())} of {dtype} needs {count * size} bytes, but data_offsets span {end - begin}");
+                    throw Bad($"tensor '{p.Name}': shape {Tensor<float>.ShapeText(shape.ToArray())} of {dtype} needs {count * size} " +
+                        $"bytes, but data_offsets span {end - begin}");
                 ranges.Add((begin, end, p.Name));
                 var span = bytes.AsSpan(dataStart + (int)begin, (int)(end - begin));
                 entries.Add(size == 4

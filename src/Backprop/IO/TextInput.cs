@@ -47,7 +47,10 @@ public static class TextInput
             var shape = ParseValue(tokens, ref pos, values, positions, name.Text);
             result.Add(new InputValue
             {
-                Name = name.Text, Shape = shape, Values = values.ToArray(), Positions = positions.ToArray(),
+                Name = name.Text,
+                Shape = shape,
+                Values = values.ToArray(),
+                Positions = positions.ToArray(),
                 Where = $"line {start.Line}, column {start.Column}",
             });
         }
@@ -75,7 +78,8 @@ public static class TextInput
             var shape = ParseValue(tokens, ref pos, values, positions, name);
             if (inner is null) inner = shape;
             else if (!inner.AsSpan().SequenceEqual(shape))
-                throw Error($"{name}: ragged nested list: element {count} has shape {ShapeText(shape)} but element 0 has shape {ShapeText(inner)}", itemStart);
+                throw Error($"{name}: ragged nested list: element {count} has shape {ShapeText(shape)} but element 0 has " +
+                    $"shape {ShapeText(inner)}", itemStart);
             count++;
             var sep = tokens[pos];
             if (sep.Kind == Kind.Comma) pos++;
@@ -124,7 +128,13 @@ public static class TextInput
                 while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_')) i++;
                 string word = text[start..i];
                 col += i - start;
-                var special = word.ToLowerInvariant() switch { "nan" => double.NaN, "inf" or "infinity" => double.PositiveInfinity, _ => (double?)null };
+                var special = word.ToLowerInvariant() switch
+                {
+                    "nan" => double.NaN,
+                    "inf" or "infinity" => double.PositiveInfinity,
+                    _ =>
+                    (double?)null
+                };
                 tokens.Add(special is { } v ? new(Kind.Number, word, v, line, startCol) : new(Kind.Word, word, 0, line, startCol));
                 continue;
             }
@@ -143,7 +153,8 @@ public static class TextInput
                     tokens.Add(new(Kind.Number, num, lower[0] == '-' ? double.NegativeInfinity : double.PositiveInfinity, line, startCol));
                 else if (lower is "-nan" or "+nan")
                     tokens.Add(new(Kind.Number, num, double.NaN, line, startCol));
-                else if (double.TryParse(lower, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && !lower.Contains("infinity") && !lower.Contains('∞'))
+                else if (double.TryParse(lower, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
+                    && !lower.Contains("infinity") && !lower.Contains('∞'))
                     tokens.Add(new(Kind.Number, num, d, line, startCol));
                 else
                     throw new InputFormatException($"'{num}' is not a number", line, startCol);

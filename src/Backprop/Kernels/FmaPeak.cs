@@ -25,7 +25,8 @@ public static unsafe class FmaPeak
     public static double Measure<T>(int threads, double seconds) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), $"FmaPeak: threads must be at least 1, not {threads}");
-        if (!(seconds > 0 && seconds <= 60)) throw new ArgumentOutOfRangeException(nameof(seconds), $"FmaPeak: seconds must be in (0, 60], not {seconds}");
+        if (!(seconds > 0 && seconds <= 60)) throw new ArgumentOutOfRangeException(nameof(seconds),
+            $"FmaPeak: seconds must be in (0, 60], not {seconds}");
         var path = Gemm.EffectivePath;
         int lanes = path switch { GemmPath.Vector512 => Vector512<T>.Count, GemmPath.Vector256 => Vector256<T>.Count, _ => 1 };
         int parts = Math.Min(threads, WorkerPool.Shared.Capacity);
@@ -81,7 +82,8 @@ public static unsafe class FmaPeak
                     x4 = Simd.Fma(x4, vm, vc); x5 = Simd.Fma(x5, vm, vc); x6 = Simd.Fma(x6, vm, vc); x7 = Simd.Fma(x7, vm, vc);
                     x8 = Simd.Fma(x8, vm, vc); x9 = Simd.Fma(x9, vm, vc); x10 = Simd.Fma(x10, vm, vc); x11 = Simd.Fma(x11, vm, vc);
                 }
-                return double.CreateTruncating(Vector512.Sum(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) + ((x8 + x9) + (x10 + x11))));
+                return double.CreateTruncating(Vector512.Sum(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) + ((x8 + x9) + (x10
+                    + x11))));
             }
             case GemmPath.Vector256:
             {
@@ -94,7 +96,8 @@ public static unsafe class FmaPeak
                     x4 = Simd.Fma(x4, vm, vc); x5 = Simd.Fma(x5, vm, vc); x6 = Simd.Fma(x6, vm, vc); x7 = Simd.Fma(x7, vm, vc);
                     x8 = Simd.Fma(x8, vm, vc); x9 = Simd.Fma(x9, vm, vc); x10 = Simd.Fma(x10, vm, vc); x11 = Simd.Fma(x11, vm, vc);
                 }
-                return double.CreateTruncating(Vector256.Sum(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) + ((x8 + x9) + (x10 + x11))));
+                return double.CreateTruncating(Vector256.Sum(((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) + ((x8 + x9) + (x10
+                    + x11))));
             }
             default:
             {

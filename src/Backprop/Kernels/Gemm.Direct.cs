@@ -33,7 +33,8 @@ public static unsafe partial class Gemm
                 for (; i + 3 < M; i += 4)
                     DirectRowQuad(a + i * aRow, aRow, aCol, b, ldb, c + (long)i * ldc, ldc, N, K, bias, accumulate);
                 for (; i + 1 < M; i += 2)
-                    DirectRowPair(a + i * aRow, a + (i + 1) * aRow, aCol, b, ldb, c + (long)i * ldc, c + (long)(i + 1) * ldc, N, K, bias, accumulate);
+                    DirectRowPair(a + i * aRow, a + (i + 1) * aRow, aCol, b, ldb, c + (long)i * ldc, c + (long)(i + 1) * ldc, N, K, bias,
+                        accumulate);
             }
             for (; i < M; i++)
                 DirectRow(path, a + i * aRow, aCol, b, ldb, c + (long)i * ldc, N, K, bias, accumulate);
@@ -194,7 +195,8 @@ public static unsafe partial class Gemm
     {
         int W = Vector512<T>.Count;
         int p0 = Math.Min(j, n - W), p1 = Math.Min(j + W, n - W), p2 = Math.Min(j + 2 * W, n - W), p3 = Math.Min(j + 3 * W, n - W);
-        int p4 = Math.Min(j + 4 * W, n - W), p5 = Math.Min(j + 5 * W, n - W), p6 = Math.Min(j + 6 * W, n - W), p7 = Math.Min(j + 7 * W, n - W);
+        int p4 = Math.Min(j + 4 * W, n - W), p5 = Math.Min(j + 5 * W, n - W), p6 = Math.Min(j + 6 * W, n - W), p7 = Math.Min(j + 7 * W,
+            n - W);
         Vector512<T> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
         Vector512<T> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default, o6 = default, o7 = default;
         T* bk = b;
@@ -271,14 +273,23 @@ public static unsafe partial class Gemm
             Finish(c0, p0, r0, bias, accumulate, j - p0);
             Finish(c1, p0, s0, bias, accumulate, j - p0);
             if (j + W < n) { Finish(c0, p1, r1, bias, accumulate, j + W - p1); Finish(c1, p1, s1, bias, accumulate, j + W - p1); }
-            if (j + 2 * W < n) { Finish(c0, p2, r2, bias, accumulate, j + 2 * W - p2); Finish(c1, p2, s2, bias, accumulate, j + 2 * W - p2); }
-            if (j + 3 * W < n) { Finish(c0, p3, r3, bias, accumulate, j + 3 * W - p3); Finish(c1, p3, s3, bias, accumulate, j + 3 * W - p3); }
+            if (j + 2 * W < n)
+            {
+                Finish(c0, p2, r2, bias, accumulate, j + 2 * W - p2); Finish(c1, p2, s2, bias, accumulate, j
+                + 2 * W - p2);
+            }
+            if (j + 3 * W < n)
+            {
+                Finish(c0, p3, r3, bias, accumulate, j + 3 * W - p3); Finish(c1, p3, s3, bias, accumulate, j
+                + 3 * W - p3);
+            }
         }
     }
 
     // DirectRowPair for four rows: each vector of B loaded per k feeds four rows (sixteen accumulators, one per element
     // as in the pair, so a row gets the same sums in a quad or a pair).
-    private static void DirectRowQuad<T>(T* a, long aRow, long aStride, T* b, int ldb, T* c, int ldc, int n, int K, T* bias, bool accumulate)
+    private static void DirectRowQuad<T>(T* a, long aRow, long aStride, T* b, int ldb, T* c, int ldc, int n, int K, T* bias,
+        bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
@@ -330,7 +341,8 @@ public static unsafe partial class Gemm
 
     // Stores lanes [skip, W) of s (+ bias, + old C when accumulating) at c + j; lanes below skip are left as they were.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<T>(T* c, int j, Vector512<T> s, T* bias, bool accumulate, int skip) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Finish<T>(T* c, int j, Vector512<T> s, T* bias, bool accumulate, int skip) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         if (bias != null) s += Vector512.Load(bias + j);
         // Without accumulation the skipped lanes are rewritten with the values they already hold (same operations, same
@@ -339,12 +351,14 @@ public static unsafe partial class Gemm
         {
             var old = Vector512.Load(c + j);
             s += old;
-            if (skip != 0) s = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(skip))), s, old);
+            if (skip != 0) s = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512<T>.Indices,
+                Vector512.Create(T.CreateTruncating(skip))), s, old);
         }
         Vector512.Store(s, c + j);
     }
 
-    private static void Dot4<T>(GemmPath path, T* x, T* y, int ldy, int n, out T s0, out T s1, out T s2, out T s3) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Dot4<T>(GemmPath path, T* x, T* y, int ldy, int n, out T s0, out T s1, out T s2, out T s3) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         int j = 0;
         s0 = s1 = s2 = s3 = T.Zero;

@@ -49,7 +49,8 @@ public static unsafe partial class Gemm
     private static Vector512<float> DotGroup16(float** r, float* a, int K, int last, Vector512<float> tail)
     {
         Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
-        Vector512<float> v8 = default, v9 = default, v10 = default, v11 = default, v12 = default, v13 = default, v14 = default, v15 = default;
+        Vector512<float> v8 = default, v9 = default, v10 = default, v11 = default, v12 = default, v13 = default, v14 = default,
+            v15 = default;
         float* r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4], r5 = r[5], r6 = r[6], r7 = r[7];
         float* r8 = r[8], r9 = r[9], r10 = r[10], r11 = r[11], r12 = r[12], r13 = r[13], r14 = r[14], r15 = r[15];
         for (int k = 0; k < last; k += 16)
@@ -60,21 +61,32 @@ public static unsafe partial class Gemm
             v4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r4 + k), v4); v5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r5 + k), v5);
             v6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r6 + k), v6); v7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r7 + k), v7);
             v8 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r8 + k), v8); v9 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r9 + k), v9);
-            v10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r10 + k), v10); v11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r11 + k), v11);
-            v12 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r12 + k), v12); v13 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r13 + k), v13);
-            v14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r14 + k), v14); v15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r15 + k), v15);
+            v10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r10 + k), v10);
+            v11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r11 + k), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r12 + k), v12);
+            v13 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r13 + k), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r14 + k), v14);
+            v15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(r15 + k), v15);
         }
         {
             int k = last;
             var x = Avx512F.MaskLoad(a + k, tail, Vector512<float>.Zero);
-            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r0 + k, tail, Vector512<float>.Zero), v0); v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r1 + k, tail, Vector512<float>.Zero), v1);
-            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r2 + k, tail, Vector512<float>.Zero), v2); v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r3 + k, tail, Vector512<float>.Zero), v3);
-            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r4 + k, tail, Vector512<float>.Zero), v4); v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r5 + k, tail, Vector512<float>.Zero), v5);
-            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r6 + k, tail, Vector512<float>.Zero), v6); v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r7 + k, tail, Vector512<float>.Zero), v7);
-            v8 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r8 + k, tail, Vector512<float>.Zero), v8); v9 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r9 + k, tail, Vector512<float>.Zero), v9);
-            v10 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r10 + k, tail, Vector512<float>.Zero), v10); v11 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r11 + k, tail, Vector512<float>.Zero), v11);
-            v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r12 + k, tail, Vector512<float>.Zero), v12); v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r13 + k, tail, Vector512<float>.Zero), v13);
-            v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r14 + k, tail, Vector512<float>.Zero), v14); v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r15 + k, tail, Vector512<float>.Zero), v15);
+            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r0 + k, tail, Vector512<float>.Zero), v0);
+            v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r1 + k, tail, Vector512<float>.Zero), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r2 + k, tail, Vector512<float>.Zero), v2);
+            v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r3 + k, tail, Vector512<float>.Zero), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r4 + k, tail, Vector512<float>.Zero), v4);
+            v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r5 + k, tail, Vector512<float>.Zero), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r6 + k, tail, Vector512<float>.Zero), v6);
+            v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r7 + k, tail, Vector512<float>.Zero), v7);
+            v8 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r8 + k, tail, Vector512<float>.Zero), v8);
+            v9 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r9 + k, tail, Vector512<float>.Zero), v9);
+            v10 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r10 + k, tail, Vector512<float>.Zero), v10);
+            v11 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r11 + k, tail, Vector512<float>.Zero), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r12 + k, tail, Vector512<float>.Zero), v12);
+            v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r13 + k, tail, Vector512<float>.Zero), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r14 + k, tail, Vector512<float>.Zero), v14);
+            v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r15 + k, tail, Vector512<float>.Zero), v15);
         }
         return Reduce16(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15);
     }
@@ -85,7 +97,8 @@ public static unsafe partial class Gemm
     private static Vector512<float> DotGroup16Strided(float* b, long ldb, float* a, int K, int last, Vector512<float> tail)
     {
         Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
-        Vector512<float> v8 = default, v9 = default, v10 = default, v11 = default, v12 = default, v13 = default, v14 = default, v15 = default;
+        Vector512<float> v8 = default, v9 = default, v10 = default, v11 = default, v12 = default, v13 = default, v14 = default,
+            v15 = default;
         float* p0 = b, p1 = b + ldb, p2 = b + 2 * ldb, p3 = b + 3 * ldb;
         long o1 = 4 * ldb, o2 = 8 * ldb, o3 = 12 * ldb;
         int k = 0;
@@ -93,25 +106,37 @@ public static unsafe partial class Gemm
         {
             var x = Vector512.Load(a + k);
             v0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0), v0); v1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o1), v1);
-            v2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o2), v2); v3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o3), v3);
+            v2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o2), v2);
+            v3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p0 + o3), v3);
             v4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1), v4); v5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o1), v5);
-            v6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o2), v6); v7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o3), v7);
+            v6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o2), v6);
+            v7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p1 + o3), v7);
             v8 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2), v8); v9 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o1), v9);
-            v10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o2), v10); v11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o3), v11);
+            v10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o2), v10);
+            v11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p2 + o3), v11);
             v12 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3), v12); v13 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o1), v13);
-            v14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o2), v14); v15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o3), v15);
+            v14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o2), v14);
+            v15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(p3 + o3), v15);
         }
         {
             var z = Vector512<float>.Zero;
             var x = Avx512F.MaskLoad(a + k, tail, z);
-            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0, tail, z), v0); v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o1, tail, z), v1);
-            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o2, tail, z), v2); v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o3, tail, z), v3);
-            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1, tail, z), v4); v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o1, tail, z), v5);
-            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o2, tail, z), v6); v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o3, tail, z), v7);
-            v8 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2, tail, z), v8); v9 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o1, tail, z), v9);
-            v10 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o2, tail, z), v10); v11 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o3, tail, z), v11);
-            v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3, tail, z), v12); v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o1, tail, z), v13);
-            v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o2, tail, z), v14); v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o3, tail, z), v15);
+            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0, tail, z), v0);
+            v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o1, tail, z), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o2, tail, z), v2);
+            v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p0 + o3, tail, z), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1, tail, z), v4);
+            v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o1, tail, z), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o2, tail, z), v6);
+            v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p1 + o3, tail, z), v7);
+            v8 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2, tail, z), v8);
+            v9 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o1, tail, z), v9);
+            v10 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o2, tail, z), v10);
+            v11 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p2 + o3, tail, z), v11);
+            v12 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3, tail, z), v12);
+            v13 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o1, tail, z), v13);
+            v14 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o2, tail, z), v14);
+            v15 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(p3 + o3, tail, z), v15);
         }
         return Reduce16(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15);
     }
@@ -133,10 +158,12 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Half16(Vector512<float> a, Vector512<float> b) => Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+    private static Vector512<float> Half16(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Quarter16(Vector512<float> a, Vector512<float> b) => Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+    private static Vector512<float> Quarter16(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
 
     private static Vector512<double> DotGroup8(double** r, double* a, int K, int last, Vector512<double> tail)
     {
@@ -153,10 +180,14 @@ public static unsafe partial class Gemm
         {
             int k = last;
             var x = Avx512F.MaskLoad(a + k, tail, Vector512<double>.Zero);
-            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r0 + k, tail, Vector512<double>.Zero), v0); v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r1 + k, tail, Vector512<double>.Zero), v1);
-            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r2 + k, tail, Vector512<double>.Zero), v2); v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r3 + k, tail, Vector512<double>.Zero), v3);
-            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r4 + k, tail, Vector512<double>.Zero), v4); v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r5 + k, tail, Vector512<double>.Zero), v5);
-            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r6 + k, tail, Vector512<double>.Zero), v6); v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r7 + k, tail, Vector512<double>.Zero), v7);
+            v0 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r0 + k, tail, Vector512<double>.Zero), v0);
+            v1 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r1 + k, tail, Vector512<double>.Zero), v1);
+            v2 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r2 + k, tail, Vector512<double>.Zero), v2);
+            v3 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r3 + k, tail, Vector512<double>.Zero), v3);
+            v4 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r4 + k, tail, Vector512<double>.Zero), v4);
+            v5 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r5 + k, tail, Vector512<double>.Zero), v5);
+            v6 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r6 + k, tail, Vector512<double>.Zero), v6);
+            v7 = Vector512.FusedMultiplyAdd(x, Avx512F.MaskLoad(r7 + k, tail, Vector512<double>.Zero), v7);
         }
         // [a0+a2, a1+a3, b0+b2, b1+b3] in 128-bit blocks of two, then [A, B, C, D] (two partials of one vector per
         // block), then the pairs inside the blocks.

@@ -12,7 +12,8 @@ public static unsafe partial class Gemm
 {
     // C (M×N, N ≤ one vector) = op(A)·B: every row of C is one masked vector, eight rows at a time, so eight FMA
     // chains run side by side; B is read in place, a row per k, with masked loads (nothing read or written past N).
-    private static void NarrowDirect<T>(bool transA, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
+    private static void NarrowDirect<T>(bool transA, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias,
+        bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var mask = Simd.FirstLanes<T>(N);
@@ -24,7 +25,8 @@ public static unsafe partial class Gemm
             // Rows past M repeat the last one: computed, never stored.
             T* a0 = a + i * aRow;
             T* a1 = a + Math.Min(i + 1, M - 1) * aRow, a2 = a + Math.Min(i + 2, M - 1) * aRow, a3 = a + Math.Min(i + 3, M - 1) * aRow;
-            T* a4 = a + Math.Min(i + 4, M - 1) * aRow, a5 = a + Math.Min(i + 5, M - 1) * aRow, a6 = a + Math.Min(i + 6, M - 1) * aRow, a7 = a + Math.Min(i + 7, M - 1) * aRow;
+            T* a4 = a + Math.Min(i + 4, M - 1) * aRow, a5 = a + Math.Min(i + 5, M - 1) * aRow, a6 = a + Math.Min(i + 6, M - 1) * aRow,
+                a7 = a + Math.Min(i + 7, M - 1) * aRow;
             Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
             T* bk = b;
             long o = 0;
@@ -54,7 +56,8 @@ public static unsafe partial class Gemm
 
     // NarrowDirect for one to two vectors of columns (a 10-class layer in float64): each row of C is two vectors, the
     // second masked; eight rows at a time, sixteen accumulators.
-    private static void NarrowDirect2<T>(bool transA, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias, bool accumulate)
+    private static void NarrowDirect2<T>(bool transA, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias,
+        bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
@@ -68,7 +71,8 @@ public static unsafe partial class Gemm
             int rows = Math.Min(8, M - i);
             T* a0 = a + i * aRow;
             T* a1 = a + Math.Min(i + 1, M - 1) * aRow, a2 = a + Math.Min(i + 2, M - 1) * aRow, a3 = a + Math.Min(i + 3, M - 1) * aRow;
-            T* a4 = a + Math.Min(i + 4, M - 1) * aRow, a5 = a + Math.Min(i + 5, M - 1) * aRow, a6 = a + Math.Min(i + 6, M - 1) * aRow, a7 = a + Math.Min(i + 7, M - 1) * aRow;
+            T* a4 = a + Math.Min(i + 4, M - 1) * aRow, a5 = a + Math.Min(i + 5, M - 1) * aRow, a6 = a + Math.Min(i + 6, M - 1) * aRow,
+                a7 = a + Math.Min(i + 7, M - 1) * aRow;
             Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
             Vector512<T> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
             T* bk = b;
@@ -107,7 +111,8 @@ public static unsafe partial class Gemm
 
     // A short reduction against a transposed B (dx = dout·Wᵀ of a narrow layer): transpose op(B) once into a K×N
     // row-major scratch, then every row of C is a K-term combination of its rows, held in registers.
-    private static void ShortTransposedB<T>(GemmPath path, int M, int N, int K, T* pa, int lda, T* pb, int ldb, T* pc, int ldc, T* bias, bool accumulate)
+    private static void ShortTransposedB<T>(GemmPath path, int M, int N, int K, T* pa, int lda, T* pb, int ldb, T* pc, int ldc, T* bias,
+        bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T* bt = Buffer<T>(ref t_packB, (long)K * N);

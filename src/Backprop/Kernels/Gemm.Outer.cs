@@ -51,7 +51,8 @@ public static unsafe partial class Gemm
                 var mine = Simd.FirstLanes<T>(r);
                 var next = Vector512.Create(a[Math.Min(i + 1, M - 1) * aStride]);
                 var v = Vector512.ConditionalSelect(mine, x * Simd.MaskLoad(bi + f, mine), next * Simd.MaskLoad(b - r, ~mine));
-                if (bias != null) v += Vector512.ConditionalSelect(mine, Simd.MaskLoad(bias + (f - (long)i * N), mine), Simd.MaskLoad(bias - r, ~mine));
+                if (bias != null) v += Vector512.ConditionalSelect(mine, Simd.MaskLoad(bias + (f - (long)i * N), mine),
+                    Simd.MaskLoad(bias - r, ~mine));
                 if (i + 1 < M)
                 {
                     if (accumulate) v += Vector512.LoadAligned(c + f);
@@ -64,7 +65,8 @@ public static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterStoreMasked<T>(T* c, Vector512<T> v, Vector512<T> mask, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void OuterStoreMasked<T>(T* c, Vector512<T> v, Vector512<T> mask, bool accumulate) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         if (accumulate) v += Simd.MaskLoad(c, mask);
         Simd.MaskStore(c, mask, v);

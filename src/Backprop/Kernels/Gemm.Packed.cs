@@ -30,13 +30,15 @@ public static unsafe partial class Gemm
                 {
                     var (lo, hi) = WorkerPool.Part(M, 2, part, parts);
                     if (lo < hi)
-                        Gemm.Direct(Path, TransA, TransB, hi - lo, N, K, TransA ? A + lo : A + (long)lo * Lda, Lda, B, Ldb, C + (long)lo * RsC, RsC, Bias, Accumulate);
+                        Gemm.Direct(Path, TransA, TransB, hi - lo, N, K, TransA ? A + lo : A + (long)lo * Lda, Lda, B, Ldb, C
+                            + (long)lo * RsC, RsC, Bias, Accumulate);
                 }
                 else
                 {
                     var (lo, hi) = WorkerPool.Part(N, 16, part, parts);
                     if (lo < hi)
-                        Gemm.Direct(Path, TransA, TransB, M, hi - lo, K, A, Lda, TransB ? B + (long)lo * Ldb : B + lo, Ldb, C + lo, RsC, Bias == null ? null : Bias + lo, Accumulate);
+                        Gemm.Direct(Path, TransA, TransB, M, hi - lo, K, A, Lda, TransB ? B + (long)lo * Ldb : B + lo, Ldb, C + lo, RsC,
+                            Bias == null ? null : Bias + lo, Accumulate);
                 }
                 return;
             }
@@ -80,7 +82,8 @@ public static unsafe partial class Gemm
             Compute(local, 0, M, 0, N, sums);
             return;
         }
-        RunParallel(plan.Parts, direct: false, plan.SplitRows, plan.Path, transA, transB, M, N, K, a, lda, b, ldb, c, rsC, csC, bias, accumulate, sums);
+        RunParallel(plan.Parts, direct: false, plan.SplitRows, plan.Path, transA, transB, M, N, K, a, lda, b, ldb, c, rsC, csC, bias,
+            accumulate, sums);
     }
 
     private readonly struct JobArgs<T>(GemmPath path, bool transA, bool transB, bool accumulate, int m, int n, int k,
@@ -93,7 +96,8 @@ public static unsafe partial class Gemm
     }
 
     private static void Compute<T>(Job<T> j, int m0, int m1, int n0, int n1, T* sums) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Compute(new JobArgs<T>(j.Path, j.TransA, j.TransB, j.Accumulate, j.M, j.N, j.K, j.Lda, j.Ldb, j.RsC, j.CsC, j.A, j.B, j.C, j.Bias), m0, m1, n0, n1, sums);
+        Compute(new JobArgs<T>(j.Path, j.TransA, j.TransB, j.Accumulate, j.M, j.N, j.K, j.Lda, j.Ldb, j.RsC, j.CsC, j.A, j.B, j.C, j.Bias),
+            m0, m1, n0, n1, sums);
 
     // Rows m0..m1 and columns n0..n1 of C; with sums (a non-transposed B only), also sums[j] = Σ_k B[k,j] for j in n0..n1,
     // added row by row as B is packed. An empty row range packs and sums B all the same.
@@ -130,7 +134,8 @@ public static unsafe partial class Gemm
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             T* cTile = p.C + (long)(ic + ir) * p.RsC + (long)(jc + jr) * p.CsC;
-                            MicroKernels.Run(p.Path, kc, pa, packB + (long)jr * kc, cTile, p.RsC, p.CsC, bias == null ? null : bias + jc + jr, first, mrEff, Math.Min(nr, nc - jr), tile);
+                            MicroKernels.Run(p.Path, kc, pa, packB + (long)jr * kc, cTile, p.RsC, p.CsC, bias == null ? null : bias + jc
+                                + jr, first, mrEff, Math.Min(nr, nc - jr), tile);
                         }
                     }
                 }

@@ -54,7 +54,8 @@ public static unsafe partial class Gemm
         ReadOnlySpan<T> bias = default, bool accumulate = false, Span<T> columnSums = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!columnSums.IsEmpty && columnSums.Length < N) throw new ArgumentException($"Gemm: columnSums has {columnSums.Length} entries, {N} needed");
+        if (!columnSums.IsEmpty
+            && columnSums.Length < N) throw new ArgumentException($"Gemm: columnSums has {columnSums.Length} entries, {N} needed");
         fixed (T* ps = columnSums)
         {
             T* sums = columnSums.IsEmpty ? null : ps;
@@ -68,7 +69,8 @@ public static unsafe partial class Gemm
     /// function of its arguments (and of the processor's AVX-512 support), so that tests and <c>bench</c> can print
     /// it. <see cref="Multiply{T}"/> follows it.
     /// </summary>
-    public static GemmPlan Plan<T>(GemmPath path, bool transA, bool transB, int M, int N, int K, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    public static GemmPlan Plan<T>(GemmPath path, bool transA, bool transB, int M, int N, int K, int threads) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         threads = Math.Max(1, threads);
         if (M <= 0 || N <= 0) return new(GemmMethod.Empty, path, 1, false);
@@ -142,7 +144,8 @@ public static unsafe partial class Gemm
                     return false;
                 case GemmMethod.Direct:
                     if (plan.Parts > 1)
-                        RunParallel(plan.Parts, direct: true, plan.SplitRows, path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1, biasPtr, accumulate);
+                        RunParallel(plan.Parts, direct: true, plan.SplitRows, path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1,
+                            biasPtr, accumulate);
                     else Direct(path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
                     return false;
                 case GemmMethod.PackedTransposed:

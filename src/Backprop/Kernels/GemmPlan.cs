@@ -7,13 +7,15 @@ public enum GemmMethod
     Empty,
     /// <summary>K is 0: C is the bias (or keeps its value, accumulating).</summary>
     BiasOnly,
-    /// <summary>At most one vector of columns: each row of C in one masked AVX-512 register, eight rows at a time (Gemm.Narrow.cs).</summary>
+    /// <summary>At most one vector of columns: each row of C in one masked AVX-512 register, eight rows at a time
+    /// (Gemm.Narrow.cs).</summary>
     Narrow,
     /// <summary>At most two vectors of columns: two masked registers a row (Gemm.Narrow.cs).</summary>
     Narrow2,
     /// <summary>A short reduction (K ≤ 16) against a transposed B: B transposed once, then the direct rows (Gemm.Narrow.cs).</summary>
     ShortTransposedB,
-    /// <summary>No packing: rows of C in registers, dot-product groups or outer products (Gemm.Direct.cs, Gemm.DotGroups.cs, Gemm.Outer.cs).</summary>
+    /// <summary>No packing: rows of C in registers, dot-product groups or outer products (Gemm.Direct.cs, Gemm.DotGroups.cs,
+    /// Gemm.Outer.cs).</summary>
     Direct,
     /// <summary>The packed path on Cᵀ = op(B)ᵀ·op(A)ᵀ, for few columns and many rows (Gemm.Packed.cs).</summary>
     PackedTransposed,

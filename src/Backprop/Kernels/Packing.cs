@@ -177,7 +177,8 @@ internal static unsafe class Packing
             int rest = count - j;
             Simd.MaskStore(dst, Simd.FirstLanes<T>(Math.Min(width, W)), Simd.MaskLoad(src + j, Simd.FirstLanes<T>(Math.Min(rest, W))));
             if (width > W)
-                Simd.MaskStore(dst + W, Simd.FirstLanes<T>(width - W), Simd.MaskLoad(src + j + W, Simd.FirstLanes<T>(Math.Max(rest - W, 0))));
+                Simd.MaskStore(dst + W, Simd.FirstLanes<T>(width - W), Simd.MaskLoad(src + j + W, Simd.FirstLanes<T>(Math.Max(rest - W,
+                    0))));
         }
     }
 

@@ -28,7 +28,8 @@ internal static class Simd
     public static Vector512<T> FirstLanes<T>(int n) where T : unmanaged, System.Numerics.INumberBase<T> =>
         Vector512.LessThan(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(n)));
 
-    /// <summary>Lanes where <paramref name="mask"/> is set loaded from p, zero elsewhere; masked lanes are never touched (AVX-512).</summary>
+    /// <summary>Lanes where <paramref name="mask"/> is set loaded from p, zero elsewhere; masked lanes are never touched
+    /// (AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector512<T> MaskLoad<T>(T* p, Vector512<T> mask) where T : unmanaged
     {

@@ -50,7 +50,8 @@ public static class SpecialFunctions
         return TwoOverSqrtPi * Math.Exp(-z2) * sum;
     }
 
-    // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated from the tail; 120 terms reach full double precision for z ≥ 1.5.
+    // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated from the tail; 120 terms reach full double precision for
+    // z ≥ 1.5.
     private static double ErfcFraction(double z)
     {
         if (z > 27.3) return 0.0;

@@ -11,7 +11,8 @@ namespace Backprop.Kernels;
 /// <remarks>
 /// eˣ: n = round(x·log₂e), r = x − n·ln2 (ln2 split in a high and a low part so r is exact to the last bits),
 /// eʳ by its Taylor polynomial on |r| ≤ ln2/2 (degree 7 in float, truncation 5e-9; degree 12 in double, 2e-16),
-/// times 2ⁿ built in the exponent bits. Arguments below the smallest normal result give exactly 0; arguments are clamped to 88 (float) and 709 (double).
+/// times 2ⁿ built in the exponent bits. Arguments below the smallest normal result give exactly 0; arguments are clamped to 88 (float) and
+/// 709 (double).
 /// </remarks>
 internal static class VectorMath
 {

@@ -23,8 +23,10 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
     public BatchNormalization(int features, double momentum = 0.9, double eps = 1e-5)
     {
         if (features < 1) throw new InvalidInputException($"BatchNormalization: features must be at least 1, not {features}");
-        if (!(momentum >= 0 && momentum <= 1)) throw new InvalidInputException($"BatchNormalization: momentum must be in [0, 1], not {momentum}");
-        if (!(eps > 0) || !double.IsFinite(eps)) throw new InvalidInputException($"BatchNormalization: eps must be a positive number, not {eps}");
+        if (!(momentum >= 0
+            && momentum <= 1)) throw new InvalidInputException($"BatchNormalization: momentum must be in [0, 1], not {momentum}");
+        if (!(eps > 0)
+            || !double.IsFinite(eps)) throw new InvalidInputException($"BatchNormalization: eps must be a positive number, not {eps}");
         Momentum = momentum;
         Eps = eps;
         gamma = Tensor<T>.Zeros(features);
@@ -33,7 +35,8 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
         RunningMean = Tensor<T>.Zeros(features);
         RunningVar = Tensor<T>.Zeros(features);
         RunningVar.Span.Fill(T.One);
-        _parameters = [new("gamma", gamma, Tensor<T>.Zeros(features), ParameterRole.NormScale), new("beta", beta, Tensor<T>.Zeros(features), ParameterRole.NormShift)];
+        _parameters = [new("gamma", gamma, Tensor<T>.Zeros(features), ParameterRole.NormScale), new("beta", beta, Tensor<T>.Zeros(features),
+            ParameterRole.NormShift)];
         Buffers = [("running_mean", RunningMean), ("running_var", RunningVar)];
         Hyperparameters = new Dictionary<string, object> { ["features"] = features, ["momentum"] = momentum, ["eps"] = eps };
         _mean = Tensor<T>.Zeros(features);
@@ -79,7 +82,8 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
         ArgumentNullException.ThrowIfNull(x);
         int D = gamma.Length;
         if (x.Rank < 2 || x.Dim(0) == 0 || x.Length / x.Dim(0) != D)
-            throw new ShapeMismatchException($"BatchNormalization: x has shape {x.ShapeString}, but the layer normalizes {D} features per sample");
+            throw new ShapeMismatchException($"BatchNormalization: x has shape {x.ShapeString}, but the layer normalizes {D} features " +
+                $"per sample");
         int B = x.Dim(0);
         _x = x;
         _trainedPass = Training;

@@ -25,7 +25,8 @@ public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unman
         if (W.Rank != 2)
             throw new ShapeMismatchException($"FullyConnected: W must be a matrix (N, M), but has shape {W.ShapeString}");
         if (b.Rank != 1 || b.Dim(0) != W.Dim(1))
-            throw new ShapeMismatchException($"FullyConnected: b has shape {b.ShapeString}, but W has shape {W.ShapeString}, so b must have shape ({W.Dim(1)},)");
+            throw new ShapeMismatchException($"FullyConnected: b has shape {b.ShapeString}, but W has shape {W.ShapeString}, so b must " +
+                $"have shape ({W.Dim(1)},)");
         this.W = W;
         this.b = b;
         dW = Tensor<T>.Zeros(W.Dim(0), W.Dim(1));
@@ -84,13 +85,15 @@ public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unman
         ArgumentNullException.ThrowIfNull(x);
         int N = Inputs, M = Outputs;
         if (x.Rank < 2)
-            throw new ShapeMismatchException($"FullyConnected: x has shape {x.ShapeString}, but must be a batch (B, …) whose trailing dimensions flatten to {N}");
+            throw new ShapeMismatchException($"FullyConnected: x has shape {x.ShapeString}, but must be a batch (B, …) whose trailing " +
+                $"dimensions flatten to {N}");
         int B = x.Dim(0);
         long features = B == 0 ? Tensor<T>.CheckedLength(x.Shape[1..]) : x.Length / B;
         if (features != N)
         {
             string how = x.Rank == 2 ? "" : $" after flattening {Tensor<T>.ShapeText(x.Shape[1..])}";
-            throw new ShapeMismatchException($"FullyConnected: x has shape {x.ShapeString}, {features} features per sample{how}, but W has shape {W.ShapeString} and expects {N}");
+            throw new ShapeMismatchException($"FullyConnected: x has shape {x.ShapeString}, {features} features per sample{how}, but W " +
+                $"has shape {W.ShapeString} and expects {N}");
         }
         _x = x;
         var y = TensorBuffer.Ensure(ref _y, B, M);                              // (B, M)

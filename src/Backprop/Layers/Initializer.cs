@@ -25,7 +25,8 @@ public static class Initializer
     };
 
     /// <summary>Fills W (N×M) with N(0, std²) draws.</summary>
-    public static void Fill<T>(Tensor<T> W, Initialization kind, Rng rng, double normalStd = 0.01) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Fill<T>(Tensor<T> W, Initialization kind, Rng rng, double normalStd = 0.01) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         double std = Std(kind, W.Dim(0), normalStd);
         var s = W.Span;

@@ -21,7 +21,8 @@ public enum ParameterRole
 /// <param name="Value">The parameter, updated in place by optimizers.</param>
 /// <param name="Grad">∂L/∂Value, same shape, overwritten by every backward pass.</param>
 /// <param name="Role">What the parameter is, which decides weight decay.</param>
-public sealed record Parameter<T>(string Name, Tensor<T> Value, Tensor<T> Grad, ParameterRole Role) where T : unmanaged, IFloatingPointIeee754<T>
+public sealed record Parameter<T>(string Name, Tensor<T> Value, Tensor<T> Grad, ParameterRole Role) where T : unmanaged,
+    IFloatingPointIeee754<T>
 {
     /// <summary>True when L2 weight decay applies to this parameter (weights, not biases or normalization parameters).</summary>
     public bool Decays => Role == ParameterRole.Weight;
@@ -103,7 +104,8 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(dout);
         if (!dout.HasShape(expected))
-            throw new ShapeMismatchException($"{Name}: dout has shape {dout.ShapeString}, but the forward output y has shape {Tensor<T>.ShapeText(expected)}; they must match");
+            throw new ShapeMismatchException($"{Name}: dout has shape {dout.ShapeString}, but the forward output y has " +
+                $"shape {Tensor<T>.ShapeText(expected)}; they must match");
     }
 
     /// <summary>The layer's name in messages, e.g. <c>FullyConnected</c>.</summary>
@@ -189,7 +191,8 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
             int len = hi - lo;
             if (len <= 0) return;
             if (_forward) layer.Apply(new ReadOnlySpan<T>(_x + lo, len), new Span<T>(_y + lo, len));
-            else layer.Derive(new ReadOnlySpan<T>(_x + lo, len), new ReadOnlySpan<T>(_y + lo, len), new ReadOnlySpan<T>(_dout + lo, len), new Span<T>(_dst + lo, len));
+            else layer.Derive(new ReadOnlySpan<T>(_x + lo, len), new ReadOnlySpan<T>(_y + lo, len), new ReadOnlySpan<T>(_dout + lo, len),
+                new Span<T>(_dst + lo, len));
         }
     }
 }

@@ -21,7 +21,8 @@ public sealed class MeanSquaredError<T> : Loss<T> where T : unmanaged, IFloating
         ArgumentNullException.ThrowIfNull(t);
         if (x.Rank < 1) throw new ShapeMismatchException($"MeanSquaredError: x has shape {x.ShapeString}, but must have a batch axis");
         if (!t.HasShape(x.Shape))
-            throw new ShapeMismatchException($"MeanSquaredError: t has shape {t.ShapeString}, but x has shape {x.ShapeString}; they must match");
+            throw new ShapeMismatchException($"MeanSquaredError: t has shape {t.ShapeString}, but x has shape {x.ShapeString}; they must " +
+                $"match");
         _y = x;
         var diff = TensorBuffer.Ensure(ref _diff, x.Shape);
         TensorPrimitives.Subtract(x.Span, t.Span, diff.Span);

@@ -35,13 +35,15 @@ public sealed class SoftmaxCrossEntropy<T> : Loss<T> where T : unmanaged, IFloat
         if (_indices)
         {
             if (t.Rank != 1 || t.Dim(0) != B)
-                throw new ShapeMismatchException($"SoftmaxCrossEntropy: t has shape {t.ShapeString}, but x has shape {x.ShapeString}, so t must be one-hot {x.ShapeString} or class indices ({B},)");
+                throw new ShapeMismatchException($"SoftmaxCrossEntropy: t has shape {t.ShapeString}, but x has shape {x.ShapeString}, so " +
+                    $"t must be one-hot {x.ShapeString} or class indices ({B},)");
             var ts = t.Span;
             for (int i = 0; i < B; i++)
             {
                 T v = ts[i];
                 if (!T.IsInteger(v) || v < T.Zero || v >= T.CreateTruncating(C))
-                    throw new InvalidInputException($"SoftmaxCrossEntropy: t[{i}] = {v} is not a class index; indices must be integers from 0 to {C - 1}");
+                    throw new InvalidInputException($"SoftmaxCrossEntropy: t[{i}] = {v} is not a class index; indices must be integers " +
+                        $"from 0 to {C - 1}");
             }
         }
         _x = x;

@@ -18,7 +18,8 @@ internal static class BuiltIn
     [
         new FullyConnectedKind(),
         new Activation("relu", "y = max(x, 0); dx = dout·[x > 0]", typeof(Relu<>), _ => new Relu<float>(), _ => new Relu<double>()),
-        new Activation("sigmoid", "y = 1/(1 + e⁻ˣ); dx = dout·y·(1 − y)", typeof(Sigmoid<>), _ => new Sigmoid<float>(), _ => new Sigmoid<double>()),
+        new Activation("sigmoid", "y = 1/(1 + e⁻ˣ); dx = dout·y·(1 − y)", typeof(Sigmoid<>), _ => new Sigmoid<float>(), _ =>
+            new Sigmoid<double>()),
         new Activation("tanh", "y = tanh x; dx = dout·(1 − y²)", typeof(Tanh<>), _ => new Tanh<float>(), _ => new Tanh<double>()),
         new Activation("leaky_relu", "y = x if x > 0 else alpha·x", typeof(LeakyRelu<>),
             c => new LeakyRelu<float>(c.Number("alpha")), c => new LeakyRelu<double>(c.Number("alpha")),
@@ -28,16 +29,20 @@ internal static class BuiltIn
             [Number("alpha", 1.0, "the scale of the negative part")]),
         new Activation("gelu", "y = x·Φ(x) (exact), or its tanh approximation", typeof(Gelu<>),
             c => new Gelu<float>(c.Choice("approximate") == "tanh"), c => new Gelu<double>(c.Choice("approximate") == "tanh"),
-            [new Hyperparameter("approximate", HyperparameterType.Choice, "none", "the exact erf form (none) or the tanh approximation") { Choices = ["none", "tanh"] }]),
+            [new Hyperparameter("approximate", HyperparameterType.Choice, "none",
+                "the exact erf form (none) or the tanh approximation") { Choices = ["none", "tanh"] }]),
         new Activation("silu", "y = x·σ(x)", typeof(Silu<>), _ => new Silu<float>(), _ => new Silu<double>(), aliases: ["swish"]),
         new Activation("softplus", "y = log(1 + e^(beta·x))/beta, x where beta·x > threshold", typeof(Softplus<>),
-            c => new Softplus<float>(c.Number("beta"), c.Number("threshold")), c => new Softplus<double>(c.Number("beta"), c.Number("threshold")),
-            [Number("beta", 1.0, "the sharpness") with { Min = 0, MinExclusive = true }, Number("threshold", 20.0, "above beta·x > threshold, y = x")]),
+            c => new Softplus<float>(c.Number("beta"), c.Number("threshold")), c =>
+                new Softplus<double>(c.Number("beta"), c.Number("threshold")),
+            [Number("beta", 1.0, "the sharpness") with { Min = 0, MinExclusive = true }, Number("threshold", 20.0,
+                "above beta·x > threshold, y = x")]),
         new BatchNormKind(),
         new DropoutKind(),
     ];
 
-    private sealed class FullyConnectedKind() : LayerKind("fully_connected", "y = x·W + b, x (B, …) flattened to (B, N), W (N, M), b (M,)", typeof(FullyConnected<>))
+    private sealed class FullyConnectedKind() : LayerKind("fully_connected", "y = x·W + b, x (B, …) flattened to (B, N), W (N, M), b (M,)",
+        typeof(FullyConnected<>))
     {
         public override IReadOnlyList<string> Aliases => ["fc", "affine", "linear", "dense"];
 
@@ -45,9 +50,11 @@ internal static class BuiltIn
         [
             Size("inputs", "N, the features per sample after flattening"),
             Size("outputs", "M, the outputs"),
-            new("init", HyperparameterType.Choice, "he", "how W is drawn when not given: He N(0, 2/N), Xavier N(0, 1/N), or N(0, init_std²)")
+            new("init", HyperparameterType.Choice, "he",
+                "how W is drawn when not given: He N(0, 2/N), Xavier N(0, 1/N), or N(0, init_std²)")
                 { Choices = ["he", "xavier", "normal"], CreationOnly = true },
-            new("init_std", HyperparameterType.Number, 0.01, "the standard deviation of the normal initialization") { Min = 0, MinExclusive = true, CreationOnly = true },
+            new("init_std", HyperparameterType.Number, 0.01, "the standard deviation of the normal initialization") { Min = 0,
+                MinExclusive = true, CreationOnly = true },
         ];
 
         public override IReadOnlyList<string> Tensors => ["W", "b"];
@@ -67,14 +74,22 @@ internal static class BuiltIn
             }
             int inputs = c.Int("inputs"), outputs = c.Int("outputs");
             if ((long)inputs * outputs > int.MaxValue)
-                throw new InvalidInputException($"{c.Where} ({Name}): {inputs}×{outputs} weights exceed the {int.MaxValue} elements a tensor can hold");
-            var init = c.Choice("init") switch { "xavier" => Initialization.Xavier, "normal" => Initialization.Normal, _ => Initialization.He };
+                throw new InvalidInputException($"{c.Where} ({Name}): {inputs}×{outputs} weights exceed the {int.MaxValue} elements a " +
+                    $"tensor can hold");
+            var init = c.Choice("init") switch
+            {
+                "xavier" => Initialization.Xavier,
+                "normal" => Initialization.Normal,
+                _ =>
+                Initialization.He
+            };
             return new FullyConnected<T>(inputs, outputs, init, c.Rng, c.Number("init_std"));
         }
     }
 
     private sealed class BatchNormKind() : LayerKind("batch_norm",
-        "x̂ = (x − μ)/√(σ² + eps), y = γ·x̂ + β over the features of each sample (batch statistics in training)", typeof(BatchNormalization<>))
+        "x̂ = (x − μ)/√(σ² + eps), y = γ·x̂ + β over the features of each sample (batch statistics in training)",
+            typeof(BatchNormalization<>))
     {
         public override IReadOnlyList<string> Aliases => ["batch_normalization", "batchnorm"];
 
@@ -85,10 +100,12 @@ internal static class BuiltIn
             Number("eps", 1e-5, "added to the variance") with { Min = 0, MinExclusive = true },
         ];
 
-        public override Layer<T> Create<T>(LayerConfig c) => new BatchNormalization<T>(c.Int("features"), c.Number("momentum"), c.Number("eps"));
+        public override Layer<T> Create<T>(LayerConfig c) => new BatchNormalization<T>(c.Int("features"), c.Number("momentum"),
+            c.Number("eps"));
     }
 
-    private sealed class DropoutKind() : LayerKind("dropout", "training: y = x·mask/(1 − p), mask ~ Bernoulli(1 − p); inference: y = x", typeof(Dropout<>))
+    private sealed class DropoutKind() : LayerKind("dropout", "training: y = x·mask/(1 − p), mask ~ Bernoulli(1 − p); inference: y = x",
+        typeof(Dropout<>))
     {
         public override IReadOnlyList<Hyperparameter> Hyperparameters =>
             [Number("p", 0.5, "the probability of dropping an element") with { Min = 0, Max = 1, MaxExclusive = true }];
@@ -97,7 +114,8 @@ internal static class BuiltIn
     }
 
     // Activations are built by one class from two factories, one per element type.
-    private sealed class Activation(string name, string summary, Type type, Func<LayerConfig, Layer<float>> f32, Func<LayerConfig, Layer<double>> f64,
+    private sealed class Activation(string name, string summary, Type type, Func<LayerConfig, Layer<float>> f32, Func<LayerConfig,
+        Layer<double>> f64,
         IReadOnlyList<Hyperparameter>? hyperparameters = null, IReadOnlyList<string>? aliases = null) : LayerKind(name, summary, type)
     {
         public override IReadOnlyList<string> Aliases => aliases ?? [];

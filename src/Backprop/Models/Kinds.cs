@@ -60,7 +60,8 @@ public sealed record Hyperparameter(string Name, HyperparameterType Type, object
     }
 
     /// <summary>Checks and converts a value (int, long, double, bool or string) to this hyper-parameter's type.</summary>
-    /// <exception cref="InvalidInputException">The value has the wrong type or is out of range; the message names <paramref name="where"/>.</exception>
+    /// <exception cref="InvalidInputException">The value has the wrong type or is out of range; the message names <paramref
+    /// name="where"/>.</exception>
     public object Coerce(object value, string where)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -152,7 +153,8 @@ public abstract class LayerKind
     /// <summary>Declares the kind.</summary>
     /// <param name="name">The canonical name, as files and the command line spell it (lower case, underscores).</param>
     /// <param name="summary">One line: what the layer computes.</param>
-    /// <param name="layerType">The layer class, generic definition allowed (<c>typeof(Relu&lt;&gt;)</c>): a saved layer must be of it.</param>
+    /// <param name="layerType">The layer class, generic definition allowed (<c>typeof(Relu&lt;&gt;)</c>): a saved layer must be of
+    /// it.</param>
     protected LayerKind(string name, string summary, Type layerType)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -273,7 +275,8 @@ public static class Kinds
         return null;
     }
 
-    /// <summary>The canonical name of a layer or loss kind or one of its aliases (<c>fc</c> and <c>affine</c> are <c>fully_connected</c>).</summary>
+    /// <summary>The canonical name of a layer or loss kind or one of its aliases (<c>fc</c> and <c>affine</c> are
+    /// <c>fully_connected</c>).</summary>
     /// <exception cref="InvalidInputException">Unknown kind; the message lists every kind.</exception>
     public static string Canonical(string? kind)
     {
@@ -291,7 +294,8 @@ public static class Kinds
     {
         string c = Canonical(kind);
         return Layers.FirstOrDefault(k => k.Name == c)
-            ?? throw new InvalidInputException($"'{c}' is a loss, not a layer; expected one of {string.Join(", ", Layers.Select(k => k.Name))}");
+            ?? throw new InvalidInputException($"'{c}' is a loss, not a layer; expected one " +
+                $"of {string.Join(", ", Layers.Select(k => k.Name))}");
     }
 
     /// <summary>The loss kind of a name or alias.</summary>
@@ -327,7 +331,8 @@ public static class Kinds
         foreach (var (name, t) in tensors ?? [])
         {
             if (!kind.Tensors.Contains(name))
-                throw new InvalidInputException($"{where} ({kind.Name}): unknown tensor '{name}'" + (kind.Tensors.Count == 0 ? "; it takes none" : $"; it takes {string.Join(", ", kind.Tensors)}"));
+                throw new InvalidInputException($"{where} ({kind.Name}): unknown tensor '{name}'"
+                    + (kind.Tensors.Count == 0 ? "; it takes none" : $"; it takes {string.Join(", ", kind.Tensors)}"));
             given[name] = t;
         }
         return new LayerConfig(kind, resolved, given, rng, where);

@@ -30,13 +30,19 @@ public sealed record MlpSpec
     /// <summary>Checks every field, with messages in the description's terms (sizes, activation, …).</summary>
     public void Validate()
     {
-        if (Sizes is null || Sizes.Length < 2) throw new InvalidInputException($"an MLP needs at least an input and an output size, not {(Sizes is null ? "none" : string.Join(",", Sizes))}");
-        if (Sizes.Any(s => s < 1 || s > 1 << 20)) throw new InvalidInputException($"MLP sizes must be between 1 and {1 << 20}: {string.Join(",", Sizes)}");
+        if (Sizes is null
+            || Sizes.Length < 2) throw new InvalidInputException($"an MLP needs at least an input and an output size, " +
+            $"not {(Sizes is null ? "none" : string.Join(",", Sizes))}");
+        if (Sizes.Any(s =>
+            s < 1 || s > 1 << 20)) throw new InvalidInputException($"MLP sizes must be between 1 and {1 << 20}: {string.Join(",", Sizes)}");
         var kind = Kinds.Layer(Activation ?? "");
         if (!kind.IsActivation)
-            throw new InvalidInputException($"the activation must be one of {string.Join(", ", Kinds.Activations.Select(k => k.Name))}, not '{Activation}'");
-        if (Init is not ("he" or "xavier" or "normal")) throw new InvalidInputException($"the initialization must be he, xavier or normal, not '{Init}'");
-        if (!(InitStd > 0) || !double.IsFinite(InitStd)) throw new InvalidInputException($"init_std must be a positive number, not {InitStd}");
+            throw new InvalidInputException($"the activation must be one of {string.Join(", ", Kinds.Activations.Select(k => k.Name))}, " +
+                $"not '{Activation}'");
+        if (Init is not ("he" or "xavier" or "normal")) throw new InvalidInputException($"the initialization must be he, xavier or " +
+            $"normal, not '{Init}'");
+        if (!(InitStd > 0)
+            || !double.IsFinite(InitStd)) throw new InvalidInputException($"init_std must be a positive number, not {InitStd}");
         if (!(Dropout >= 0 && Dropout < 1)) throw new InvalidInputException($"the dropout probability must be in [0, 1), not {Dropout}");
         if (Dtype is not ("float32" or "float64")) throw new InvalidInputException($"dtype must be float32 or float64, not '{Dtype}'");
     }
@@ -101,7 +107,11 @@ public sealed record MlpSpec
     {
         MlpSpec? s;
         try { s = JsonSerializer.Deserialize<MlpSpec>(json); }
-        catch (JsonException e) { throw new InvalidFileException($"{where}: the model description is not valid ({e.Message.Split(". ")[0]})", e); }
+        catch (JsonException e)
+        {
+            throw new InvalidFileException($"{where}: the model description is not valid " +
+            $"({e.Message.Split(". ")[0]})", e);
+        }
         if (s is null) throw new InvalidFileException($"{where}: the model description is empty");
         try { s.Validate(); }
         catch (InvalidInputException e) { throw new InvalidFileException($"{where}: the model description is not valid: {e.Message}", e); }

@@ -13,7 +13,8 @@ public sealed record LayerDescription(string Kind, IReadOnlyDictionary<string, o
 /// What a network is, without its tensors: the element type, every layer in order with its kind and hyper-parameters,
 /// and the loss. Saved models store it as JSON in the safetensors metadata under <c>model</c> (schema in
 /// docs/MODEL_FORMAT.md):
-/// <c>{"version": 2, "dtype": "float32", "layers": [{"kind": "fully_connected", "inputs": 784, "outputs": 256}, {"kind": "relu"}, …], "loss": {"kind": "softmax_cross_entropy"}}</c>.
+/// <c>{"version": 2, "dtype": "float32", "layers": [{"kind": "fully_connected", "inputs": 784, "outputs": 256}, {"kind": "relu"}, …],
+/// "loss": {"kind": "softmax_cross_entropy"}}</c>.
 /// </summary>
 public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescription> Layers, string Loss)
 {
@@ -40,9 +41,11 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
         {
             var layer = net.Layers[i];
             var kind = Kinds.Layers.FirstOrDefault(k => k.Name == layer.Kind)
-                ?? throw new InvalidInputException($"layers[{i}] ({layer.GetType().Name.Split('`')[0]}) has kind '{layer.Kind}', which is not registered; register it with Kinds.Register so that it can be saved and loaded");
+                ?? throw new InvalidInputException($"layers[{i}] ({layer.GetType().Name.Split('`')[0]}) has kind '{layer.Kind}', which " +
+                    $"is not registered; register it with Kinds.Register so that it can be saved and loaded");
             if (!kind.Builds(layer))
-                throw new InvalidInputException($"layers[{i}] is a {layer.GetType().Name.Split('`')[0]}, but kind '{kind.Name}' builds {kind.LayerType.Name.Split('`')[0]}; give the class a kind of its own");
+                throw new InvalidInputException($"layers[{i}] is a {layer.GetType().Name.Split('`')[0]}, but kind '{kind.Name}' " +
+                    $"builds {kind.LayerType.Name.Split('`')[0]}; give the class a kind of its own");
             // Check the layer's own hyper-parameters against the kind, so that a file never holds what cannot load.
             Kinds.Configure(kind, layer.Hyperparameters, $"layers[{i}]");
             layers.Add(new LayerDescription(kind.Name, new Dictionary<string, object>(layer.Hyperparameters)));
@@ -104,7 +107,9 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
             case double d: w.WriteNumber(name, d); break;
             case bool b: w.WriteBoolean(name, b); break;
             case string s: w.WriteString(name, s); break;
-            default: throw new InvalidInputException($"hyper-parameter {name} has a value of type {value.GetType().Name}; int, double, bool or string expected");
+            default:
+                throw new InvalidInputException($"hyper-parameter {name} has a value of type {value.GetType().Name}; int, double, " +
+                $"bool or string expected");
         }
     }
 
@@ -122,9 +127,11 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
             if (root.ValueKind != JsonValueKind.Object) throw Bad("not a JSON object");
             foreach (var p in root.EnumerateObject())
                 if (p.Name is not ("version" or "dtype" or "layers" or "loss")) throw Bad($"unknown field '{p.Name}'");
-            if (!root.TryGetProperty("version", out var v) || !v.TryGetInt32(out int version)) throw Bad("'version' is missing or not an integer");
+            if (!root.TryGetProperty("version", out var v)
+                || !v.TryGetInt32(out int version)) throw Bad("'version' is missing or not an integer");
             if (version != Version) throw Bad($"schema version {version}; this Backprop reads version {Version}");
-            if (!root.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String || dt.GetString() is not ("float32" or "float64"))
+            if (!root.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String
+                || dt.GetString() is not ("float32" or "float64"))
                 throw Bad("'dtype' must be \"float32\" or \"float64\"");
             if (!root.TryGetProperty("layers", out var ls) || ls.ValueKind != JsonValueKind.Array) throw Bad("'layers' must be an array");
             if (ls.GetArrayLength() > MaxLayers) throw Bad($"{ls.GetArrayLength()} layers exceed the limit of {MaxLayers}");
@@ -142,7 +149,8 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
                     foreach (var p in l.EnumerateObject())
                     {
                         if (p.Name == "kind") continue;
-                        values[p.Name] = JsonValue(p.Value) ?? throw new InvalidInputException($"{at}: {p.Name} must be a number, a boolean or a string");
+                        values[p.Name] = JsonValue(p.Value)
+                            ?? throw new InvalidInputException($"{at}: {p.Name} must be a number, a boolean or a string");
                     }
                     var config = Kinds.Configure(kind, values, at);
                     foreach (var h in kind.Hyperparameters)
@@ -188,7 +196,8 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
         {
             var kind = Kinds.Layer(l.Kind);
             var values = Kinds.Configure(kind, l.Hyperparameters, $"layers[{i}]").Values;
-            var kept = kind.Hyperparameters.Where(h => !h.CreationOnly && values.ContainsKey(h.Name)).ToDictionary(h => h.Name, h => values[h.Name]);
+            var kept = kind.Hyperparameters.Where(h => !h.CreationOnly && values.ContainsKey(h.Name)).ToDictionary(h => h.Name, h =>
+                values[h.Name]);
             return new LayerDescription(kind.Name, kept);
         }).ToList();
         return new ModelDescription(Dtype, layers, Loss);

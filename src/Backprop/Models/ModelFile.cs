@@ -30,7 +30,8 @@ public static class ModelFile
     }
 
     /// <summary>Converts named tensors to safetensors entries of the tensors' own dtype.</summary>
-    public static IEnumerable<SafeTensors.Entry> Entries<T>(IEnumerable<(string Name, Tensor<T> Value)> tensors) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static IEnumerable<SafeTensors.Entry> Entries<T>(IEnumerable<(string Name, Tensor<T> Value)> tensors) where T : unmanaged,
+        IFloatingPointIeee754<T> =>
         tensors.Select(t => typeof(T) == typeof(float)
             ? new SafeTensors.Entry(t.Name, t.Value.Shape.ToArray(), (float[])(object)t.Value.Span.ToArray(), null)
             : new SafeTensors.Entry(t.Name, t.Value.Shape.ToArray(), null, (double[])(object)t.Value.Span.ToArray()));
@@ -55,7 +56,8 @@ public static class ModelFile
     }
 
     /// <summary>A model file as read: its description, its tensors and its metadata.</summary>
-    public sealed record Contents(ModelDescription Description, IReadOnlyList<SafeTensors.Entry> Tensors, IReadOnlyDictionary<string, string> Metadata)
+    public sealed record Contents(ModelDescription Description, IReadOnlyList<SafeTensors.Entry> Tensors, IReadOnlyDictionary<string,
+        string> Metadata)
     {
         /// <summary>True for a file of the earlier MLP-only format.</summary>
         public bool Legacy => Metadata.GetValueOrDefault("format") == LegacyFormat;
@@ -68,13 +70,15 @@ public static class ModelFile
         var (tensors, meta) = SafeTensors.Load(path);
         string? f = meta.GetValueOrDefault("format");
         if (f is not (Format or LegacyFormat))
-            throw new InvalidFileException($"{path}: not a Backprop model (metadata 'format' is {(f is null ? "missing" : $"'{f}'")}, '{Format}' expected)");
+            throw new InvalidFileException($"{path}: not a Backprop model (metadata 'format' is {(f is null ? "missing" : $"'{f}'")}, " +
+                $"'{Format}' expected)");
         if (!meta.TryGetValue("model", out var m)) throw new InvalidFileException($"{path}: the metadata has no model description");
         var description = f == LegacyFormat ? MlpSpec.FromJson(m, path).Describe() : ModelDescription.FromJson(m, path);
         string dtype = description.Dtype == "float32" ? "F32" : "F64";
         foreach (var e in tensors)
             if ((e.F32 is not null ? "F32" : "F64") != dtype)
-                throw new InvalidFileException($"{path}: tensor '{e.Name}' is {(e.F32 is not null ? "F32" : "F64")}, but the model is {description.Dtype}");
+                throw new InvalidFileException($"{path}: tensor '{e.Name}' is {(e.F32 is not null ? "F32" : "F64")}, but the model " +
+                    $"is {description.Dtype}");
         return new Contents(description, tensors, meta);
     }
 
@@ -90,7 +94,8 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(contents);
         if (contents.Description.Dtype != ModelDescription.DtypeOf<T>())
-            throw new InvalidFileException($"{path}: the model is {contents.Description.Dtype}; load it as Sequential<{(contents.Description.Dtype == "float32" ? "float" : "double")}>");
+            throw new InvalidFileException($"{path}: the model is {contents.Description.Dtype}; load it as " +
+                $"Sequential<{(contents.Description.Dtype == "float32" ? "float" : "double")}>");
         Sequential<T> net;
         try { net = contents.Description.Build<T>(rng ?? new Rng(0)); }
         catch (InvalidInputException e) { throw new InvalidFileException($"{path}: the model description is not valid: {e.Message}", e); }
@@ -110,11 +115,15 @@ public static class ModelFile
         var ours = Tensors(net).ToList();
         for (int i = 0; i < Math.Max(theirs.Count, ours.Count); i++)
         {
-            if (i >= ours.Count) throw new InvalidFileException($"{path}: tensor '{theirs[i].Name}' has no counterpart in the network, which has {ours.Count} tensors");
-            if (i >= theirs.Count) throw new InvalidFileException($"{path}: the network's tensor '{ours[i].Name}' is not in the file, which has {theirs.Count} model tensors");
-            if (theirs[i].Name != ours[i].Name) throw new InvalidFileException($"{path}: tensor {i} is '{theirs[i].Name}' in the file but '{ours[i].Name}' in the network");
+            if (i >= ours.Count) throw new InvalidFileException($"{path}: tensor '{theirs[i].Name}' has no counterpart in the network, " +
+                $"which has {ours.Count} tensors");
+            if (i >= theirs.Count) throw new InvalidFileException($"{path}: the network's tensor '{ours[i].Name}' is not in the file, " +
+                $"which has {theirs.Count} model tensors");
+            if (theirs[i].Name != ours[i].Name) throw new InvalidFileException($"{path}: tensor {i} is '{theirs[i].Name}' in the file " +
+                $"but '{ours[i].Name}' in the network");
             if (!ours[i].Value.HasShape(theirs[i].Shape))
-                throw new InvalidFileException($"{path}: tensor '{ours[i].Name}' has shape {Tensor<T>.ShapeText(theirs[i].Shape)} in the file, but {ours[i].Value.ShapeString} in the network");
+                throw new InvalidFileException($"{path}: tensor '{ours[i].Name}' has shape {Tensor<T>.ShapeText(theirs[i].Shape)} in the " +
+                    $"file, but {ours[i].Value.ShapeString} in the network");
         }
         Assign(path, ours, theirs, "layers.");
     }
@@ -123,7 +132,8 @@ public static class ModelFile
     /// Copies stored entries into the named tensors: every expected name must be present with its shape and finite
     /// values, and no stored name that starts with <paramref name="prefix"/> may be left over.
     /// </summary>
-    public static void Assign<T>(string path, IEnumerable<(string Name, Tensor<T> Value)> into, IReadOnlyList<SafeTensors.Entry> stored, string? prefix = null)
+    public static void Assign<T>(string path, IEnumerable<(string Name, Tensor<T> Value)> into, IReadOnlyList<SafeTensors.Entry> stored,
+        string? prefix = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var byName = new Dictionary<string, SafeTensors.Entry>();
@@ -134,10 +144,12 @@ public static class ModelFile
         {
             if (!byName.TryGetValue(name, out var e)) throw new InvalidFileException($"{path}: tensor '{name}' is missing");
             if (!value.HasShape(e.Shape))
-                throw new InvalidFileException($"{path}: tensor '{name}' has shape {Tensor<T>.ShapeText(e.Shape)}, but the model needs {value.ShapeString}");
+                throw new InvalidFileException($"{path}: tensor '{name}' has shape {Tensor<T>.ShapeText(e.Shape)}, but the model " +
+                    $"needs {value.ShapeString}");
             var src = e.ToTensor<T>();
             for (int i = 0; i < src.Length; i++)
-                if (!T.IsFinite(src.Span[i])) throw new InvalidFileException($"{path}: tensor '{name}' contains a NaN or infinity at index {i}");
+                if (!T.IsFinite(src.Span[i])) throw new InvalidFileException($"{path}: tensor '{name}' contains a NaN or infinity at " +
+                    $"index {i}");
             src.Span.CopyTo(value.Span);
             used.Add(name);
         }
@@ -148,7 +160,8 @@ public static class ModelFile
     }
 }
 
-/// <summary>Saving and loading as members of <see cref="Sequential{T}"/>: <c>net.Save(path)</c>, <c>Sequential&lt;float&gt;.Load(path)</c>.</summary>
+/// <summary>Saving and loading as members of <see cref="Sequential{T}"/>: <c>net.Save(path)</c>,
+/// <c>Sequential&lt;float&gt;.Load(path)</c>.</summary>
 public static class SequentialFiles
 {
     extension<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
@@ -156,7 +169,8 @@ public static class SequentialFiles
         /// <summary>Saves the network, its description and its tensors, to one safetensors file (atomically).</summary>
         public void Save(string path) => ModelFile.Save(path, net);
 
-        /// <summary>Loads a file's tensors into this network; names and shapes must agree (see <see cref="ModelFile.LoadWeights{T}"/>).</summary>
+        /// <summary>Loads a file's tensors into this network; names and shapes must agree (see <see
+        /// cref="ModelFile.LoadWeights{T}"/>).</summary>
         public void LoadWeights(string path) => ModelFile.LoadWeights(net, path);
 
         /// <summary>The network a file describes, with its tensors.</summary>

@@ -52,7 +52,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Backpropagates from the loss with dout = 1; every parameter's gradient is stored. Returns ∂L/∂x.</summary>
     public Tensor<T> Backward() => Backward(T.One);
 
-    /// <summary>Backpropagates from the loss (scaled by <paramref name="dout"/>) to the input; every parameter's gradient is stored. Returns ∂L/∂x.</summary>
+    /// <summary>Backpropagates from the loss (scaled by <paramref name="dout"/>) to the input; every parameter's gradient is stored.
+    /// Returns ∂L/∂x.</summary>
     public Tensor<T> Backward(T dout) => Backward(dout, inputGradient: true)!;
 
     /// <summary>
@@ -82,9 +83,11 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(x);
         if (Loss is not SoftmaxCrossEntropy<T>)
-            throw new InvalidInputException($"Predict gives classes for a classifier (loss softmax_cross_entropy); this network's loss is {Loss.Kind}: use Infer for its outputs");
+            throw new InvalidInputException($"Predict gives classes for a classifier (loss softmax_cross_entropy); this network's loss " +
+                $"is {Loss.Kind}: use Infer for its outputs");
         var scores = Infer(x);
-        if (scores.Rank != 2) throw new ShapeMismatchException($"Predict: the network's output has shape {scores.ShapeString}, not (B, classes)");
+        if (scores.Rank != 2) throw new ShapeMismatchException($"Predict: the network's output has shape {scores.ShapeString}, not (B, " +
+            $"classes)");
         int B = scores.Dim(0), C = scores.Dim(1);
         var p = Tensor<T>.Zeros(B, C);
         var classes = new int[B];
@@ -110,7 +113,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// <summary>How one layer's backward pass runs inside <see cref="Sequential{T}.Backward(T, bool, ILayerBackward{T})"/>.</summary>
 public interface ILayerBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Runs <paramref name="layer"/>'s backward pass for dout; returns dx (null allowed only without <paramref name="needDx"/>).</summary>
+    /// <summary>Runs <paramref name="layer"/>'s backward pass for dout; returns dx (null allowed only without <paramref
+    /// name="needDx"/>).</summary>
     Tensor<T>? Backward(Layer<T> layer, Tensor<T> dout, bool needDx);
 }
 

@@ -9,7 +9,8 @@ namespace Backprop.Optimizers;
 /// </summary>
 /// <remarks>Momentum-like state (m, v here; v of Momentum and Nesterov; h of RMSProp) is flushed to zero below the
 /// smallest normal number, as a processor's flush-to-zero mode would.</remarks>
-public sealed class Adam<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999, double weightDecay = 0, bool decoupled = false)
+public sealed class Adam<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 0.001, double beta1 = 0.9, double beta2 = 0.999,
+    double weightDecay = 0, bool decoupled = false)
     : Optimizer<T>(parameters, lr, weightDecay, 2) where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T _lrT;
@@ -18,7 +19,14 @@ public sealed class Adam<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 
     public override OptimizerKind Kind => decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam;
 
     /// <inheritdoc/>
-    public override OptimizerSettings Settings => new() { Kind = Kind, LearningRate = LearningRate, WeightDecay = WeightDecay, Beta1 = beta1, Beta2 = beta2 };
+    public override OptimizerSettings Settings => new()
+    {
+        Kind = Kind,
+        LearningRate = LearningRate,
+        WeightDecay = WeightDecay,
+        Beta1 = beta1,
+        Beta2 = beta2
+    };
 
 
     /// <inheritdoc/>

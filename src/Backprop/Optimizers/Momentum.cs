@@ -11,7 +11,13 @@ public sealed class Momentum<T>(IReadOnlyList<Parameter<T>> parameters, double l
     public override OptimizerKind Kind => OptimizerKind.Momentum;
 
     /// <inheritdoc/>
-    public override OptimizerSettings Settings => new() { Kind = Kind, LearningRate = LearningRate, WeightDecay = WeightDecay, Momentum = momentum };
+    public override OptimizerSettings Settings => new()
+    {
+        Kind = Kind,
+        LearningRate = LearningRate,
+        WeightDecay = WeightDecay,
+        Momentum = momentum
+    };
 
 
     /// <inheritdoc/>

@@ -15,7 +15,13 @@ public sealed class Nesterov<T>(IReadOnlyList<Parameter<T>> parameters, double l
     public override OptimizerKind Kind => OptimizerKind.Nesterov;
 
     /// <inheritdoc/>
-    public override OptimizerSettings Settings => new() { Kind = Kind, LearningRate = LearningRate, WeightDecay = WeightDecay, Momentum = momentum };
+    public override OptimizerSettings Settings => new()
+    {
+        Kind = Kind,
+        LearningRate = LearningRate,
+        WeightDecay = WeightDecay,
+        Momentum = momentum
+    };
 
 
     /// <inheritdoc/>

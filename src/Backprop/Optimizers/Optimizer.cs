@@ -25,11 +25,13 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int _slots;
     private ChunkJob? _job;
 
-    /// <summary>Creates the optimizer over <paramref name="parameters"/> with <paramref name="slots"/> (at most 2) state tensors each.</summary>
+    /// <summary>Creates the optimizer over <paramref name="parameters"/> with <paramref name="slots"/> (at most 2) state tensors
+    /// each.</summary>
     protected Optimizer(IReadOnlyList<Parameter<T>> parameters, double lr, double weightDecay, int slots)
     {
         if (!(lr > 0) || !double.IsFinite(lr)) throw new InvalidInputException($"learning rate must be a positive number, not {lr}");
-        if (!(weightDecay >= 0) || !double.IsFinite(weightDecay)) throw new InvalidInputException($"weight decay must be 0 or more, not {weightDecay}");
+        if (!(weightDecay >= 0)
+            || !double.IsFinite(weightDecay)) throw new InvalidInputException($"weight decay must be 0 or more, not {weightDecay}");
         ArgumentOutOfRangeException.ThrowIfGreaterThan(slots, 2);
         _params = parameters;
         _slots = slots;
@@ -88,7 +90,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var theirs = net.Parameters;
         bool same = theirs.Count == _params.Count;
         for (int i = 0; same && i < theirs.Count; i++) same = ReferenceEquals(theirs[i].Value, _params[i].Value);
-        if (!same) throw new InvalidInputException($"{GetType().Name.Split('`')[0]}: the network's parameters are not the ones the optimizer was created over; create it from net.Parameters");
+        if (!same) throw new InvalidInputException($"{GetType().Name.Split('`')[0]}: the network's parameters are not the ones the " +
+            $"optimizer was created over; create it from net.Parameters");
         _checkedNet = net;
     }
 
@@ -152,14 +155,16 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         };
     }
 
-    /// <summary>Creates an optimizer by name (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw) with the textbook's defaults for anything not given.</summary>
+    /// <summary>Creates an optimizer by name (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw) with the textbook's defaults for
+    /// anything not given.</summary>
     public static Optimizer<T> Create(string kind, IReadOnlyList<Parameter<T>> parameters, double? lr = null, double? weightDecay = null) =>
         Create(new OptimizerSettings { Kind = OptimizerSettings.Parse(kind), LearningRate = lr, WeightDecay = weightDecay }, parameters);
 
     /// <summary>The number of whole vectors in <paramref name="n"/> elements (0 where vectors are not accelerated).</summary>
     protected static int VectorEnd(int n) => Vector.IsHardwareAccelerated ? n - n % Vector<T>.Count : 0;
 
-    private static readonly T MinNormal = typeof(T) == typeof(float) ? T.CreateTruncating(1.17549435E-38f) : T.CreateTruncating(2.2250738585072014E-308);
+    private static readonly T MinNormal = typeof(T) == typeof(float) ? T.CreateTruncating(1.17549435E-38f)
+        : T.CreateTruncating(2.2250738585072014E-308);
 
     /// <summary>
     /// Zero for values below the smallest normal number (in magnitude), else the value. Decaying state (a momentum of

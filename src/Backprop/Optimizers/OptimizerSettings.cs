@@ -76,8 +76,10 @@ public sealed record OptimizerSettings
     public void Validate()
     {
         if (!Enum.IsDefined(Kind)) throw new InvalidInputException($"optimizer kind {(int)Kind} is not one of {string.Join(", ", Names)}");
-        if (LearningRate is { } lr && (!(lr > 0) || !double.IsFinite(lr))) throw new InvalidInputException($"the learning rate must be a positive number, not {lr}");
-        if (WeightDecay is { } wd && (!(wd >= 0) || !double.IsFinite(wd))) throw new InvalidInputException($"the weight decay must be 0 or more, not {wd}");
+        if (LearningRate is { } lr && (!(lr > 0)
+            || !double.IsFinite(lr))) throw new InvalidInputException($"the learning rate must be a positive number, not {lr}");
+        if (WeightDecay is { } wd && (!(wd >= 0)
+            || !double.IsFinite(wd))) throw new InvalidInputException($"the weight decay must be 0 or more, not {wd}");
         bool momentum = Kind is OptimizerKind.Momentum or OptimizerKind.Nesterov, adam = Kind is OptimizerKind.Adam or OptimizerKind.AdamW;
         Check("momentum", Momentum, momentum, 0, 1, upperOpen: true);
         Check("decay", Decay, Kind == OptimizerKind.RmsProp, 0, 1, upperOpen: true);
@@ -89,6 +91,8 @@ public sealed record OptimizerSettings
     {
         if (value is not { } v) return;
         if (!applies) throw new InvalidInputException($"{Name(Kind)} has no hyper-parameter {name}");
-        if (!(v >= lo && (upperOpen ? v < hi : v <= hi))) throw new InvalidInputException($"{Name(Kind)}: {name} must be in [{lo}, {hi}{(upperOpen ? ")" : "]")}, not {v}");
+        if (!(v >= lo
+            && (upperOpen ? v < hi
+            : v <= hi))) throw new InvalidInputException($"{Name(Kind)}: {name} must be in [{lo}, {hi}{(upperOpen ? ")" : "]")}, not {v}");
     }
 }

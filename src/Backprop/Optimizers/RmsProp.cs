@@ -11,7 +11,13 @@ public sealed class RmsProp<T>(IReadOnlyList<Parameter<T>> parameters, double lr
     public override OptimizerKind Kind => OptimizerKind.RmsProp;
 
     /// <inheritdoc/>
-    public override OptimizerSettings Settings => new() { Kind = Kind, LearningRate = LearningRate, WeightDecay = WeightDecay, Decay = decay };
+    public override OptimizerSettings Settings => new()
+    {
+        Kind = Kind,
+        LearningRate = LearningRate,
+        WeightDecay = WeightDecay,
+        Decay = decay
+    };
 
 
     /// <inheritdoc/>

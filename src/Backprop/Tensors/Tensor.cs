@@ -39,7 +39,8 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = Zeros(shape);
         if (values.Length != t.Length)
-            throw new ShapeMismatchException($"Tensor: shape {ShapeText(shape)} holds {t.Length} elements, but {values.Length} values were given");
+            throw new ShapeMismatchException($"Tensor: shape {ShapeText(shape)} holds {t.Length} elements, but {values.Length} values " +
+                $"were given");
         values.CopyTo(t.Span);
         return t;
     }
@@ -99,7 +100,8 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int i = 0; i < _data.Length; i++)
         {
             if (!T.IsFinite(_data[i]))
-                throw new NonFiniteValueException($"{name} contains {Describe(_data[i])} at index {IndexText(i)}; only finite numbers are allowed");
+                throw new NonFiniteValueException($"{name} contains {Describe(_data[i])} at index {IndexText(i)}; only finite numbers " +
+                    $"are allowed");
         }
     }
 
@@ -170,7 +172,8 @@ internal static class TensorBuffer
         return buffer;
     }
 
-    /// <summary>As <see cref="Ensure{T}(ref Tensor{T}?, ReadOnlySpan{int})"/> for a 2-D shape, without allocating a shape array when reused.</summary>
+    /// <summary>As <see cref="Ensure{T}(ref Tensor{T}?, ReadOnlySpan{int})"/> for a 2-D shape, without allocating a shape array when
+    /// reused.</summary>
     public static Tensor<T> Ensure<T>(ref Tensor<T>? buffer, int rows, int cols) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (buffer is null || buffer.Rank != 2 || buffer.Dim(0) != rows || buffer.Dim(1) != cols) buffer = Tensor<T>.Zeros(rows, cols);

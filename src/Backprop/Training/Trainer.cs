@@ -64,7 +64,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private Tensor<T>? _x, _t;
     private int[] _order = [];
 
-    /// <summary>Creates a trainer for <paramref name="net"/>, updated by <paramref name="optimizer"/> (created over net.Parameters).</summary>
+    /// <summary>Creates a trainer for <paramref name="net"/>, updated by <paramref name="optimizer"/> (created over
+    /// net.Parameters).</summary>
     public Trainer(Sequential<T> net, Optimizer<T> optimizer, TrainerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(net);
@@ -72,9 +73,11 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Options = options ?? new TrainerOptions();
         Options.Validate();
         if (net.Loss is not (SoftmaxCrossEntropy<T> or MeanSquaredError<T>))
-            throw new InvalidInputException($"Trainer trains classifiers (softmax_cross_entropy) and regression networks (mse), not a network whose loss is {net.Loss.Kind}");
+            throw new InvalidInputException($"Trainer trains classifiers (softmax_cross_entropy) and regression networks (mse), not a " +
+                $"network whose loss is {net.Loss.Kind}");
         var theirs = net.Parameters;
-        if (theirs.Count != optimizer.Parameters.Count || theirs.Where((p, i) => !ReferenceEquals(p.Value, optimizer.Parameters[i].Value)).Any())
+        if (theirs.Count != optimizer.Parameters.Count || theirs.Where((p, i) =>
+            !ReferenceEquals(p.Value, optimizer.Parameters[i].Value)).Any())
             throw new InvalidInputException("the optimizer was not created over this network's parameters; create it from net.Parameters");
         Net = net;
         Optimizer = optimizer;
@@ -103,7 +106,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private bool Classifier => Net.Loss is SoftmaxCrossEntropy<T>;
 
     /// <summary>Trains one epoch over <paramref name="train"/>, then evaluates on the validation and test data where given.</summary>
-    /// <exception cref="NonFiniteValueException">The loss became NaN or infinite (the run diverged); the message names the epoch and batch.</exception>
+    /// <exception cref="NonFiniteValueException">The loss became NaN or infinite (the run diverged); the message names the epoch and
+    /// batch.</exception>
     public EpochResult RunEpoch(Dataset train, Dataset? validation, Dataset? test = null, Action<int, int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -122,10 +126,15 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var (x, t) = Batch(train, _order.AsSpan(lo, B));
             T loss;
             try { loss = Net.ComputeLoss(x, t); }
-            catch (ShapeMismatchException e) when (bi == 0) { throw new ShapeMismatchException($"{train.Name} ({train.Dim} features per sample): {e.Message}"); }
+            catch (ShapeMismatchException e) when (bi == 0)
+            {
+                throw new ShapeMismatchException($"{train.Name} ({train.Dim} features per " +
+                $"sample): {e.Message}");
+            }
             double l = double.CreateTruncating(loss);
             if (!double.IsFinite(l))
-                throw new NonFiniteValueException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss is {l}; a smaller learning rate may help");
+                throw new NonFiniteValueException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
+                    $"is {l}; a smaller learning rate may help");
             lossSum += l * B;
             if (Classifier) correct += CountCorrect(((SoftmaxCrossEntropy<T>)Net.Loss).Softmax!, train.Labels, _order.AsSpan(lo, B));
             Optimizer.Step(Net);
@@ -146,7 +155,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (Classifier && data.IsRegression)
             throw new InvalidInputException($"{data.Name} has regression targets, but the network is a classifier (softmax_cross_entropy)");
         if (!Classifier && !data.IsRegression)
-            throw new InvalidInputException($"{data.Name} has class labels, but the network is a regression network ({Net.Loss.Kind}); give it targets");
+            throw new InvalidInputException($"{data.Name} has class labels, but the network is a regression network ({Net.Loss.Kind}); " +
+                $"give it targets");
     }
 
     private (Tensor<T> X, Tensor<T> T) Batch(Dataset data, ReadOnlySpan<int> idx)
@@ -159,7 +169,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int i = 0; i < B; i++)
         {
             Copy(data.Features.AsSpan(idx[i] * D, D), xs.Slice(i * D, D));
-            if (data.IsRegression) Copy(data.Targets.AsSpan(idx[i] * data.TargetDim, data.TargetDim), ts.Slice(i * data.TargetDim, data.TargetDim));
+            if (data.IsRegression) Copy(data.Targets.AsSpan(idx[i] * data.TargetDim, data.TargetDim), ts.Slice(i * data.TargetDim,
+                data.TargetDim));
             else ts[i] = T.CreateTruncating(data.Labels[idx[i]]);
         }
         return (x, t);
@@ -192,10 +203,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         bool classifier = net.Loss is SoftmaxCrossEntropy<T>;
         if (!classifier && net.Loss is not MeanSquaredError<T>)
-            throw new InvalidInputException($"Evaluate reports classifiers (softmax_cross_entropy) and regression networks (mse), not a network whose loss is {net.Loss.Kind}");
+            throw new InvalidInputException($"Evaluate reports classifiers (softmax_cross_entropy) and regression networks (mse), not a " +
+                $"network whose loss is {net.Loss.Kind}");
         if (data.Count == 0) throw new InvalidInputException($"{data.Name} has no samples to evaluate on");
         if (classifier == data.IsRegression)
-            throw new InvalidInputException(classifier ? $"{data.Name} has regression targets, but the network is a classifier" : $"{data.Name} has class labels, but the network is a regression network (mse)");
+            throw new InvalidInputException(classifier ? $"{data.Name} has regression targets, but the network is a classifier"
+                : $"{data.Name} has class labels, but the network is a regression network (mse)");
         bool wasTraining = net.Training;
         net.Training = false;
         try
@@ -224,7 +237,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (!classifier) continue;
                 var p = ((SoftmaxCrossEntropy<T>)net.Loss).Softmax!;
                 int C = p.Dim(-1);
-                if (data.Classes > C) throw new ShapeMismatchException($"{data.Name} has {data.Classes} classes, but the network has {C} outputs");
+                if (data.Classes > C) throw new ShapeMismatchException($"{data.Name} has {data.Classes} classes, but the network has {C} " +
+                    $"outputs");
                 confusion ??= Enumerable.Range(0, C).Select(_ => new int[C]).ToArray();
                 for (int i = 0; i < B; i++)
                 {
@@ -297,13 +311,20 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 var legacy = JsonSerializer.Deserialize<LegacySettings>(tj) ?? throw new JsonException("the training settings are null");
                 options = new TrainerOptions { Batch = legacy.Batch, Seed = legacy.Seed };
-                optimizer = new OptimizerSettings { Kind = OptimizerSettings.Parse(legacy.Optimizer), LearningRate = legacy.LearningRate, WeightDecay = legacy.WeightDecay };
+                optimizer = new OptimizerSettings
+                {
+                    Kind = OptimizerSettings.Parse(legacy.Optimizer),
+                    LearningRate = legacy.LearningRate,
+                    WeightDecay = legacy.WeightDecay
+                };
             }
             else
             {
                 options = JsonSerializer.Deserialize<TrainerOptions>(tj) ?? throw new JsonException("the training settings are null");
-                optimizer = JsonSerializer.Deserialize<OptimizerSettings>(Require(meta, "optimizer")) ?? throw new JsonException("the optimizer is null");
-                if (meta.TryGetValue("data", out var dj)) data = JsonSerializer.Deserialize<DataSource>(dj) ?? throw new JsonException("the data source is null");
+                optimizer = JsonSerializer.Deserialize<OptimizerSettings>(Require(meta, "optimizer"))
+                    ?? throw new JsonException("the optimizer is null");
+                if (meta.TryGetValue("data", out var dj)) data = JsonSerializer.Deserialize<DataSource>(dj)
+                    ?? throw new JsonException("the data source is null");
                 data?.Validate();
             }
             var net = ModelFile.Load<T>(path, contents, new Rng(options.Seed));
@@ -313,20 +334,24 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             SetRng(trainer.Rng, Require(meta, "rng_state"));
             if (meta.TryGetValue("layer_rng_state", out var lj))
             {
-                var states = JsonSerializer.Deserialize<Dictionary<string, string>>(lj) ?? throw new JsonException("layer_rng_state is null");
+                var states = JsonSerializer.Deserialize<Dictionary<string, string>>(lj)
+                    ?? throw new JsonException("layer_rng_state is null");
                 foreach (var (key, state) in states)
                 {
-                    if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= net.Layers.Count || net.Layers[i] is not IStochasticLayer s)
+                    if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= net.Layers.Count
+                        || net.Layers[i] is not IStochasticLayer s)
                         throw new InvalidFileException($"{path}: layer_rng_state names layer '{key}', which draws no random numbers");
                     SetRng(s.Rng, state);
                 }
             }
-            var history = JsonSerializer.Deserialize<List<EpochResult>>(Require(meta, "history")) ?? throw new JsonException("the history is null");
+            var history = JsonSerializer.Deserialize<List<EpochResult>>(Require(meta, "history"))
+                ?? throw new JsonException("the history is null");
             if (history.Any(h => h is null)) throw new JsonException("the history has a null epoch");
             trainer.History.AddRange(history);
             return trainer;
         }
-        catch (Exception e) when (e is JsonException or FormatException or OverflowException or InvalidInputException or NotSupportedException)
+        catch (Exception e)
+            when (e is JsonException or FormatException or OverflowException or InvalidInputException or NotSupportedException)
         {
             throw new InvalidFileException($"{path}: the checkpoint's training state is damaged ({e.Message})", e);
         }

@@ -18,7 +18,8 @@ public static partial class Elementwise
     }
 
     /// <summary>dx = dout for x &gt; 0, else dout·alpha·eˣ, computed from the forward output as dout·(y + alpha).</summary>
-    public static void EluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T alpha, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void EluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T alpha, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
         Check(x.Length, y.Length);
@@ -30,15 +31,19 @@ public static partial class Elementwise
 internal readonly struct EluForwardOp<T> : ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T x, T e, T alpha) => x > T.Zero ? x : alpha * (e - T.One);
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> e, Vector512<T> alpha) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), x, alpha * (e - Vector512<T>.One));
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> e, Vector256<T> alpha) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), x, alpha * (e - Vector256<T>.One));
-    public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> e, Vector128<T> alpha) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<T>.Zero), x, alpha * (e - Vector128<T>.One));
+    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> e, Vector512<T> alpha) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), x, alpha * (e - Vector512<T>.One));
+    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> e, Vector256<T> alpha) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), x, alpha * (e - Vector256<T>.One));
+    public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> e, Vector128<T> alpha) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<T>.Zero), x, alpha * (e - Vector128<T>.One));
 }
 
 /// <summary>ELU backward from x and y: dx = dout where x &gt; 0, else dout·(y + alpha) = dout·alpha·eˣ (alpha is the scalar).</summary>
 internal static class EluBackward
 {
-    public static void Run<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, T alpha, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Run<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, T alpha, Span<T> dx) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         int i = 0, n = dx.Length;
         if (Vector512.IsHardwareAccelerated)
@@ -47,7 +52,8 @@ internal static class EluBackward
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
             {
                 var d = Vector512.Create(dout.Slice(i, Vector512<T>.Count));
-                var r = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Create(x.Slice(i, Vector512<T>.Count)), Vector512<T>.Zero),
+                var r = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Create(x.Slice(i, Vector512<T>.Count)),
+                    Vector512<T>.Zero),
                     d, d * (Vector512.Create(y.Slice(i, Vector512<T>.Count)) + va));
                 r.CopyTo(dx.Slice(i));
             }

@@ -44,7 +44,8 @@ public static partial class Elementwise
     }
 
     /// <summary>dx = dout·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)), t = tanh(√(2/π)(x + 0.044715x³)).</summary>
-    public static void GeluTanhBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void GeluTanhBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
         for (int i = 0; i < x.Length; i++)

@@ -55,7 +55,8 @@ internal static unsafe class Map
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint Head<T>(T* d, nuint n) where T : unmanaged => Math.Min(n, (nuint)(((64 - ((nint)d & 63)) & 63) / sizeof(T)));
 
-    /// <summary>dst = op(a) for a function with a 512-bit form: four vectors an iteration (its chain is long), streamed when large.</summary>
+    /// <summary>dst = op(a) for a function with a 512-bit form: four vectors an iteration (its chain is long), streamed when
+    /// large.</summary>
     public static void Unary<T, TOp>(ReadOnlySpan<T> x, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryOp<T>
     {
@@ -145,7 +146,10 @@ internal static unsafe class Map
                 var r1 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + w), Vector512.LoadUnsafe(ref pb, i + w));
                 var r2 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + 2 * w), Vector512.LoadUnsafe(ref pb, i + 2 * w));
                 var r3 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + 3 * w), Vector512.LoadUnsafe(ref pb, i + 3 * w));
-                r0.StoreUnsafe(ref pd, i); r1.StoreUnsafe(ref pd, i + w); r2.StoreUnsafe(ref pd, i + 2 * w); r3.StoreUnsafe(ref pd, i + 3 * w);
+                r0.StoreUnsafe(ref pd, i);
+                r1.StoreUnsafe(ref pd, i + w);
+                r2.StoreUnsafe(ref pd, i + 2 * w);
+                r3.StoreUnsafe(ref pd, i + 3 * w);
             }
             for (; i + w <= n; i += w)
                 TOp.Invoke(Vector512.LoadUnsafe(ref pa, i), Vector512.LoadUnsafe(ref pb, i)).StoreUnsafe(ref pd, i);
@@ -190,7 +194,10 @@ internal static unsafe class Map
                 var r1 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + w), vs);
                 var r2 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + 2 * w), vs);
                 var r3 = TOp.Invoke(Vector512.LoadUnsafe(ref pa, i + 3 * w), vs);
-                r0.StoreUnsafe(ref pd, i); r1.StoreUnsafe(ref pd, i + w); r2.StoreUnsafe(ref pd, i + 2 * w); r3.StoreUnsafe(ref pd, i + 3 * w);
+                r0.StoreUnsafe(ref pd, i);
+                r1.StoreUnsafe(ref pd, i + w);
+                r2.StoreUnsafe(ref pd, i + 2 * w);
+                r3.StoreUnsafe(ref pd, i + 3 * w);
             }
             for (; i + w <= n; i += w)
                 TOp.Invoke(Vector512.LoadUnsafe(ref pa, i), vs).StoreUnsafe(ref pd, i);
@@ -249,13 +256,16 @@ internal static unsafe class Map
         nuint i = 0, n = (nuint)dst.Length;
         if (Vector512.IsHardwareAccelerated)
             for (; i + (nuint)Vector512<T>.Count <= n; i += (nuint)Vector512<T>.Count)
-                TOp.Invoke(Vector512.LoadUnsafe(ref pa, i), Vector512.LoadUnsafe(ref pb, i), Vector512.LoadUnsafe(ref pc, i)).StoreUnsafe(ref pd, i);
+                TOp.Invoke(Vector512.LoadUnsafe(ref pa, i), Vector512.LoadUnsafe(ref pb, i), Vector512.LoadUnsafe(ref pc,
+                    i)).StoreUnsafe(ref pd, i);
         else if (Vector256.IsHardwareAccelerated)
             for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
-                TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), Vector256.LoadUnsafe(ref pb, i), Vector256.LoadUnsafe(ref pc, i)).StoreUnsafe(ref pd, i);
+                TOp.Invoke(Vector256.LoadUnsafe(ref pa, i), Vector256.LoadUnsafe(ref pb, i), Vector256.LoadUnsafe(ref pc,
+                    i)).StoreUnsafe(ref pd, i);
         else if (Vector128.IsHardwareAccelerated)
             for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
-                TOp.Invoke(Vector128.LoadUnsafe(ref pa, i), Vector128.LoadUnsafe(ref pb, i), Vector128.LoadUnsafe(ref pc, i)).StoreUnsafe(ref pd, i);
+                TOp.Invoke(Vector128.LoadUnsafe(ref pa, i), Vector128.LoadUnsafe(ref pb, i), Vector128.LoadUnsafe(ref pc,
+                    i)).StoreUnsafe(ref pd, i);
         for (; i < n; i++) Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref pa, i), Unsafe.Add(ref pb, i), Unsafe.Add(ref pc, i));
     }
 }

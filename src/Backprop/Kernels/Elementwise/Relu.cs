@@ -33,11 +33,15 @@ internal readonly struct ReluBackwardOp<T> : IBinaryOp<T> where T : unmanaged, I
     public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> dout) => Vector128.GreaterThan(x, Vector128<T>.Zero) & dout;
 }
 
-/// <summary>y = x where x &gt; 0, else 0 (NaN stays NaN, −0 becomes +0, as TensorPrimitives.Max(x, 0)); the scalar operand is unused.</summary>
+/// <summary>y = x where x &gt; 0, else 0 (NaN stays NaN, −0 becomes +0, as TensorPrimitives.Max(x, 0)); the scalar operand is
+/// unused.</summary>
 internal readonly struct ReluForwardOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T x, T unused) => x <= T.Zero ? T.Zero : x;
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> unused) => Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<T>.Zero), Vector512<T>.Zero, x);
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> unused) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<T>.Zero), Vector256<T>.Zero, x);
-    public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> unused) => Vector128.ConditionalSelect(Vector128.LessThanOrEqual(x, Vector128<T>.Zero), Vector128<T>.Zero, x);
+    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> unused) =>
+        Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<T>.Zero), Vector512<T>.Zero, x);
+    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> unused) =>
+        Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<T>.Zero), Vector256<T>.Zero, x);
+    public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> unused) =>
+        Vector128.ConditionalSelect(Vector128.LessThanOrEqual(x, Vector128<T>.Zero), Vector128<T>.Zero, x);
 }

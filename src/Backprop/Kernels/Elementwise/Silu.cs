@@ -30,7 +30,10 @@ public static partial class Elementwise
 internal readonly struct SiluBackwardOp<T> : ITernaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T x, T s, T dout) => dout * s * (T.One + x * (T.One - s));
-    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> s, Vector512<T> dout) => dout * s * (Vector512<T>.One + x * (Vector512<T>.One - s));
-    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> s, Vector256<T> dout) => dout * s * (Vector256<T>.One + x * (Vector256<T>.One - s));
-    public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> s, Vector128<T> dout) => dout * s * (Vector128<T>.One + x * (Vector128<T>.One - s));
+    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> s, Vector512<T> dout) =>
+        dout * s * (Vector512<T>.One + x * (Vector512<T>.One - s));
+    public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> s, Vector256<T> dout) =>
+        dout * s * (Vector256<T>.One + x * (Vector256<T>.One - s));
+    public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> s, Vector128<T> dout) =>
+        dout * s * (Vector128<T>.One + x * (Vector128<T>.One - s));
 }

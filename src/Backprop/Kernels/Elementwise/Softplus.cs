@@ -22,7 +22,8 @@ public static partial class Elementwise
     }
 
     /// <summary>dx = dout where beta·x &gt; threshold, else dout·z/(z + 1) with z = e^(beta·x), i.e. dout·σ(beta·x).</summary>
-    public static void SoftplusBackward<T>(ReadOnlySpan<T> x, T beta, T threshold, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void SoftplusBackward<T>(ReadOnlySpan<T> x, T beta, T threshold, ReadOnlySpan<T> dout, Span<T> dx) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         Check(x.Length, dout.Length, dx.Length);
         for (int i = 0; i < x.Length; i++)

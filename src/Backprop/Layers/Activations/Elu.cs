@@ -26,5 +26,6 @@ public sealed class Elu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPo
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.EluForward(x, Alpha, y);
 
     /// <inheritdoc/>
-    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) => Elementwise.EluBackward(x, y, Alpha, dout, dx);
+    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) =>
+        Elementwise.EluBackward(x, y, Alpha, dout, dx);
 }

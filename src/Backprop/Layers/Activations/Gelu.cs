@@ -3,7 +3,8 @@ using Backprop.Kernels;
 
 namespace Backprop.Layers;
 
-/// <summary>GELU as PyTorch defines it: exact y = x·Φ(x) (erf), or with approximate = "tanh" y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))); dx = dout·y′.</summary>
+/// <summary>GELU as PyTorch defines it: exact y = x·Φ(x) (erf), or with approximate = "tanh" y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))); dx =
+/// dout·y′.</summary>
 public sealed class Gelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer: exact (erf) by default, the tanh approximation when <paramref name="tanhApproximation"/>.</summary>
@@ -23,13 +24,13 @@ public sealed class Gelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingP
     public override string Kind => "gelu";
 
     /// <inheritdoc/>
-    protected override void Apply(ReadOnlySpan<T> x, Span<T> y) 
+    protected override void Apply(ReadOnlySpan<T> x, Span<T> y)
     {
         if (Approximate) Elementwise.GeluTanhForward(x, y); else Elementwise.GeluForward(x, y);
     }
 
     /// <inheritdoc/>
-    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) 
+    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx)
     {
         if (Approximate) Elementwise.GeluTanhBackward(x, dout, dx); else Elementwise.GeluBackward(x, dout, dx);
     }

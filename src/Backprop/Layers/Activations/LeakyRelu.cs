@@ -26,5 +26,6 @@ public sealed class LeakyRelu<T> : ActivationLayer<T> where T : unmanaged, IFloa
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.LeakyReluForward(x, Alpha, y);
 
     /// <inheritdoc/>
-    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) => Elementwise.LeakyReluBackward(x, Alpha, dout, dx);
+    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) =>
+        Elementwise.LeakyReluBackward(x, Alpha, dout, dx);
 }

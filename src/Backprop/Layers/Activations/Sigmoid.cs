@@ -14,5 +14,6 @@ public sealed class Sigmoid<T> : ActivationLayer<T> where T : unmanaged, IFloati
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.SigmoidForward(x, y);
 
     /// <inheritdoc/>
-    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) => Elementwise.SigmoidBackward(y, dout, dx);
+    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) =>
+        Elementwise.SigmoidBackward(y, dout, dx);
 }

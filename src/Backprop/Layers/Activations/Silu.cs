@@ -14,5 +14,6 @@ public sealed class Silu<T> : ActivationLayer<T> where T : unmanaged, IFloatingP
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.SiluForward(x, y);
 
     /// <inheritdoc/>
-    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) => Elementwise.SiluBackward(x, dout, dx);
+    protected override void Derive(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dout, Span<T> dx) =>
+        Elementwise.SiluBackward(x, dout, dx);
 }
