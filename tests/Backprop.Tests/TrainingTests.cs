@@ -458,7 +458,7 @@ public class TrainerTests
     public void A_diverging_run_stops_with_a_clear_error()
     {
         var (train, val) = Datasets.Spiral(30, 3, 3).Split(0.2, 4);
-        var t = new Trainer<float>(new MlpSpec { Sizes = [2, 8, 3], Init = "normal", InitStd = 1e18 }.Build<float>(new Rng(0)),
+        var t = new Trainer<float>(new MlpSpec { Sizes = [2, 8, 3], Init = Initialization.Normal, InitStd = 1e18 }.Build<float>(new Rng(0)),
             new OptimizerSettings { LearningRate = 1e30 }, new TrainerOptions { Batch = 10 });
         var e = Assert.Throws<NonFiniteValueException>(() => { for (int i = 0; i < 5; i++) t.RunEpoch(train, val); });
         Assert.Contains("diverged", e.Message);

@@ -55,7 +55,7 @@ internal static class TrainCommand
             {
                 Sizes = args.Value("layers") is { } l ? ParseSizes(l) : images ? [784, 256, 10] : [2, 64, 64, 3],
                 Activation = Activation(args.Value("activation") ?? "relu"),
-                Init = args.Choice("init", "he", "he", "xavier", "normal"),
+                Init = MlpSpec.ParseInit(args.Choice("init", "he", "he", "xavier", "normal")),
                 InitStd = args.Double("init-std", 0.01),
                 Dropout = args.Double("dropout", 0),
                 BatchNorm = args.Flag("batch-norm"),

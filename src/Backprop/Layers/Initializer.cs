@@ -1,16 +1,18 @@
 using System.Numerics;
+using System.Text.Json.Serialization;
 
 namespace Backprop.Layers;
 
 /// <summary>How the weights of a fully connected layer are drawn; biases start at 0.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Initialization>))]
 public enum Initialization
 {
     /// <summary>He: N(0, 2/n_in), for ReLU-like activations.</summary>
-    He,
+    [JsonStringEnumMemberName("he")] He,
     /// <summary>Xavier (as the textbook uses it): N(0, 1/n_in), for sigmoid and tanh.</summary>
-    Xavier,
+    [JsonStringEnumMemberName("xavier")] Xavier,
     /// <summary>N(0, std²) with a fixed std (the textbook's 0.01 by default).</summary>
-    Normal,
+    [JsonStringEnumMemberName("normal")] Normal,
 }
 
 /// <summary>Weight initializers, seeded through <see cref="Rng"/>.</summary>

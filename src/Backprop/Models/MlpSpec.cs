@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Backprop.Layers;
 using Backprop.Networks;
 
 namespace Backprop.Models;
@@ -17,7 +18,7 @@ public sealed record MlpSpec
     /// <summary>The activation kind after each hidden layer.</summary>
     [JsonPropertyName("activation")] public string Activation { get; init; } = "relu";
     /// <summary>The weight initialization: he, xavier or normal.</summary>
-    [JsonPropertyName("init")] public string Init { get; init; } = "he";
+    [JsonPropertyName("init")] public Initialization Init { get; init; } = Initialization.He;
     /// <summary>The standard deviation of the normal initialization.</summary>
     [JsonPropertyName("init_std")] public double InitStd { get; init; } = 0.01;
     /// <summary>Dropout probability after each hidden activation (0 for none).</summary>
@@ -39,8 +40,7 @@ public sealed record MlpSpec
         if (!kind.IsActivation)
             throw new InvalidInputException($"the activation must be one of {string.Join(", ", Kinds.Activations.Select(k => k.Name))}, " +
                 $"not '{Activation}'");
-        if (Init is not ("he" or "xavier" or "normal")) throw new InvalidInputException($"the initialization must be he, xavier or " +
-            $"normal, not '{Init}'");
+        if (!Enum.IsDefined(Init)) throw new InvalidInputException($"the initialization must be he, xavier or normal, not {(int)Init}");
         if (!(InitStd > 0)
             || !double.IsFinite(InitStd)) throw new InvalidInputException($"init_std must be a positive number, not {InitStd}");
         if (!(Dropout >= 0 && Dropout < 1)) throw new InvalidInputException($"the dropout probability must be in [0, 1), not {Dropout}");
@@ -56,8 +56,8 @@ public sealed record MlpSpec
         for (int i = 0; i + 1 < Sizes.Length; i++)
         {
             var fc = new Dictionary<string, object> { ["inputs"] = Sizes[i], ["outputs"] = Sizes[i + 1] };
-            if (Init != "he") fc["init"] = Init;
-            if (Init == "normal") fc["init_std"] = InitStd;
+            if (Init != Initialization.He) fc["init"] = InitName(Init);
+            if (Init == Initialization.Normal) fc["init_std"] = InitStd;
             layers.Add(new LayerDescription("fully_connected", fc));
             if (i + 2 == Sizes.Length) break;
             if (BatchNorm) layers.Add(new LayerDescription("batch_norm", new Dictionary<string, object> { ["features"] = Sizes[i + 1] }));
@@ -84,7 +84,7 @@ public sealed record MlpSpec
         {
             Sizes = sizes,
             Activation = activation,
-            Init = first.TryGetValue("init", out var i) ? (string)i : "he",
+            Init = first.TryGetValue("init", out var i) ? ParseInit((string)i) : Initialization.He,
             InitStd = first.TryGetValue("init_std", out var sd) ? (double)sd : 0.01,
             Dropout = d.Layers.FirstOrDefault(l => l.Kind == "dropout")?.Hyperparameters.GetValueOrDefault("p") as double? ?? 0,
             BatchNorm = d.Layers.Any(l => l.Kind == "batch_norm"),
@@ -93,6 +93,23 @@ public sealed record MlpSpec
         try { return spec.Describe().Equals(d) ? spec : null; }
         catch (InvalidInputException) { return null; }
     }
+
+    /// <summary>The initialization's name as descriptions and the command line spell it: he, xavier or normal.</summary>
+    public static string InitName(Initialization init) => init switch
+    {
+        Initialization.Xavier => "xavier",
+        Initialization.Normal => "normal",
+        _ => "he",
+    };
+
+    /// <summary>The initialization of a name (he, xavier or normal).</summary>
+    public static Initialization ParseInit(string name) => name switch
+    {
+        "he" => Initialization.He,
+        "xavier" => Initialization.Xavier,
+        "normal" => Initialization.Normal,
+        _ => throw new InvalidInputException($"the initialization must be he, xavier or normal, not '{name}'"),
+    };
 
     /// <summary>Builds the network with fresh weights drawn from <paramref name="rng"/>.</summary>
     public Sequential<T> Build<T>(Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T> =>
