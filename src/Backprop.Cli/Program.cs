@@ -21,10 +21,25 @@ public static class Program
           backprop predict --model FILE     classes and probabilities for inputs x
 
         common options: --json (machine-readable output), --dtype float64|float32
-        KIND: fully_connected (fc, affine), relu, sigmoid, tanh, leaky_relu, elu, gelu, silu, softplus,
-              softmax_cross_entropy, mse
+        KIND: {0}
         Errors go to standard error with exit code 2.
         """;
+
+    // Every kind of the registry with its aliases, wrapped to the help text's width.
+    private static string KindList()
+    {
+        var names = Backprop.Models.Kinds.Layers.Select(k => k.Aliases.Count == 0 ? k.Name : $"{k.Name} ({string.Join(", ", k.Aliases)})")
+            .Concat(Backprop.Models.Kinds.Losses.Select(k => k.Name)).ToList();
+        var lines = new List<string>();
+        string line = "";
+        foreach (var n in names)
+        {
+            if (line.Length > 0 && line.Length + n.Length + 2 > 100) { lines.Add(line + ","); line = ""; }
+            line = line.Length == 0 ? n : line + ", " + n;
+        }
+        lines.Add(line);
+        return string.Join("\n      ", lines);
+    }
 
     /// <summary>Runs the command; returns the exit code.</summary>
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
@@ -36,7 +51,7 @@ public static class Program
         {
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
             {
-                stdout.Write(Help + "\n");
+                stdout.Write(string.Format(System.Globalization.CultureInfo.InvariantCulture, Help, KindList()) + "\n");
                 return args.Length == 0 ? 2 : 0;
             }
             string[] rest = args[1..];
