@@ -1,5 +1,6 @@
 using System.Globalization;
 using Backprop;
+using Backprop.IO;
 
 namespace Backprop.Cli;
 
@@ -84,8 +85,11 @@ internal sealed class Args
     {
         if (Positionals.Count > skip + 1) throw new InvalidInputException($"unexpected argument '{Positionals[skip + 1]}'");
         string? file = Positionals.Count > skip ? Positionals[skip] : null;
-        if (file is null or "-") return Console.In.ReadToEnd();
+        if (file is null or "-") return BoundedFile.ReadToEnd(Console.In, MaxInputBytes, "standard input");
         if (!File.Exists(file)) throw new InvalidInputException($"input file '{file}' does not exist");
-        return File.ReadAllText(file);
+        return BoundedFile.ReadAllText(file, MaxInputBytes);
     }
+
+    /// <summary>The largest text input read from a file or standard input: 64 MiB.</summary>
+    public const long MaxInputBytes = 64L << 20;
 }

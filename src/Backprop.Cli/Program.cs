@@ -73,6 +73,11 @@ public static class Program
             stdout.Flush();
             return code;
         }
+        catch (TrainingDivergedException e)
+        {
+            stderr.WriteLine($"backprop: error: {e.Message}");
+            return 3;
+        }
         catch (BackpropException e)
         {
             stderr.WriteLine($"backprop: error: {e.Message}");
@@ -88,7 +93,16 @@ public static class Program
             stderr.WriteLine($"backprop: error: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Any other exception is a bug in Backprop, not bad input: say so, briefly, without a stack trace.
+            stderr.WriteLine($"backprop: internal error ({e.GetType().Name}: {e.Message}); please report it");
+            return InternalError;
+        }
     }
+
+    /// <summary>The exit code of an unexpected exception (EX_SOFTWARE): a bug, which the tests treat as a failure.</summary>
+    public const int InternalError = 70;
 
     private static string With((string Text, int Code) r, out int code)
     {

@@ -360,7 +360,7 @@ public class ModelFileTests
         { "shape", "needs" },
         { "overlap", "overlap" },
         { "missing", "is missing" },
-        { "wrong-shape", "but the model needs" },
+        { "wrong-shape", "but the model description needs" },
         { "nan", "NaN" },
         { "format", "not a Backprop model" },
     };
@@ -460,7 +460,7 @@ public class TrainerTests
         var (train, val) = Datasets.Spiral(30, 3, 3).Split(0.2, 4);
         var t = new Trainer<float>(new MlpSpec { Sizes = [2, 8, 3], Init = Initialization.Normal, InitStd = 1e18 }.Build<float>(new Rng(0)),
             new OptimizerSettings { LearningRate = 1e30 }, new TrainerOptions { Batch = 10 });
-        var e = Assert.Throws<NonFiniteValueException>(() => { for (int i = 0; i < 5; i++) t.RunEpoch(train, val); });
+        var e = Assert.Throws<TrainingDivergedException>(() => { for (int i = 0; i < 5; i++) t.RunEpoch(train, val); });
         Assert.Contains("diverged", e.Message);
     }
 }

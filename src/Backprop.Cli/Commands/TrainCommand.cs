@@ -93,6 +93,10 @@ internal static class TrainCommand
                 throw new InvalidInputException($"--layers ends with {mlp.Sizes[^1]}, but {all.Name} has {all.Classes} classes");
         }
         var (train, val) = source.Split(all);
+        if (train.Count == 0)
+            throw new InvalidInputException($"--validation {source.Validation} holds out all {all.Count} samples of {all.Name}: no " +
+                $"samples " +
+                $"to train on are left");
 
         string? outPath = args.Value("out"), plot = args.Value("plot");
         string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Backprop.IO;
 
 namespace Backprop.Data;
 
@@ -10,8 +11,11 @@ namespace Backprop.Data;
 /// </summary>
 public static class Idx
 {
-    /// <summary>The largest file accepted after decompression, to refuse decompression bombs.</summary>
-    public const long MaxBytes = 1L << 31;
+    /// <summary>
+    /// The largest file accepted, and the most a compressed one may expand to (checked as it expands, every gzip member
+    /// counted), to refuse decompression bombs: 512 MiB, ten times the 47 MB of MNIST's training images.
+    /// </summary>
+    public const long MaxBytes = 1L << 29;
 
     /// <summary>An IDX array of unsigned bytes.</summary>
     public sealed record Array(int[] Shape, byte[] Data);
@@ -19,23 +23,18 @@ public static class Idx
     /// <summary>Reads a file (gzip detected by its magic bytes).</summary>
     public static Array Read(string path)
     {
-        if (!File.Exists(path)) throw new InvalidFileException($"{path}: no such file");
-        byte[] raw;
-        try
-        {
-            raw = File.ReadAllBytes(path);
-        }
-        catch (IOException e)
-        {
-            throw new InvalidFileException($"{path}: {e.Message}", e);
-        }
+        var raw = BoundedFile.ReadAllBytes(path, MaxBytes);
         return Parse(raw, path);
     }
 
     /// <summary>Parses IDX bytes (possibly gzip-compressed); <paramref name="name"/> is used in messages.</summary>
-    public static Array Parse(byte[] bytes, string name)
+    public static Array Parse(byte[] bytes, string name) => Parse(bytes, name, MaxBytes);
+
+    /// <summary>As <see cref="Parse(byte[], string)"/> with another limit on the decompressed size.</summary>
+    internal static Array Parse(byte[] bytes, string name, long maxBytes)
     {
-        if (bytes.Length >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B) bytes = Gunzip(bytes, name);
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Length >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B) bytes = Gunzip(bytes, name, maxBytes);
         if (bytes.Length < 4) throw new InvalidFileException($"{name}: {bytes.Length} bytes is too short for an IDX header");
         if (bytes[0] != 0 || bytes[1] != 0)
             throw new InvalidFileException($"{name}: bad magic number {bytes[0]:X2} {bytes[1]:X2} {bytes[2]:X2} {bytes[3]:X2}; an IDX " +
@@ -55,7 +54,7 @@ public static class Idx
             if (d == 0 || d > int.MaxValue) throw new InvalidFileException($"{name}: dimension {i} has size {d}");
             shape[i] = (int)d;
             count *= d;
-            if (count > MaxBytes) throw new InvalidFileException($"{name}: the header declares more than {MaxBytes} elements");
+            if (count > maxBytes) throw new InvalidFileException($"{name}: the header declares more than {maxBytes} elements");
         }
         long expected = header + count;
         if (bytes.Length < expected) throw new InvalidFileException($"{name}: truncated: the header declares {count} elements, but " +
@@ -65,7 +64,7 @@ public static class Idx
         return new Array(shape, bytes[header..]);
     }
 
-    private static byte[] Gunzip(byte[] gz, string name)
+    private static byte[] Gunzip(byte[] gz, string name, long maxBytes)
     {
         try
         {
@@ -76,7 +75,7 @@ public static class Idx
             while ((n = input.Read(buffer, 0, buffer.Length)) > 0)
             {
                 output.Write(buffer, 0, n);
-                if (output.Length > MaxBytes) throw new InvalidFileException($"{name}: decompresses to more than {MaxBytes} bytes");
+                if (output.Length > maxBytes) throw new InvalidFileException($"{name}: decompresses to more than {maxBytes} bytes");
             }
             return output.ToArray();
         }
@@ -87,6 +86,10 @@ public static class Idx
         catch (EndOfStreamException e)
         {
             throw new InvalidFileException($"{name}: truncated gzip data", e);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidFileException($"{name}: unreadable gzip data ({e.Message})", e);
         }
     }
 }

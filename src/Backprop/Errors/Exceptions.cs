@@ -51,3 +51,23 @@ public sealed class InvalidFileException : BackpropException
     /// <summary>Creates the exception.</summary>
     public InvalidFileException(string message, Exception? inner = null) : base(message, inner) { }
 }
+
+/// <summary>
+/// Training stopped because the loss became NaN or infinite. The message names the epoch and the batch; what was saved
+/// before (the last good checkpoint) is untouched.
+/// </summary>
+public sealed class TrainingDivergedException : BackpropException
+{
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException(string message, int epoch, int batch) : base(message)
+    {
+        Epoch = epoch;
+        Batch = batch;
+    }
+
+    /// <summary>The epoch (1-based) in which the loss stopped being finite.</summary>
+    public int Epoch { get; }
+
+    /// <summary>The batch (1-based) of that epoch.</summary>
+    public int Batch { get; }
+}

@@ -40,9 +40,10 @@ public static class JsonInput
     public static IReadOnlyList<InputValue> Object(JsonElement obj, string path)
     {
         var result = new List<InputValue>();
+        var names = new HashSet<string>();
         foreach (var p in obj.EnumerateObject())
         {
-            if (result.Any(r => r.Name == p.Name)) throw new InvalidInputException($"input '{path}{p.Name}' is given twice");
+            if (!names.Add(p.Name)) throw new InvalidInputException($"input '{path}{p.Name}' is given twice");
             result.Add(Value(p.Value, p.Name, path + p.Name));
         }
         return result;

@@ -85,6 +85,7 @@ public static class SafeTensors
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+            RemoveStaleTemporaries(dir, Path.GetFileName(full));
         }
         catch
         {
@@ -93,14 +94,46 @@ public static class SafeTensors
         }
     }
 
+    /// <summary>
+    /// Deletes temporary files that earlier saves to the same target left when their process was killed: only names of
+    /// this writer's own pattern (<c>.NAME.PID.GUID.tmp</c>) whose process no longer runs.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string dir, string name)
+    {
+        string prefix = $".{name}.";
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(dir, prefix + "*.tmp"))
+            {
+                var parts = Path.GetFileName(file)[prefix.Length..].Split('.');
+                if (parts.Length != 3 || parts[2] != "tmp" || !int.TryParse(parts[0], out int pid) || parts[1].Length != 32
+                    || !Guid.TryParseExact(parts[1], "N", out _))
+                    continue;
+                if (pid == Environment.ProcessId || Running(pid)) continue;
+                try { File.Delete(file); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    private static bool Running(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     /// <summary>Reads and validates a file: every failure is an <see cref="InvalidFileException"/> that says what is wrong.</summary>
     public static (IReadOnlyList<Entry> Tensors, IReadOnlyDictionary<string, string> Metadata) Load(string path)
     {
-        if (!File.Exists(path)) throw new InvalidFileException($"{path}: no such file");
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (IOException e) { throw new InvalidFileException($"{path}: {e.Message}", e); }
-        return Parse(bytes, path);
+        return Parse(BoundedFile.ReadAllBytes(path, Array.MaxLength), path);
     }
 
     /// <summary>Parses and validates safetensors bytes; <paramref name="name"/> is used in messages.</summary>
@@ -118,19 +151,34 @@ public static class SafeTensors
         catch (JsonException e) { throw Bad($"the header is not valid JSON ({e.Message.Split(". ")[0]})"); }
         using (doc)
         {
+            try { return Read(doc, bytes, dataStart, dataLength, Bad); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+            {
+                // A JSON value of another type than the format says, or a string the header cannot hold (a lone surrogate).
+                throw Bad($"the header has a field of the wrong type ({e.Message})");
+            }
+        }
+    }
+
+    private static (IReadOnlyList<Entry> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(JsonDocument doc, byte[] bytes,
+        int dataStart, long dataLength, Func<string, InvalidFileException> Bad)
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad("the header is not a JSON object");
             var metadata = new Dictionary<string, string>();
             var entries = new List<Entry>();
             var ranges = new List<(long Begin, long End, string Name)>();
+            var names = new HashSet<string>();
             foreach (var p in doc.RootElement.EnumerateObject())
             {
+                if (!names.Add(p.Name)) throw Bad($"'{p.Name}' is given twice in the header");
                 if (p.Name == "__metadata__")
                 {
                     if (p.Value.ValueKind != JsonValueKind.Object) throw Bad("__metadata__ is not an object");
                     foreach (var m in p.Value.EnumerateObject())
                     {
                         if (m.Value.ValueKind != JsonValueKind.String) throw Bad($"metadata value '{m.Name}' is not a string");
-                        metadata[m.Name] = m.Value.GetString()!;
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw Bad($"metadata key '{m.Name}' is given twice");
                     }
                     continue;
                 }
@@ -155,7 +203,8 @@ public static class SafeTensors
                 }
                 if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
                     throw Bad($"tensor '{p.Name}' has no data_offsets [begin, end]");
-                if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+                if (off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
+                    || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
                     throw Bad($"tensor '{p.Name}' has invalid data_offsets");
                 if (end > dataLength) throw Bad($"tensor '{p.Name}': data_offsets [{begin}, {end}] run past the {dataLength} data bytes " +
                     $"(truncated file?)");
@@ -168,9 +217,18 @@ public static class SafeTensors
                     ? new Entry(p.Name, shape.ToArray(), MemoryMarshal.Cast<byte, float>(span).ToArray(), null)
                     : new Entry(p.Name, shape.ToArray(), null, MemoryMarshal.Cast<byte, double>(span).ToArray()));
             }
+            // The safetensors rule: the tensors cover the data section exactly, with no hole, no overlap and nothing after.
+            // A header length a few bytes short would otherwise load every tensor shifted.
             ranges.Sort((a, b) => a.Begin.CompareTo(b.Begin));
-            for (int i = 1; i < ranges.Count; i++)
-                if (ranges[i].Begin < ranges[i - 1].End) throw Bad($"tensors '{ranges[i - 1].Name}' and '{ranges[i].Name}' overlap");
+            long at = 0;
+            foreach (var r in ranges)
+            {
+                if (r.Begin < at) throw Bad($"tensor '{r.Name}' overlaps the one before it (data_offsets from {r.Begin}, but {at} is " +
+                    $"taken)");
+                if (r.Begin > at) throw Bad($"the data bytes {at} to {r.Begin} belong to no tensor (before '{r.Name}')");
+                at = r.End;
+            }
+            if (at != dataLength) throw Bad($"{dataLength - at} bytes after the last tensor's data belong to no tensor");
             return (entries, metadata);
         }
     }

@@ -17,6 +17,9 @@ namespace Backprop.IO;
 /// </example>
 public static class TextInput
 {
+    /// <summary>The deepest nesting of lists accepted (a tensor of rank 32); deeper input is an error, never a stack overflow.</summary>
+    public const int MaxDepth = 32;
+
     private enum Kind { Name, Colon, Open, Close, Comma, Number, Word, End }
 
     private readonly record struct Token(Kind Kind, string Text, double Number, int Line, int Column);
@@ -25,8 +28,10 @@ public static class TextInput
     /// <exception cref="InputFormatException">Malformed text, with line and column.</exception>
     public static IReadOnlyList<InputValue> Parse(string text)
     {
-        var tokens = Tokenize(text);
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = Tokenize(text.StartsWith('\uFEFF') ? text[1..] : text);   // a UTF-8 byte-order mark, as any reader
         var result = new List<InputValue>();
+        var names = new HashSet<string>();
         int pos = 0;
         while (tokens[pos].Kind != Kind.End)
         {
@@ -34,7 +39,7 @@ public static class TextInput
             if (name.Kind != Kind.Word || tokens[pos + 1].Kind != Kind.Colon)
                 throw Error($"expected an input name followed by ':' but found {Describe(name)}", name);
             pos += 2;
-            if (result.Any(r => r.Name == name.Text)) throw Error($"input '{name.Text}' is given twice", name);
+            if (!names.Add(name.Text)) throw Error($"input '{name.Text}' is given twice", name);
             var start = tokens[pos];
             if (start.Kind == Kind.Word && tokens[pos + 1].Kind != Kind.Colon)
             {
@@ -44,7 +49,7 @@ public static class TextInput
             }
             var values = new List<double>();
             var positions = new List<(int, int)>();
-            var shape = ParseValue(tokens, ref pos, values, positions, name.Text);
+            var shape = ParseValue(tokens, ref pos, values, positions, name.Text, 0);
             result.Add(new InputValue
             {
                 Name = name.Text,
@@ -58,9 +63,11 @@ public static class TextInput
     }
 
     // value := number | '[' [value (',' value)* [',']] ']'; returns the shape, checking that siblings agree.
-    private static int[] ParseValue(List<Token> tokens, ref int pos, List<double> values, List<(int, int)> positions, string name)
+    private static int[] ParseValue(List<Token> tokens, ref int pos, List<double> values, List<(int, int)> positions, string name,
+        int depth)
     {
         var t = tokens[pos];
+        if (depth > MaxDepth) throw Error($"{name}: lists nested deeper than {MaxDepth} levels", t);
         if (t.Kind == Kind.Number)
         {
             pos++;
@@ -75,7 +82,7 @@ public static class TextInput
         while (tokens[pos].Kind != Kind.Close)
         {
             var itemStart = tokens[pos];
-            var shape = ParseValue(tokens, ref pos, values, positions, name);
+            var shape = ParseValue(tokens, ref pos, values, positions, name, depth + 1);
             if (inner is null) inner = shape;
             else if (!inner.AsSpan().SequenceEqual(shape))
                 throw Error($"{name}: ragged nested list: element {count} has shape {ShapeText(shape)} but element 0 has " +

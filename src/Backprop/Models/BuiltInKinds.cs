@@ -8,6 +8,10 @@ internal static class BuiltIn
 {
     internal const int MaxSize = 1 << 24;
 
+    /// <summary>The most weights one fully connected layer may have: 2²⁸ (1 GiB in float32), refused before anything is
+    /// allocated.</summary>
+    internal const long MaxWeights = 1L << 28;
+
     private static Hyperparameter Size(string name, string description) =>
         new(name, HyperparameterType.Integer, null, description) { Min = 1, Max = MaxSize };
 
@@ -59,6 +63,9 @@ internal static class BuiltIn
 
         public override IReadOnlyList<string> Tensors => ["W", "b"];
 
+        public override IReadOnlyList<(string Name, int[] Shape)>? TensorShapes(LayerConfig c) =>
+            c.Has("inputs") && c.Has("outputs") ? [("W", [c.Int("inputs"), c.Int("outputs")]), ("b", [c.Int("outputs")])] : null;
+
         public override Layer<T> Create<T>(LayerConfig c)
         {
             var W = c.Tensor<T>("W");
@@ -73,9 +80,11 @@ internal static class BuiltIn
                 return fc;
             }
             int inputs = c.Int("inputs"), outputs = c.Int("outputs");
-            if ((long)inputs * outputs > int.MaxValue)
-                throw new InvalidInputException($"{c.Where} ({Name}): {inputs}×{outputs} weights exceed the {int.MaxValue} elements a " +
-                    $"tensor can hold");
+            long weights = (long)inputs * outputs;
+            if (weights > MaxWeights)
+                throw new InvalidInputException($"{c.Where} ({Name}): {inputs}×{outputs} weights would need " +
+                    $"{weights * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() * 3 / 1e9:0.#} GB with their gradient and " +
+                    $"optimizer state; the limit is {MaxWeights} weights a layer");
             var init = c.Choice("init") switch
             {
                 "xavier" => Initialization.Xavier,
@@ -99,6 +108,10 @@ internal static class BuiltIn
             Number("momentum", 0.9, "running = momentum·running + (1 − momentum)·batch") with { Min = 0, Max = 1 },
             Number("eps", 1e-5, "added to the variance") with { Min = 0, MinExclusive = true },
         ];
+
+        public override IReadOnlyList<(string Name, int[] Shape)>? TensorShapes(LayerConfig c) =>
+            [("gamma", [c.Int("features")]), ("beta", [c.Int("features")]), ("running_mean", [c.Int("features")]),
+                ("running_var", [c.Int("features")])];
 
         public override Layer<T> Create<T>(LayerConfig c) => new BatchNormalization<T>(c.Int("features"), c.Number("momentum"),
             c.Number("eps"));

@@ -183,6 +183,12 @@ public abstract class LayerKind
     /// <summary>Tensors it may be built from instead of freshly initialized ones (W and b of a fully connected layer).</summary>
     public virtual IReadOnlyList<string> Tensors => [];
 
+    /// <summary>
+    /// The shapes of the tensors (parameters and buffers, by name) a layer of this configuration has, or null when the
+    /// kind does not say: a model file's tensors are checked against them before any layer is allocated.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, int[] Shape)>? TensorShapes(LayerConfig config) => null;
+
     /// <summary>True for element-wise activations (the MLP builder's choices).</summary>
     public virtual bool IsActivation => false;
 

@@ -36,6 +36,11 @@ public sealed record MlpSpec
             $"not {(Sizes is null ? "none" : string.Join(",", Sizes))}");
         if (Sizes.Any(s =>
             s < 1 || s > 1 << 20)) throw new InvalidInputException($"MLP sizes must be between 1 and {1 << 20}: {string.Join(",", Sizes)}");
+        for (int i = 0; i + 1 < Sizes.Length; i++)
+            if ((long)Sizes[i] * Sizes[i + 1] > BuiltIn.MaxWeights)
+                throw new InvalidInputException($"an MLP layer of {Sizes[i]}×{Sizes[i + 1]} weights would need " +
+                    $"{(long)Sizes[i] * Sizes[i + 1] * 12 / 1e9:0.#} GB (float32, with gradient and optimizer state); the limit is " +
+                    $"{BuiltIn.MaxWeights} weights a layer");
         var kind = Kinds.Layer(Activation ?? "");
         if (!kind.IsActivation)
             throw new InvalidInputException($"the activation must be one of {string.Join(", ", Kinds.Activations.Select(k => k.Name))}, " +

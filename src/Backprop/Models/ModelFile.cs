@@ -96,11 +96,44 @@ public static class ModelFile
         if (contents.Description.Dtype != ModelDescription.DtypeOf<T>())
             throw new InvalidFileException($"{path}: the model is {contents.Description.Dtype}; load it as " +
                 $"Sequential<{(contents.Description.Dtype == "float32" ? "float" : "double")}>");
+        CheckShapesBeforeBuilding(path, contents);
         Sequential<T> net;
         try { net = contents.Description.Build<T>(rng ?? new Rng(0)); }
         catch (InvalidInputException e) { throw new InvalidFileException($"{path}: the model description is not valid: {e.Message}", e); }
         Assign(path, Tensors(net), contents.Tensors, "layers.");
         return net;
+    }
+
+    // The tensors the description implies, against those stored, before a layer is allocated: a small file whose
+    // description asks for a huge layer fails here instead of allocating gigabytes first.
+    private static void CheckShapesBeforeBuilding(string path, Contents contents)
+    {
+        var stored = new Dictionary<string, int[]>();
+        foreach (var e in contents.Tensors) stored.TryAdd(e.Name, e.Shape);
+        for (int i = 0; i < contents.Description.Layers.Count; i++)
+        {
+            var d = contents.Description.Layers[i];
+            LayerKind kind;
+            LayerConfig config;
+            try
+            {
+                kind = Kinds.Layer(d.Kind);
+                config = Kinds.Configure(kind, d.Hyperparameters, $"layers[{i}]");
+            }
+            catch (InvalidInputException e)
+            {
+                throw new InvalidFileException($"{path}: the model description is not valid: {e.Message}",
+                e);
+            }
+            foreach (var (name, shape) in kind.TensorShapes(config) ?? [])
+            {
+                string full = $"layers.{i}.{name}";
+                if (!stored.TryGetValue(full, out var have)) throw new InvalidFileException($"{path}: tensor '{full}' is missing");
+                if (!have.AsSpan().SequenceEqual(shape))
+                    throw new InvalidFileException($"{path}: tensor '{full}' has shape {Tensor<float>.ShapeText(have)}, but the model " +
+                        $"description needs {Tensor<float>.ShapeText(shape)}");
+            }
+        }
     }
 
     /// <summary>

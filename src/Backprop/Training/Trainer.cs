@@ -106,8 +106,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private bool Classifier => Net.Loss is SoftmaxCrossEntropy<T>;
 
     /// <summary>Trains one epoch over <paramref name="train"/>, then evaluates on the validation and test data where given.</summary>
-    /// <exception cref="NonFiniteValueException">The loss became NaN or infinite (the run diverged); the message names the epoch and
-    /// batch.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (the run diverged); the message names the epoch
+    /// and batch.</exception>
     public EpochResult RunEpoch(Dataset train, Dataset? validation, Dataset? test = null, Action<int, int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -117,12 +117,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         else for (int i = 0; i < _order.Length; i++) _order[i] = i;
         Rng.Shuffle(_order);
         Net.Training = true;
-        int batches = (train.Count + Options.Batch - 1) / Options.Batch;
+        int batches = (int)(((long)train.Count + Options.Batch - 1) / Options.Batch);   // a batch above the count is one batch
         double lossSum = 0;
         long correct = 0;
         for (int bi = 0; bi < batches; bi++)
         {
-            int lo = bi * Options.Batch, B = Math.Min(Options.Batch, train.Count - lo);
+            int lo = (int)((long)bi * Options.Batch), B = Math.Min(Options.Batch, train.Count - lo);
             var (x, t) = Batch(train, _order.AsSpan(lo, B));
             T loss;
             try { loss = Net.ComputeLoss(x, t); }
@@ -133,8 +133,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
             double l = double.CreateTruncating(loss);
             if (!double.IsFinite(l))
-                throw new NonFiniteValueException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
-                    $"is {l}; a smaller learning rate may help");
+                throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
+                    $"is {l}; a smaller learning rate may help", Epoch + 1, bi + 1);
             lossSum += l * B;
             if (Classifier) correct += CountCorrect(((SoftmaxCrossEntropy<T>)Net.Loss).Softmax!, train.Labels, _order.AsSpan(lo, B));
             Optimizer.Step(Net);
