@@ -235,7 +235,7 @@ public class RoundTripProperties
             foreach (var parsed in new[] { TextInput.Parse($"x:\n{list}\n"), JsonInput.Parse($"{{\"x\": {list}}}") })
             {
                 var x = Assert.Single(parsed);
-                Assert.Equal([m.Length, cols], x.Shape);
+                Assert.Equal([m.Length, cols], x.Shape!);
                 Assert.Equal(m.SelectMany(r => r).ToArray(), x.Values);
             }
         }, iter: 100);

@@ -267,4 +267,52 @@ public class HostileInputTests
         }
         finally { File.Delete(path); }
     }
+
+    [Fact]
+    public void Api_misuse_gets_argument_exceptions_not_null_references()
+    {
+        Assert.Throws<ArgumentNullException>(() => new Tensor<float>(null!, 1));
+        Assert.Throws<ArgumentNullException>(() => new Layers.FullyConnected<float>(null!, Tensor<float>.Zeros(2)));
+        Assert.Throws<ArgumentNullException>(() => new Networks.Sequential<float>(null!, new Losses.MeanSquaredError<float>()));
+        Assert.Throws<ArgumentNullException>(() => new Dataset(null!, [1f], [0], 1, 1));
+        Assert.Throws<ArgumentNullException>(() => new Dataset("d", null!, [0], 1, 1));
+        Assert.Throws<ArgumentNullException>(() => new Trainer<float>(null!, new OptimizerSettings()));
+        Assert.Throws<ArgumentNullException>(() => Optimizer<float>.Create((OptimizerSettings)null!, []));
+        Assert.Throws<ArgumentNullException>(() => Kinds.Register(null!));
+        Assert.Throws<ArgumentNullException>(() => ModelFile.Save<float>(null!, new MlpSpec { Sizes = [2, 2] }.Build<float>()));
+        Assert.Throws<ArgumentNullException>(() => new MlpSpec { Sizes = [2, 2] }.Build<float>().Forward(null!));
+        var t = Tensor<float>.Zeros(2, 3);
+        Assert.Throws<ArgumentOutOfRangeException>(() => t.Dim(2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => t.Dim(-3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[2, 0]);
+    }
+
+    private sealed class Gate<T> : Layers.Layer<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public readonly ManualResetEventSlim Inside = new(), Release = new();
+        public override string Kind => "gate";
+        public override Tensor<T> Forward(Tensor<T> x)
+        {
+            Inside.Set();
+            Release.Wait();
+            return x;
+        }
+        public override Tensor<T> Backward(Tensor<T> dout) => dout;
+    }
+
+    [Fact]
+    public void A_network_used_from_two_threads_at_once_says_so()
+    {
+        var gate = new Gate<float>();
+        var net = new Networks.Sequential<float>([gate], new Losses.MeanSquaredError<float>());
+        var x = Tensor<float>.Zeros(1, 2);
+        var first = new Thread(() => net.Forward(x));
+        first.Start();
+        gate.Inside.Wait();
+        var e = Assert.Throws<InvalidOperationException>(() => net.Forward(x));
+        Assert.Contains("in use by another thread", e.Message);
+        gate.Release.Set();
+        first.Join();
+        net.Forward(x);   // usable again once nobody else is inside
+    }
 }

@@ -9,6 +9,11 @@ public sealed class Dataset
     /// <summary>Creates a dataset; <paramref name="features"/> is row-major N×D.</summary>
     public Dataset(string name, float[] features, int[] labels, int dim, int classes, string[]? classNames = null)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (dim < 1) throw new InvalidInputException($"{name}: the features per sample must be at least 1, not {dim}");
+        if (classes < 1) throw new InvalidInputException($"{name}: the number of classes must be at least 1, not {classes}");
         if (features.Length != (long)labels.Length * dim)
             throw new InvalidInputException($"{name}: {features.Length} feature values for {labels.Length} samples of {dim} features");
         foreach (int l in labels)

@@ -87,9 +87,15 @@ public static class SafeTensors
             File.Move(tmp, full, overwrite: true);
             RemoveStaleTemporaries(dir, Path.GetFileName(full));
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Disk full, a read-only or vanished folder: the target keeps its last complete version, the temporary goes.
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw new InvalidFileException($"cannot save {path}: {e.Message} (the file keeps its previous content)", e);
+        }
         catch
         {
-            try { File.Delete(tmp); } catch (IOException) { }
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
     }

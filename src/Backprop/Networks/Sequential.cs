@@ -42,12 +42,19 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The output of the last layer (the logits), without the loss.</summary>
     public Tensor<T> Forward(Tensor<T> x)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        using var _ = Enter();
         foreach (var layer in _layers) x = layer.Forward(x);
         return x;
     }
 
     /// <summary>Runs the layers and the loss; returns the loss.</summary>
-    public T ComputeLoss(Tensor<T> x, Tensor<T> t) => Loss.Forward(Forward(x), t);
+    public T ComputeLoss(Tensor<T> x, Tensor<T> t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        using var _ = Enter();
+        return Loss.Forward(Forward(x), t);
+    }
 
     /// <summary>Backpropagates from the loss with dout = 1; every parameter's gradient is stored. Returns ∂L/∂x.</summary>
     public Tensor<T> Backward() => Backward(T.One);
@@ -64,6 +71,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public Tensor<T>? Backward(T dout, bool inputGradient, ILayerBackward<T>? via = null)
     {
+        using var _ = Enter();
         Tensor<T>? d = Loss.Backward(dout);
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
@@ -73,6 +81,28 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
                 throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
         }
         return inputGradient ? d : null;
+    }
+
+    // A network (its layers' buffers and cached inputs) serves one thread at a time: a second thread entering while the
+    // first is inside gets an exception instead of silently wrong outputs. The owner may re-enter (ComputeLoss → Forward).
+    private int _owner, _depth;
+
+    private Guard Enter()
+    {
+        int me = Environment.CurrentManagedThreadId;
+        if (Interlocked.CompareExchange(ref _owner, me, 0) is int other && other != 0 && other != me)
+            throw new InvalidOperationException("Sequential: the network is in use by another thread; a network, its layers and its " +
+                "trainer serve one thread at a time (build one network per thread to run several)");
+        _depth++;
+        return new Guard(this);
+    }
+
+    private readonly struct Guard(Sequential<T> net) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (--net._depth == 0) Volatile.Write(ref net._owner, 0);
+        }
     }
 
     /// <summary>

@@ -61,7 +61,14 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Span<T> Span => _data;
 
     /// <summary>Size of axis <paramref name="axis"/>; negative axes count from the end.</summary>
-    public int Dim(int axis) => _shape[axis < 0 ? _shape.Length + axis : axis];
+    public int Dim(int axis)
+    {
+        int a = axis < 0 ? _shape.Length + axis : axis;
+        if ((uint)a >= (uint)_shape.Length)
+            throw new ArgumentOutOfRangeException(nameof(axis), axis,
+                $"Tensor: axis {axis} of a tensor of shape {ShapeString} (rank {_shape.Length})");
+        return _shape[a];
+    }
 
     /// <summary>The element at a multi-index.</summary>
     public T this[params int[] index]
@@ -130,13 +137,15 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private int Offset(int[] index)
     {
+        ArgumentNullException.ThrowIfNull(index);
         if (index.Length != _shape.Length)
             throw new ShapeMismatchException($"Tensor: index of rank {index.Length} into a tensor of shape {ShapeString}");
         int off = 0;
         for (int a = 0; a < index.Length; a++)
         {
             if ((uint)index[a] >= (uint)_shape[a])
-                throw new IndexOutOfRangeException($"Tensor: index {index[a]} is out of range for axis {a} of size {_shape[a]}");
+                throw new ArgumentOutOfRangeException(nameof(index), index[a],
+                    $"Tensor: index {index[a]} is out of range for axis {a} of size {_shape[a]}");
             off = off * _shape[a] + index[a];
         }
         return off;
