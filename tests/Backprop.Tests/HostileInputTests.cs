@@ -315,4 +315,26 @@ public class HostileInputTests
         first.Join();
         net.Forward(x);   // usable again once nobody else is inside
     }
+
+    [Fact]
+    public void The_text_reader_needs_a_few_times_its_input_in_memory_not_sixty()
+    {
+        var sb = new StringBuilder("x:\n[");
+        var rng = new Random(3);
+        for (int r = 0; r < 2000; r++)
+        {
+            sb.Append(r == 0 ? "[" : ",\n [");
+            for (int c = 0; c < 200; c++) sb.Append(c == 0 ? "" : ", ").Append((rng.NextDouble() * 2 - 1).ToString("0.######",
+                System.Globalization.CultureInfo.InvariantCulture));
+            sb.Append(']');
+        }
+        string text = sb.Append("]\n").ToString();
+        long inputBytes = Encoding.UTF8.GetByteCount(text);
+        TextInput.Parse("x: [1]");   // compiled
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var parsed = TextInput.Parse(text);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal([2000, 200], parsed[0].Shape!);
+        Assert.True(allocated < 8 * inputBytes, $"{allocated / 1e6:0.0} MB allocated for {inputBytes / 1e6:0.0} MB of text");
+    }
 }
