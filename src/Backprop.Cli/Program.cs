@@ -63,7 +63,7 @@ public static class Program
                 "gradcheck" => With(GradcheckCommand.Run(rest), out code),
                 "demo" => With(DemoCommand.Run(rest, stdout), out code),
                 "bench" => BenchCommand.Run(rest, stdout),
-                "train" => With((string.Empty, TrainCommand.Run(rest, stdout)), out code),
+                "train" => With((string.Empty, TrainCommand.Run(rest, stdout, stderr)), out code),
                 "eval" => EvalCommand.Eval(rest),
                 "predict" => EvalCommand.Predict(rest),
                 "--version" => typeof(Program).Assembly.GetName().Version + "\n",

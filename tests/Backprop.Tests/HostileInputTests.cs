@@ -196,6 +196,7 @@ public class HostileInputTests
         finally { File.Delete(path); }
         var (code, stdout, err) = TestUtil.Cli("", "train", "--batch", "2147483647", "--epochs", "1", "--json");
         Assert.True(code == 0, err);
+        Assert.Contains("note: the batch size 2147483647 is above the 720 training samples", err);
         var r = System.Text.Json.JsonDocument.Parse(stdout.Trim()).RootElement;
         Assert.True(r.GetProperty("train_loss").GetDouble() > 0.5, "one batch of all the data trains, with a real loss");
     }

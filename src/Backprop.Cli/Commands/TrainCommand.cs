@@ -26,7 +26,7 @@ internal static class TrainCommand
         "weight-decay",
         "dropout", "batch", "epochs", "seed", "threads", "dtype", "out", "plot", "regions", "resume", "validation"];
 
-    public static int Run(string[] argv, TextWriter stdout)
+    public static int Run(string[] argv, TextWriter stdout, TextWriter? stderr = null)
     {
         var args = new Args(argv, Flags, Valued);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; " +
@@ -34,10 +34,12 @@ internal static class TrainCommand
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
         var resumed = args.Value("resume") is { } r ? ModelFile.Read(r) : null;
         string dtype = resumed?.Description.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
-        return dtype == "float64" ? Train<double>(args, stdout, resumed) : Train<float>(args, stdout, resumed);
+        return dtype == "float64" ? Train<double>(args, stdout, stderr ?? TextWriter.Null, resumed)
+            : Train<float>(args, stdout, stderr ?? TextWriter.Null, resumed);
     }
 
-    private static int Train<T>(Args args, TextWriter stdout, ModelFile.Contents? resumed) where T : unmanaged, IFloatingPointIeee754<T>
+    private static int Train<T>(Args args, TextWriter stdout, TextWriter stderr, ModelFile.Contents? resumed) where T : unmanaged,
+        IFloatingPointIeee754<T>
     {
         Trainer<T> trainer;
         if (args.Value("resume") is { } resume)
@@ -109,6 +111,9 @@ internal static class TrainCommand
             if (!Directory.Exists(folder)) throw new InvalidInputException($"--{opt} {file}: the folder {folder} does not exist");
         }
         bool json = args.Flag("json");
+        if (trainer.Options.Batch > train.Count)
+            stderr.WriteLine($"backprop: note: the batch size {trainer.Options.Batch} is above the {train.Count} training samples: " +
+                "each epoch is one batch of all of them");
         bool live = !json && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out);
 
         if (!json)
