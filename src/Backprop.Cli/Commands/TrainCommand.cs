@@ -109,6 +109,16 @@ internal static class TrainCommand
             if (file is null) continue;
             string folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
             if (!Directory.Exists(folder)) throw new InvalidInputException($"--{opt} {file}: the folder {folder} does not exist");
+            // A read-only folder would fail at the first save, after the header and a whole epoch: find out before either.
+            string probe = Path.Combine(folder, $".{Path.GetFileName(file)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+            try
+            {
+                using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidInputException($"--{opt} {file}: cannot write in the folder {folder} ({e.Message})");
+            }
         }
         bool json = args.Flag("json");
         if (trainer.Options.Batch > train.Count)
