@@ -19,6 +19,7 @@ public static class Program
           backprop train                    train an MLP (spiral, Fashion-MNIST, MNIST) with progress, plots, saved models
           backprop eval --model FILE        loss, accuracy and confusion matrix of a saved model
           backprop predict --model FILE     classes and probabilities for inputs x
+          backprop grade FILE.py            check your own layer (the book's Python class) as the exercise platform does
 
         common options: --json (machine-readable output), --dtype float64|float32
         KIND: {0}
@@ -66,6 +67,7 @@ public static class Program
                 "train" => With((string.Empty, TrainCommand.Run(rest, stdout, stderr)), out code),
                 "eval" => EvalCommand.Eval(rest),
                 "predict" => EvalCommand.Predict(rest),
+                "grade" => With(GradeCommand.Run(rest), out code),
                 "--version" => typeof(Program).Assembly.GetName().Version + "\n",
                 _ => throw new InvalidInputException($"unknown command '{args[0]}'; run 'backprop help'"),
             };

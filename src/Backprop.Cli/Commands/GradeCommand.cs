@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Backprop;
+using Backprop.Cli.Grading;
+
+namespace Backprop.Cli.Commands;
+
+/// <summary>
+/// <c>backprop grade FILE.py</c>: a student's own layer in the book's Python style, checked the way the exercise platform
+/// checks it (random cases against the verified reference, tolerance 1e-5, a time limit), with a diagnosis of known
+/// mistakes.
+/// </summary>
+internal static partial class GradeCommand
+{
+    public const string Usage = "backprop grade FILE.py [--layer fully_connected|relu|sigmoid|tanh|softmax_with_loss] [--cases N] " +
+        "[--seed S] [--timeout SECONDS] [--python PATH] [--json]";
+
+    [GeneratedRegex(@"^[ \t]*class[ \t]+(\w+)", RegexOptions.Multiline)]
+    private static partial Regex ClassLine();
+
+    public static (string Text, int Code) Run(string[] argv)
+    {
+        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "layer", "cases", "seed", "timeout", "python" });
+        if (args.Positionals.Count != 1) throw new InvalidInputException($"grade: give one file to grade; usage: {Usage}");
+        string file = args.Positionals[0];
+        if (file.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidInputException("grade: compiled C# layers (--type) are not supported yet; grade a Python file");
+        if (!File.Exists(file)) throw new InvalidInputException($"grade: {file} does not exist");
+        int count = args.Int("cases", 20, 1, 1000);
+        int seed = args.Int("seed", 0, 0);
+        double timeout = args.Double("timeout", 20, 1, 3600);
+        string python = args.Value("python") ?? PythonRunner.DefaultPython();
+        string source = Backprop.IO.BoundedFile.ReadAllText(file, 4 << 20);
+        var defined = ClassLine().Matches(source).Select(m => m.Groups[1].Value).ToHashSet();
+
+        string layer;
+        if (args.Value("layer") is { } l)
+        {
+            layer = l.ToLowerInvariant() switch
+            {
+                "affine" or "fc" => "fully_connected",
+                "softmaxwithloss" => "softmax_with_loss",
+                var x =>
+                x
+            };
+            if (!GradedLayers.Classes.ContainsKey(layer))
+                throw new InvalidInputException($"grade: --layer must be one of {string.Join(", ", GradedLayers.Classes.Keys)}, not '{l}'");
+        }
+        else
+        {
+            var found = GradedLayers.Classes.Where(k => k.Value.Any(defined.Contains)).Select(k => k.Key).ToList();
+            if (found.Count == 0)
+                throw new InvalidInputException($"grade: {file} defines none of the book's classes " +
+                    $"({string.Join(", ", GradedLayers.Classes.Values.SelectMany(v => v))}); name the class as the book does");
+            if (found.Count > 1)
+                throw new InvalidInputException($"grade: {file} defines {string.Join(" and ", found)}; choose one with --layer");
+            layer = found[0];
+        }
+        string? className = GradedLayers.Classes[layer].FirstOrDefault(defined.Contains)
+            ?? throw new InvalidInputException($"grade: {file} has no class {string.Join(" or ", GradedLayers.Classes[layer])}");
+
+        var cases = GradedLayers.Make(layer, count, seed);
+        var run = PythonRunner.Run(python, file, className, cases, TimeSpan.FromSeconds(timeout));
+        if (run.LoadError is { } le)
+            throw new InvalidInputException($"grade: {file} cannot be loaded:\n{le.TrimEnd()}");
+        if (run.Results.Count == 0 && !run.TimedOut && run.ExitCode is not 0)
+            throw new InvalidInputException($"grade: the Python process for {file} ended with exit code {run.ExitCode} before any case" +
+                (run.Stderr.Length > 0 ? $":\n{run.Stderr.TrimEnd()}" : ""));
+        var verdicts = cases.Select((c, i) => Checker.Check(layer, c, i < run.Results.Count ? run.Results[i] : null)).ToList();
+        if (run.TimedOut)
+            for (int i = run.Results.Count; i < verdicts.Count; i++)
+                verdicts[i] = verdicts[i] with { Error = $"the time limit of {timeout:0.#} s ran out before this case" };
+        else if (run.Results.Count < cases.Count)
+            for (int i = run.Results.Count; i < verdicts.Count; i++)
+                verdicts[i] = verdicts[i] with
+                {
+                    Error = $"the Python process ended (exit code {run.ExitCode}) before this case" +
+                        (run.Stderr.Length > 0 ? $": {run.Stderr.Trim().Split('\n')[^1]}" : ""),
+                };
+        int failed = verdicts.Count(v => !v.Pass);
+        string text = args.Flag("json") ? Json(file, className, layer, seed, verdicts, run.TimedOut) : Report(file, className, layer, seed,
+            verdicts, run);
+        return (text, failed == 0 ? 0 : 1);
+    }
+
+    private static string Report(string file, string className, string layer, int seed, List<Verdict> verdicts, PythonRun run)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"grading {file}: class {className} as {layer}, {verdicts.Count} cases (seed {seed}), tolerance {Checker.Tolerance:0e0}"));
+        var sample = verdicts[0].Case;
+        if (layer == "fully_connected")
+        {
+            sb.AppendLine("case 1 is the exercise's sample; the reference gives:");
+            foreach (var (name, a) in sample.Expected)
+                sb.AppendLine($"  {name} {a.ShapeText} = {Checker.Values(a.Data, 8)}");
+        }
+        for (int i = 0; i < verdicts.Count; i++)
+        {
+            var v = verdicts[i];
+            string what = v.Pass ? "pass" : v.Error is not null ? "FAIL (" + (v.Error.Contains('\n') ? "an exception" : v.Error) + ")"
+                : "FAIL: " + string.Join(", ", v.Mismatches.Select(m => m.Output));
+            sb.AppendLine($"case {i + 1} ({v.Case.Name}): {what}");
+        }
+        var first = verdicts.FirstOrDefault(v => !v.Pass);
+        if (first is not null)
+        {
+            int n = verdicts.IndexOf(first) + 1;
+            sb.AppendLine();
+            sb.AppendLine($"first failure, case {n} ({first.Case.Name}):");
+            if (first.Error is not null)
+            {
+                if (first.Error.Contains('\n'))
+                {
+                    sb.AppendLine("  your code raised an exception:");
+                    foreach (var line in first.Error.TrimEnd().Split('\n')) sb.AppendLine("    " + line);
+                }
+                else sb.AppendLine($"  {first.Error}");
+                if (first.ErrorDiagnosis is { } d) sb.AppendLine($"  diagnosis: {d}");
+            }
+            foreach (var m in first.Mismatches)
+            {
+                sb.AppendLine($"  {m.Output}: expected shape {m.Expected.ShapeText}, " +
+                    (m.Actual is null ? $"got {(m.ActualType == "missing" ? "nothing" : m.ActualType)}" : $"got {m.Actual.ShapeText}"));
+                sb.AppendLine($"    expected {Checker.Values(m.Expected.Data)}");
+                if (m.Actual is not null) sb.AppendLine($"    got      {Checker.Values(m.Actual.Data)}");
+                if (m.Diagnosis is { } d) sb.AppendLine($"    diagnosis: {d}");
+            }
+        }
+        foreach (var w in verdicts.SelectMany(v => v.Warnings).Distinct()) sb.AppendLine($"warning: {w}");
+        if (run.Stderr.Trim().Length > 0) sb.AppendLine("(your code printed to the console; its output is not part of the grade)");
+        int failed = verdicts.Count(v => !v.Pass);
+        sb.AppendLine(failed == 0 ? $"{verdicts.Count}/{verdicts.Count} cases pass" : $"{failed} of {verdicts.Count} cases fail");
+        return sb.ToString();
+    }
+
+    private static string Json(string file, string className, string layer, int seed, List<Verdict> verdicts, bool timedOut)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("file", file);
+            w.WriteString("class", className);
+            w.WriteString("layer", layer);
+            w.WriteNumber("seed", seed);
+            w.WriteNumber("tolerance", Checker.Tolerance);
+            w.WriteStartArray("cases");
+            for (int i = 0; i < verdicts.Count; i++)
+            {
+                var v = verdicts[i];
+                w.WriteStartObject();
+                w.WriteNumber("case", i + 1);
+                w.WriteString("name", v.Case.Name);
+                w.WriteBoolean("pass", v.Pass);
+                if (v.Error is not null) w.WriteString("error", v.Error);
+                if (v.ErrorDiagnosis is not null) w.WriteString("diagnosis", v.ErrorDiagnosis);
+                w.WriteStartArray("failures");
+                foreach (var m in v.Mismatches)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("output", m.Output);
+                    WriteShape(w, "expected_shape", m.Expected.Shape);
+                    if (m.Actual is not null) WriteShape(w, "actual_shape", m.Actual.Shape);
+                    else w.WriteString("actual", m.ActualType);
+                    if (m.Diagnosis is not null) w.WriteString("diagnosis", m.Diagnosis);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("warnings");
+                foreach (var s in v.Warnings) w.WriteStringValue(s);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("summary");
+            w.WriteNumber("cases", verdicts.Count);
+            w.WriteNumber("passed", verdicts.Count(v => v.Pass));
+            w.WriteNumber("failed", verdicts.Count(v => !v.Pass));
+            w.WriteBoolean("timed_out", timedOut);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+
+    private static void WriteShape(Utf8JsonWriter w, string name, int[] shape)
+    {
+        w.WriteStartArray(name);
+        foreach (int d in shape) w.WriteNumberValue(d);
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,91 @@
+# The grader's side in Python: loads a student's file, runs the cases it is sent, and reports each as one JSON line.
+# Protocol: argv[1] is the student's file; standard input holds {"class": NAME, "cases": [{...}, ...]}; every result
+# goes to the original standard output as one line; the student's own prints go to standard error.
+import json
+import os
+import sys
+import traceback
+
+real_out = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)                      # the student's print() goes to standard error, never into the protocol
+sys.stdout = sys.stderr
+
+
+def send(obj):
+    real_out.write(json.dumps(obj) + "\n")
+    real_out.flush()
+
+
+def limit_memory():
+    try:
+        import resource
+        limit = int(os.environ.get("BACKPROP_GRADE_MEMORY", str(2 << 30)))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except Exception:
+        pass
+
+
+def encode(v, np):
+    if v is None:
+        return {"type": "None"}
+    if np.isscalar(v) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        try:
+            return {"shape": [], "data": [float(v)]}
+        except Exception:
+            return {"type": type(v).__name__}
+    try:
+        a = np.asarray(v, dtype=float)
+    except Exception:
+        return {"type": type(v).__name__}
+    return {"shape": list(a.shape), "data": a.ravel().tolist()}
+
+
+def main():
+    limit_memory()
+    request = json.load(sys.stdin)
+    try:
+        import numpy as np
+    except Exception:
+        send({"load_error": "numpy is not installed for " + sys.executable})
+        return
+    import importlib.util
+    path = sys.argv[1]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        spec = importlib.util.spec_from_file_location("student_solution", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except BaseException:
+        send({"load_error": traceback.format_exc(limit=-8)})
+        return
+    classes = [n for n in ("FullyConnected", "Affine", "Relu", "Sigmoid", "Tanh", "SoftmaxWithLoss") if isinstance(getattr(module, n, None), type)]
+    send({"classes": classes})
+    cls = getattr(module, request["class"], None)
+    if cls is None:
+        return
+    for case in request["cases"]:
+        result = {}
+        try:
+            arr = {k: np.array(v["data"], dtype=np.float64).reshape(v["shape"]) for k, v in case.items() if isinstance(v, dict)}
+            if "W" in arr:
+                layer = cls(arr["W"].copy(), arr["b"].copy())
+            else:
+                layer = cls()
+            if "t" in arr:
+                t = arr["t"] if case.get("t_kind") == "one_hot" else arr["t"].astype(np.int64)
+                result["y"] = encode(layer.forward(arr["x"].copy(), t), np)
+                result["dx"] = encode(layer.backward(), np)
+            else:
+                dout = arr["dout"].copy()
+                result["y"] = encode(layer.forward(arr["x"].copy()), np)
+                result["dx"] = encode(layer.backward(dout), np)
+                result["dout_modified"] = bool(not np.array_equal(dout, arr["dout"]))
+            if "W" in arr:
+                result["dW"] = encode(getattr(layer, "dW", None), np)
+                result["db"] = encode(getattr(layer, "db", None), np)
+        except BaseException:
+            result["error"] = traceback.format_exc(limit=-6)
+        send(result)
+
+
+main()

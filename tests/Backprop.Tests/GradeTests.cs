@@ -1,0 +1,142 @@
+using System.Diagnostics;
+
+namespace Backprop.Tests;
+
+/// <summary>
+/// backprop grade on the shipped example solutions (tests/Backprop.Tests/Data/grade): the correct ones pass for several
+/// seeds, each broken one fails with its mistake named, and misbehaving files get a clear report within the limit.
+/// </summary>
+public class GradeTests
+{
+    private static string Dir => Path.Combine(AppContext.BaseDirectory, "Data", "grade");
+
+    private static void RequirePython()
+    {
+        bool ok = false;
+        try
+        {
+            var p = Process.Start(new ProcessStartInfo("/usr/bin/python3", "-c \"import numpy\"") { RedirectStandardError = true });
+            p!.WaitForExit(30_000);
+            ok = p.ExitCode == 0;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { }
+        Skip.IfNot(ok, "grade needs Debian's python3 with numpy (apt-get install python3-numpy)");
+    }
+
+    private static (int Code, string Out, string Err) Grade(string file, params string[] more) =>
+        TestUtil.Cli("", ["grade", Path.Combine(Dir, file), .. more]);
+
+    [SkippableTheory]
+    [InlineData("affine.py", "0")]
+    [InlineData("affine.py", "7")]
+    [InlineData("relu.py", "0")]
+    [InlineData("relu.py", "3")]
+    [InlineData("sigmoid.py", "0")]
+    [InlineData("sigmoid.py", "5")]
+    [InlineData("softmax_with_loss.py", "0")]
+    [InlineData("softmax_with_loss.py", "2")]
+    public void Correct_solutions_pass_every_case(string file, string seed)
+    {
+        RequirePython();
+        var (code, stdout, err) = Grade(file, "--seed", seed);
+        Assert.True(code == 0, stdout + err);
+        Assert.EndsWith("20/20 cases pass\n", stdout);
+    }
+
+    [SkippableTheory]
+    [InlineData("affine_dw_transposed.py", "dW is transposed")]
+    [InlineData("affine_db_not_summed.py", "db is dout itself: sum it over the batch")]
+    [InlineData("affine_db_mean.py", "db is the batch mean of dout")]
+    [InlineData("affine_dx_not_reshaped.py", "reshape dx to x's original shape")]
+    [InlineData("affine_no_cache.py", "forward must store x")]
+    [InlineData("affine_bias_in_dx.py", "the bias does not enter dx")]
+    [InlineData("sigmoid_from_x.py", "Sigmoid's backward uses x")]
+    [InlineData("relu_mask_at_zero.py", "ReLU's gradient at exactly x = 0 must be 0")]
+    public void Each_known_mistake_fails_with_its_diagnosis(string file, string diagnosis)
+    {
+        RequirePython();
+        var (code, stdout, err) = Grade(file);
+        Assert.True(code == 1, stdout + err);
+        Assert.Contains(diagnosis, stdout);
+        Assert.Matches(@"\d+ of 20 cases fail\n$", stdout);
+    }
+
+    [SkippableFact]
+    public void The_bias_in_dx_is_named_from_the_values_where_it_broadcasts()
+    {
+        RequirePython();
+        var (_, json, _) = Grade("affine_bias_in_dx.py", "--json");
+        var cases = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("cases");
+        var square = cases[2];   // W (N, N): b broadcasts onto dx instead of failing
+        Assert.False(square.GetProperty("pass").GetBoolean());
+        Assert.Contains("dx includes b", square.GetProperty("failures")[0].GetProperty("diagnosis").GetString());
+    }
+
+    [SkippableFact]
+    public void Modifying_dout_in_place_is_a_warning_not_a_failure()
+    {
+        RequirePython();
+        var (code, stdout, _) = Grade("relu.py");
+        Assert.Equal(0, code);
+        Assert.Contains("warning: backward changed dout in place", stdout);
+    }
+
+    [SkippableFact]
+    public void Misbehaving_files_get_a_clear_report_within_the_limit()
+    {
+        RequirePython();
+        var sw = Stopwatch.StartNew();
+        var (code, stdout, _) = Grade("loops_forever.py", "--timeout", "3");
+        Assert.Equal(1, code);
+        Assert.Contains("the time limit of 3 s ran out", stdout);
+        Assert.True(sw.Elapsed.TotalSeconds < 15, $"took {sw.Elapsed.TotalSeconds:0} s");
+
+        (code, stdout, _) = Grade("allocates.py", "--timeout", "10", "--cases", "2");
+        Assert.Equal(1, code);
+        Assert.Contains("MemoryError", stdout);
+
+        (code, stdout, _) = Grade("raises.py", "--cases", "3");
+        Assert.Equal(1, code);
+        Assert.Contains("ValueError: not implemented yet", stdout);
+        Assert.Contains("Traceback", stdout);
+
+        (code, stdout, _) = Grade("prints.py", "--cases", "3");
+        Assert.Equal(0, code);
+        Assert.EndsWith("3/3 cases pass\n", stdout);
+
+        var (c2, out2, err2) = Grade("syntax_error.py");
+        Assert.Equal(2, c2);
+        Assert.Equal("", out2);
+        Assert.Contains("cannot be loaded", err2);
+        Assert.Contains("SyntaxError", err2);
+    }
+
+    [SkippableFact]
+    public void Json_gives_one_object_per_case_and_a_summary()
+    {
+        RequirePython();
+        var (code, json, _) = Grade("affine_db_mean.py", "--json", "--cases", "5", "--seed", "1");
+        Assert.Equal(1, code);
+        var root = System.Text.Json.JsonDocument.Parse(json).RootElement;
+        Assert.Equal(5, root.GetProperty("cases").GetArrayLength());
+        var summary = root.GetProperty("summary");
+        Assert.Equal(5, summary.GetProperty("cases").GetInt32());
+        Assert.Equal(5, summary.GetProperty("passed").GetInt32() + summary.GetProperty("failed").GetInt32());
+        Assert.Contains(root.GetProperty("cases").EnumerateArray(), c => !c.GetProperty("pass").GetBoolean()
+            && c.GetProperty("failures")[0].GetProperty("output").GetString() == "db");
+    }
+
+    [Fact]
+    public void Files_that_cannot_be_graded_are_clear_errors()
+    {
+        var (code, stdout, err) = TestUtil.Cli("", "grade", "/nonexistent.py");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("does not exist", err);
+        (code, _, err) = TestUtil.Cli("", "grade", "MyLayers.dll", "--type", "X");
+        Assert.Equal(2, code);
+        (code, _, err) = TestUtil.Cli("", "grade", Path.Combine(Dir, "affine.py"), "--layer", "conv");
+        Assert.Equal(2, code);
+        Assert.Contains("--layer must be one of", err);
+    }
+}
