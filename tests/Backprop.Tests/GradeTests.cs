@@ -135,8 +135,26 @@ public class GradeTests
         Assert.Contains("does not exist", err);
         (code, _, err) = TestUtil.Cli("", "grade", "MyLayers.dll", "--type", "X");
         Assert.Equal(2, code);
+        (code, _, err) = TestUtil.Cli("", "grade", CSharpExamples, "--type", "StudentLayers.Nope");
+        Assert.Equal(2, code);
+        Assert.Contains("has no type StudentLayers.Nope", err);
         (code, _, err) = TestUtil.Cli("", "grade", Path.Combine(Dir, "affine.py"), "--layer", "conv");
         Assert.Equal(2, code);
         Assert.Contains("--layer must be one of", err);
+    }
+
+    private static string CSharpExamples => Path.Combine(AppContext.BaseDirectory, "Backprop.GradeExamples.dll");
+
+    [Fact]
+    public void A_csharp_layer_in_a_compiled_assembly_is_graded_with_the_same_cases_and_report()
+    {
+        var (code, stdout, err) = TestUtil.Cli("", "grade", CSharpExamples, "--type", "StudentLayers.MyFullyConnected`1");
+        Assert.True(code == 0, stdout + err);
+        Assert.Contains("class MyFullyConnected as fully_connected", stdout);
+        Assert.EndsWith("20/20 cases pass\n", stdout);
+
+        (code, stdout, err) = TestUtil.Cli("", "grade", CSharpExamples, "--type", "StudentLayers.MeanBiasFullyConnected`1");
+        Assert.True(code == 1, stdout + err);
+        Assert.Contains("db is the batch mean of dout", stdout);
     }
 }

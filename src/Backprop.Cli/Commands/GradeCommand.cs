@@ -22,15 +22,27 @@ internal static partial class GradeCommand
 
     public static (string Text, int Code) Run(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "layer", "cases", "seed", "timeout", "python" });
+        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "layer", "cases", "seed", "timeout", "python",
+            "type" });
         if (args.Positionals.Count != 1) throw new InvalidInputException($"grade: give one file to grade; usage: {Usage}");
         string file = args.Positionals[0];
-        if (file.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidInputException("grade: compiled C# layers (--type) are not supported yet; grade a Python file");
         if (!File.Exists(file)) throw new InvalidInputException($"grade: {file} does not exist");
         int count = args.Int("cases", 20, 1, 1000);
         int seed = args.Int("seed", 0, 0);
         double timeout = args.Double("timeout", 20, 1, 3600);
+        if (file.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+        {
+            string typeName = args.Value("type")
+                ?? throw new InvalidInputException("grade: a compiled assembly needs --type Namespace.ClassName");
+            string? asked = args.Value("layer")?.ToLowerInvariant() switch { "affine" or "fc" => "fully_connected", var x => x };
+            if (asked is not null && !GradedLayers.Classes.ContainsKey(asked))
+                throw new InvalidInputException($"grade: --layer must be one of {string.Join(", ", GradedLayers.Classes.Keys)}, not " +
+                    $"'{asked}'");
+            var (kind, shortName) = AssemblyRunner.Find(file, typeName, asked, out var type);
+            var csCases = GradedLayers.Make(kind, count, seed);
+            var csRun = AssemblyRunner.Run(type, csCases, TimeSpan.FromSeconds(timeout));
+            return Finish(args, file, shortName, kind, seed, csCases, csRun, timeout);
+        }
         string python = args.Value("python") ?? PythonRunner.DefaultPython();
         string source = Backprop.IO.BoundedFile.ReadAllText(file, 4 << 20);
         var defined = ClassLine().Matches(source).Select(m => m.Groups[1].Value).ToHashSet();
@@ -63,6 +75,12 @@ internal static partial class GradeCommand
 
         var cases = GradedLayers.Make(layer, count, seed);
         var run = PythonRunner.Run(python, file, className, cases, TimeSpan.FromSeconds(timeout));
+        return Finish(args, file, className, layer, seed, cases, run, timeout);
+    }
+
+    private static (string Text, int Code) Finish(Args args, string file, string className, string layer, int seed, List<Case> cases,
+        PythonRun run, double timeout)
+    {
         if (run.LoadError is { } le)
             throw new InvalidInputException($"grade: {file} cannot be loaded:\n{le.TrimEnd()}");
         if (run.Results.Count == 0 && !run.TimedOut && run.ExitCode is not 0)
