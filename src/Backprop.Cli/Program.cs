@@ -68,7 +68,7 @@ public static class Program
                 "eval" => EvalCommand.Eval(rest),
                 "predict" => EvalCommand.Predict(rest),
                 "grade" => With(GradeCommand.Run(rest), out code),
-                "--version" => typeof(Program).Assembly.GetName().Version + "\n",
+                "--version" or "version" => $"backprop {Version()}\n",
                 _ => throw new InvalidInputException($"unknown command '{args[0]}'; run 'backprop help'"),
             };
             stdout.Write(text);
@@ -102,6 +102,12 @@ public static class Program
             return InternalError;
         }
     }
+
+    /// <summary>The package's version (the informational version, without build metadata).</summary>
+    public static string Version() =>
+        (typeof(Program).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0")
+        .Split('+')[0];
 
     /// <summary>The exit code of an unexpected exception (EX_SOFTWARE): a bug, which the tests treat as a failure.</summary>
     public const int InternalError = 70;

@@ -4,7 +4,8 @@ namespace Backprop.IO;
 
 /// <summary>
 /// Reads the textbook's sample-input form: for each input a line <c>name:</c> followed by a nested-list literal
-/// (or a number, or a word), which may span several lines. <c>#</c> starts a comment.
+/// (or a number, or a word), which may span several lines. <c>#</c> starts a comment. Elements are separated by commas
+/// or, as numpy prints arrays (and <c>backprop layer</c> prints its results), by white space alone.
 /// </summary>
 /// <example>
 /// <code>
@@ -94,6 +95,8 @@ public static class TextInput
             count++;
             var sep = lx.Peek();
             if (sep.Kind == Kind.Comma) lx.Next();
+            // numpy's printed form separates elements by white space alone: "[[1 2]\n [3 4]]" (but "1-2" is no list).
+            else if (sep.Kind is Kind.Number or Kind.Open && sep.Start > lx.LastEnd) continue;
             else if (sep.Kind != Kind.Close) throw Error($"{name}: expected ',' or ']' but found {lx.Describe(sep)}", sep);
         }
         lx.Next();
@@ -123,9 +126,13 @@ public static class TextInput
         public void Next()
         {
             Peek();
+            LastEnd = _t0.Start + _t0.Length;
             _t0 = _t1;
             _have--;
         }
+
+        /// <summary>Where the last token taken by <see cref="Next"/> ended.</summary>
+        public int LastEnd { get; private set; }
 
         public string Describe(Token t) => t.Kind switch
         {
