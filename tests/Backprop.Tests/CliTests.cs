@@ -164,10 +164,13 @@ public class CliTests
         var (code, text, err) = TestUtil.Cli("", "demo", "--plot", plot);
         Assert.True(code == 0, err);
         Assert.True(File.Exists(plot));
+        Assert.True(File.Exists(Path.ChangeExtension(plot, null) + "-regions.png"));
         File.Delete(plot);
         File.Delete(Path.ChangeExtension(plot, null) + "-regions.png");
         Assert.Contains("== 4. A network that learns", text);
-        Assert.Contains("|    60 |", text);
+        Assert.Matches(@"\n\s+60\s+\d\.\d{4}\s+\d+\.\d%", text);                 // epoch lines, every tenth
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, @"\n\s+60\s"));   // once, not again as a table
+        Assert.Matches(@"== 5\. Summary ==[\s\S]*test accuracy \d+\.\d% after 60 epochs[\s\S]*plots: ", text);
         Assert.Contains("dx:\n[[0.14 0.32]\n [0.32 0.77]]", text);
         Assert.Contains("f3  dL/dy3 (4, 3) -> dL/dz2 (4, 4), dL/dW3 (4, 3), dL/db3 (3,)", text);
         Assert.Contains("24 of 24 below 1e-07", text);
