@@ -39,7 +39,8 @@ internal static class Plots
         }
         plt.Title(title);
         plt.XLabel("epoch");
-        plt.YLabel("loss");
+        plt.YLabel("loss (cross-entropy, mean over the samples)");
+        plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plt.Axes.Right.Label.Text = "accuracy";
         plt.ShowLegend(ScottPlot.Alignment.MiddleRight);
         Save(plt, path, 800, 500);
@@ -76,9 +77,10 @@ internal static class Plots
         var plt = new ScottPlot.Plot();
         var hm = plt.Add.Heatmap(cls);
         hm.Extent = new ScottPlot.CoordinateRect(minX, maxX, minY, maxY);
-        hm.Colormap = new ScottPlot.Colormaps.Viridis();
-        hm.Opacity = 0.45;
         var palette = new ScottPlot.Palettes.Category10();
+        hm.Colormap = new ClassColors(palette, C);   // each region in its class's colour, the colour of its points
+        hm.ManualRange = new ScottPlot.Range(0, Math.Max(1, C - 1));
+        hm.Opacity = 0.35;
         for (int k = 0; k < data.Classes; k++)
         {
             var xs = new List<double>();
@@ -90,9 +92,20 @@ internal static class Plots
             sc.MarkerSize = 4;
             sc.LegendText = $"class {data.ClassNames[k]}";
         }
-        plt.Title(title);
+        plt.Title(title + "\nshaded: the class the network predicts there; points: the data");
+        plt.XLabel("feature 1");
+        plt.YLabel("feature 2");
         plt.ShowLegend();
         Save(plt, path, 700, 700);
+    }
+
+    // Class k's colour at k/(C − 1) of the colormap, so that the heatmap of class indices 0..C − 1 uses the palette.
+    private sealed class ClassColors(ScottPlot.IPalette palette, int classes) : ScottPlot.IColormap
+    {
+        public string Name => "classes";
+
+        public ScottPlot.Color GetColor(double position) =>
+            palette.GetColor((int)Math.Round(Math.Clamp(double.IsFinite(position) ? position : 0, 0, 1) * Math.Max(1, classes - 1)));
     }
 
     // Renders to a temporary file in the same folder, then renames: a crash never leaves a half-written PNG.
