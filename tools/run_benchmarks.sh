@@ -13,12 +13,12 @@ BP="dotnet src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli.dll"
 git rev-parse HEAD > "$OUT/commit"
 # Kernel rows in A-B-B-A order (Backprop, peers, peers, Backprop): this host's speed drifts over minutes, and the
 # side-by-side tables take each side's better run of the two, so a slow stretch lands on both sides alike.
-$BP bench --quick > "$OUT/backprop_bench.md" 2>&1
+$BP bench > "$OUT/backprop_bench.md" 2>&1
 for run in "" _2; do
   /usr/bin/python3 "$PEERS/fc_bench.py" --runs 1 --target 0.2 --json "$OUT/peers_fc$run.json" --md "$OUT/peers_fc$run.md" > "$OUT/peers_fc$run.log" 2>&1
   /usr/bin/python3 "$PEERS/elementwise_bench.py" --runs 1 --libs torch --json "$OUT/peers_elementwise$run.json" --md "$OUT/peers_elementwise$run.md" > "$OUT/peers_elementwise$run.log" 2>&1
 done
-$BP bench --quick > "$OUT/backprop_bench_2.md" 2>&1
+$BP bench > "$OUT/backprop_bench_2.md" 2>&1
 $BP bench --ops training --epochs 6 > "$OUT/backprop_training.md" 2>&1
 for opt in "sgd 0.1" "adam 0.001"; do
   set -- $opt

@@ -88,6 +88,7 @@ internal static class BenchCommand
         }
         finally
         {
+            Operands.Clear();
             Parallelism.MaxThreads = savedThreads;
         }
         return json ? Json(records) : $"\nprocessor: {Processor.Describe()}\n" + Table(records);
@@ -120,11 +121,11 @@ internal static class BenchCommand
     private static Record FullyConnected<T>(int[] shape, int threads, bool quick) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = shape[0], N = shape[1], M = shape[2];
-        var rng = new Random(1);
+        var rng = new Rng(1);
         var layer = new FullyConnected<T>(Rand<T>(rng, N, M), Rand<T>(rng, M));
         var x = Rand<T>(rng, B, N);
         var dout = Rand<T>(rng, B, M);
-        double peakSeconds = quick ? 0.01 : 0.03;
+        double peakSeconds = quick ? 0.002 : 0.03;
         double before = FmaPeak.Measure<T>(threads, peakSeconds);
         var (med, min, max) = Time(() => { layer.Forward(x); layer.Backward(dout); }, quick);
         double after = FmaPeak.Measure<T>(threads, peakSeconds);
@@ -136,12 +137,19 @@ internal static class BenchCommand
             Plan: plan);
     }
 
+    private static readonly Dictionary<(Type Type, int N), (object X, object Dout)> Operands = new();
+
     private static Record Elementwise<T>(string op, int n, bool quick) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rng = new Random(2);
         Layer<T> layer = op switch { "relu" => new Relu<T>(), "sigmoid" => new Sigmoid<T>(), _ => new Tanh<T>() };
-        var x = Rand<T>(rng, n);
-        var dout = Rand<T>(rng, n);
+        // The same operands for every op and thread count of one size (drawing 10⁷ numbers twice a row cost seconds).
+        if (!Operands.TryGetValue((typeof(T), n), out var pair))
+        {
+            if (Operands.Keys.Any(k => k.Type != typeof(T))) Operands.Clear();   // one element type's operands at a time
+            var rng = new Rng(2);
+            Operands[(typeof(T), n)] = pair = (Rand<T>(rng, n), Rand<T>(rng, n));
+        }
+        var (x, dout) = ((Tensor<T>)pair.X, (Tensor<T>)pair.Dout);
         var (med, min, max) = Time(() => { layer.Forward(x); layer.Backward(dout); }, quick);
         // Bytes touched: forward reads x and writes y; backward reads x or y and dout and writes dx.
         double bytes = 5.0 * n * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
@@ -179,16 +187,17 @@ internal static class BenchCommand
     {
         var sw = Stopwatch.StartNew();
         int warm = 0;
-        while (sw.Elapsed.TotalSeconds < (quick ? 0.05 : 0.2) || warm < 3) { body(); warm++; }
+        // --quick is a smoke test of every row (a few calls each, the whole bench in seconds); the full bench times them.
+        while (sw.Elapsed.TotalSeconds < (quick ? 0.005 : 0.2) || warm < (quick ? 1 : 3)) { body(); warm++; }
         // Calibrate after the warm-up: the first calls include compiling the code, which would make a sub-microsecond
         // body look slow and leave one call per sample (below the timer's resolution).
         sw.Restart();
         int calls = 0;
-        while (sw.Elapsed.TotalSeconds < 0.005 || calls < 3) { body(); calls++; }
+        while (sw.Elapsed.TotalSeconds < (quick ? 0.001 : 0.005) || calls < (quick ? 1 : 3)) { body(); calls++; }
         double perCall = sw.Elapsed.TotalSeconds / calls;
-        double sampleTarget = quick ? 0.01 : 0.04;
+        double sampleTarget = quick ? 0.002 : 0.04;
         int inner = Math.Max(1, (int)(sampleTarget / Math.Max(perCall, 1e-9)));
-        int samples = quick ? 7 : 21;
+        int samples = quick ? 3 : 21;
         var times = new double[samples];
         for (int s = 0; s < samples; s++)
         {
@@ -200,7 +209,7 @@ internal static class BenchCommand
         return (times[samples / 2], times[0], times[^1]);
     }
 
-    private static Tensor<T> Rand<T>(Random rng, params int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
+    private static Tensor<T> Rand<T>(Rng rng, params int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = Tensor<T>.Zeros(shape);
         for (int i = 0; i < t.Length; i++) t.Span[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
