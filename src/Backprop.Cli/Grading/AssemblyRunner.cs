@@ -111,17 +111,13 @@ internal static class AssemblyRunner
 
     private static void Write(Utf8JsonWriter w, string name, Tensor<double>? t)
     {
-        w.WriteStartObject(name);
-        if (t is null) w.WriteString("type", "null");
-        else
+        if (t is not null)
         {
-            w.WriteStartArray("shape");
-            foreach (int d in t.Shape) w.WriteNumberValue(d);
-            w.WriteEndArray();
-            w.WriteStartArray("data");
-            foreach (double v in t.Span) w.WriteNumberValue(v);
-            w.WriteEndArray();
+            Array64.Of(t).Write(w, name);
+            return;
         }
+        w.WriteStartObject(name);
+        w.WriteString("type", "null");
         w.WriteEndObject();
     }
 }

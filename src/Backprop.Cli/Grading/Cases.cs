@@ -10,6 +10,19 @@ internal sealed record Array64(int[] Shape, double[] Data)
     public static Array64 Of(Tensor<double> t) => new(t.Shape.ToArray(), t.Span.ToArray());
 
     public string ShapeText => Tensor<double>.ShapeText(Shape);
+
+    /// <summary>Writes <c>"name": {"shape": […], "data": […]}</c>, the grading protocol's form of an array.</summary>
+    public void Write(System.Text.Json.Utf8JsonWriter w, string name)
+    {
+        w.WriteStartObject(name);
+        w.WriteStartArray("shape");
+        foreach (int d in Shape) w.WriteNumberValue(d);
+        w.WriteEndArray();
+        w.WriteStartArray("data");
+        foreach (double v in Data) w.WriteNumberValue(v);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 }
 
 /// <summary>One graded case: its inputs, the reference outputs, and how to describe it.</summary>

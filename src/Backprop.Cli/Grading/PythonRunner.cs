@@ -97,17 +97,7 @@ internal static class PythonRunner
             foreach (var c in cases)
             {
                 w.WriteStartObject();
-                foreach (var (name, a) in c.Inputs)
-                {
-                    w.WriteStartObject(name);
-                    w.WriteStartArray("shape");
-                    foreach (int d in a.Shape) w.WriteNumberValue(d);
-                    w.WriteEndArray();
-                    w.WriteStartArray("data");
-                    foreach (double v in a.Data) w.WriteNumberValue(v);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
+                foreach (var (name, a) in c.Inputs) a.Write(w, name);
                 if (c.Inputs.ContainsKey("t")) w.WriteString("t_kind", c.OneHot ? "one_hot" : "indices");
                 w.WriteEndObject();
             }
