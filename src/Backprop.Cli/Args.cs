@@ -4,13 +4,24 @@ using Backprop.IO;
 
 namespace Backprop.Cli;
 
-/// <summary>Command-line arguments: positionals, <c>--flag</c>, and <c>--name value</c> or <c>--name=value</c>.</summary>
+/// <summary>
+/// A command's arguments after System.CommandLine has parsed them (<see cref="CommandLine"/>): positionals, <c>--flag</c>
+/// and <c>--name value</c>, with typed getters whose messages name the option.
+/// </summary>
 internal sealed class Args
 {
     private readonly Dictionary<string, string?> _options = new();
     private readonly HashSet<string> _used = new();
 
     public List<string> Positionals { get; } = new();
+
+    /// <summary>The arguments of a command, read with the options its <see cref="CommandLine.Spec"/> declares.</summary>
+    public static Args For(string command, IEnumerable<string> argv)
+    {
+        var spec = CommandLine.Specs().First(s => s.Name == command);
+        return new Args(argv, spec.Options.Where(o => o.IsFlag).Select(o => o.Name).ToHashSet(),
+            spec.Options.Where(o => !o.IsFlag).Select(o => o.Name).ToHashSet());
+    }
 
     public Args(IEnumerable<string> args, IReadOnlySet<string> flags, IReadOnlySet<string> valued)
     {

@@ -29,8 +29,7 @@ internal static class BenchCommand
 
     public static string Run(string[] argv, TextWriter live)
     {
-        var args = new Args(argv, new HashSet<string> { "quick", "json" }, new HashSet<string> { "dtype", "threads", "shapes", "ops",
-            "epochs", "images", "data" });
+        var args = Args.For("bench", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "training");

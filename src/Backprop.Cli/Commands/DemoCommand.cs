@@ -27,7 +27,7 @@ internal static class DemoCommand
 
     public static (string Text, int ExitCode) Run(string[] argv, TextWriter live)
     {
-        var args = new Args(argv, new HashSet<string>(), new HashSet<string> { "plot" });
+        var args = Args.For("demo", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"demo: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         var sb = new StringBuilder();

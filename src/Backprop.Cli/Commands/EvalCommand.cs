@@ -20,7 +20,7 @@ internal static class EvalCommand
 
     public static string Eval(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "model", "dataset", "data", "split", "threads" });
+        var args = Args.For("eval", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"eval: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {EvalUsage}");
         string model = args.Value("model") ?? throw new InvalidInputException($"eval: --model FILE is required; usage: {EvalUsage}");
@@ -83,7 +83,7 @@ internal static class EvalCommand
 
     public static string Predict(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "model" });
+        var args = Args.For("predict", argv);
         string model = args.Value("model") ?? throw new InvalidInputException($"predict: --model FILE is required; usage: {PredictUsage}");
         var contents = ModelFile.Read(model);
         string text = args.ReadInput(0);

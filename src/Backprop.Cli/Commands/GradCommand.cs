@@ -15,7 +15,7 @@ internal static class GradCommand
 
     public static string Run(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "dtype" });
+        var args = Args.For("grad", argv);
         string dtype = args.Choice("dtype", "float64", "float64", "float32");
         string text = args.ReadInput(0);
         using var doc = JsonInput.ParseDocument(text);

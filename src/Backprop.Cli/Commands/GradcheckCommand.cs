@@ -12,7 +12,7 @@ internal static class GradcheckCommand
 
     public static (string Text, int ExitCode) Run(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "seed" });
+        var args = Args.For("gradcheck", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"gradcheck: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         var results = GradientCheckSuite.Run(args.Int("seed", 0, 0));

@@ -22,8 +22,7 @@ internal static partial class GradeCommand
 
     public static (string Text, int Code) Run(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "layer", "cases", "seed", "timeout", "python",
-            "type" });
+        var args = Args.For("grade", argv);
         if (args.Positionals.Count != 1) throw new InvalidInputException($"grade: give one file to grade; usage: {Usage}");
         string file = args.Positionals[0];
         if (!File.Exists(file)) throw new InvalidInputException($"grade: {file} does not exist");

@@ -13,7 +13,7 @@ internal static class LayerCommand
 
     public static string Run(string[] argv)
     {
-        var args = new Args(argv, new HashSet<string> { "json" }, new HashSet<string> { "dtype" });
+        var args = Args.For("layer", argv);
         if (args.Positionals.Count == 0) throw new InvalidInputException($"layer: missing KIND; usage: {Usage}; KIND is one " +
             $"of {string.Join(", ", Kinds.Names)}");
         string kind = Kinds.Canonical(args.Positionals[0]);

@@ -21,14 +21,9 @@ internal static class TrainCommand
         "[--dropout P] [--batch-norm] [--batch N] [--epochs N] [--seed N] [--threads N] [--dtype float32|float64] [--validation F] " +
         "[--out model.safetensors] [--plot curves.png] [--regions regions.png] [--resume checkpoint.safetensors] [--json]";
 
-    private static readonly HashSet<string> Flags = ["batch-norm", "json"];
-    private static readonly HashSet<string> Valued = ["dataset", "data", "layers", "activation", "init", "init-std", "optimizer", "lr",
-        "weight-decay",
-        "dropout", "batch", "epochs", "seed", "threads", "dtype", "out", "plot", "regions", "resume", "validation"];
-
     public static int Run(string[] argv, TextWriter stdout, TextWriter? stderr = null)
     {
-        var args = new Args(argv, Flags, Valued);
+        var args = Args.For("train", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
