@@ -162,8 +162,24 @@ public class CustomNetworkTests
         Check<double>(kind);
     }
 
+    // Kinds that take images (N, C, H, W) and the sizes that fit 5 one-channel 6×6 images.
+    private static readonly Dictionary<string, int> ImageSizes = new()
+    {
+        ["filters"] = 2,
+        ["channels"] = 1,
+        ["kernel_h"] = 3,
+        ["kernel_w"] = 2,
+        ["pool_h"] = 2,
+        ["pool_w"] = 3,
+    };
+
     private static void Check<T>(string name) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Kinds.Layer(name).Hyperparameters.Any(h => h.Required && ImageSizes.ContainsKey(h.Name)))
+        {
+            CheckImages<T>(name);
+            return;
+        }
         // FC 2→6, the kind (sized 6 where it takes sizes, with non-default hyper-parameters where it has numbers), FC 6→3.
         var kind = Kinds.Layer(name);
         var values = new Dictionary<string, object>();
@@ -194,6 +210,41 @@ public class CustomNetworkTests
             for (int i = 0; i < 10; i++) x.Span[i] = T.CreateTruncating(data.Features[i * 3]);
             Assert.Equal(net.Predict(x).Probabilities.Span.ToArray(), loaded.Predict(x).Probabilities.Span.ToArray());
             Assert.Equal(net.Predict(x).Classes, loaded.Predict(x).Classes);
+        }
+        finally { File.Delete(path); }
+    }
+
+    // An image kind, then a fully connected layer over its flattened output: trained a few steps with SGD and momentum
+    // through the optimizer's own step (the Trainer feeds flat samples), saved, loaded, compared.
+    private static void CheckImages<T>(string name) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var kind = Kinds.Layer(name);
+        var values = kind.Hyperparameters.Where(h => h.Required).ToDictionary(h => h.Name, h => (object)ImageSizes[h.Name]);
+        if (kind.Hyperparameters.Any(h => h.Name == "stride")) values["stride"] = 1;
+        if (kind.Hyperparameters.Any(h => h.Name == "pad")) values["pad"] = 1;
+        var middle = kind.Create<T>(Kinds.Configure(kind, values, name, new Rng(7)));
+        var rng = new System.Random(3);
+        var x = Tensor<T>.Zeros(5, 1, 6, 6);
+        for (int i = 0; i < x.Length; i++) x.Span[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        int features = middle.Forward(x).Length / 5;
+        var net = new Sequential<T>([middle, new FullyConnected<T>(features, 3, rng: new Rng(2))], new SoftmaxCrossEntropy<T>());
+        var t = new Tensor<T>([.. new[] { 0, 1, 2, 1, 0 }.Select(v => T.CreateTruncating(v))], 5);
+        var opt = Optimizer<T>.Create(new OptimizerSettings { Kind = OptimizerKind.Momentum, LearningRate = 0.05 }, net.Parameters);
+        T first = net.ComputeLoss(x, t);
+        for (int step = 0; step < 20; step++)
+        {
+            net.ComputeLoss(x, t);
+            opt.Step(net);
+        }
+        Assert.True(net.ComputeLoss(x, t) < first, $"{name}: the loss did not fall");
+        string path = Temp();
+        try
+        {
+            net.Save(path);
+            var loaded = Sequential<T>.Load(path);
+            Assert.Equal(net.Description, loaded.Description);
+            Assert.Equal(name, loaded.Layers[0].Kind);
+            Assert.Equal(net.Predict(x).Probabilities.Span.ToArray(), loaded.Predict(x).Probabilities.Span.ToArray());
         }
         finally { File.Delete(path); }
     }

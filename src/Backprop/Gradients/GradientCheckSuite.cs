@@ -34,6 +34,17 @@ public static class GradientCheckSuite
         results.AddRange(GradientCheck.Layer(new Softplus<double>(2.0, 3.0), AwayFromZero(rng, 3, 4, kink: 1.5), seed,
             target: "Softplus (beta 2, threshold 3)"));
 
+        var conv = new Convolution<double>(Random(rng, 3, 2, 3, 2), Random(rng, 3), stride: 2, pad: 1);
+        results.AddRange(GradientCheck.Layer(conv, Random(rng, 2, 2, 5, 4), seed, target: "Convolution (stride 2, pad 1)"));
+        // Distinct inputs: a tie inside a window would make max pooling's derivative jump within the difference step.
+        var images = Tensor<double>.Zeros(2, 2, 4, 5);
+        var order = Enumerable.Range(0, images.Length).OrderBy(_ => rng.Next()).ToArray();
+        for (int i = 0; i < images.Length; i++) images.Span[i] = order[i] * 0.31 - 12;
+        results.AddRange(GradientCheck.Layer(new MaxPooling<double>(2, 3, stride: 1, pad: 1), images, seed,
+            target: "MaxPooling (2×3, pad 1)"));
+        results.AddRange(GradientCheck.Layer(new AveragePooling<double>(3, 2, stride: 2, pad: 1), images, seed,
+            target: "AveragePooling (3×2)"));
+
         var logits = Random(rng, 4, 3);
         var oneHot = Tensor<double>.Zeros(4, 3);
         var indices = Tensor<double>.Zeros(4);

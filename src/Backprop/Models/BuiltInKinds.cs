@@ -43,7 +43,84 @@ internal static class BuiltIn
                 "above beta·x > threshold, y = x")]),
         new BatchNormKind(),
         new DropoutKind(),
+        new ConvolutionKind(),
+        new PoolingKind("max_pooling", "y = the largest x of each pool_h×pool_w window (padding never wins)", typeof(MaxPooling<>),
+            ["pooling"]),
+        new PoolingKind("average_pooling", "y = the mean of each pool_h×pool_w window (padding counted as zeros)", typeof(AveragePooling<>),
+            []),
     ];
+
+    private static Hyperparameter Count(string name, int dflt, int min, string description) =>
+        new(name, HyperparameterType.Integer, dflt, description) { Min = min, Max = 1 << 16 };
+
+    private sealed class ConvolutionKind() : LayerKind("convolution",
+        "y = x ⋆ W + b: x (N, C, H, W), W (FN, C, FH, FW), b (FN,) → (N, FN, OH, OW), OH = (H + 2·pad − FH)/stride + 1",
+            typeof(Convolution<>))
+    {
+        public override IReadOnlyList<string> Aliases => ["conv"];
+
+        public override IReadOnlyList<Hyperparameter> Hyperparameters =>
+        [
+            Size("filters", "FN, the filters (output channels)"),
+            Size("channels", "C, the input channels"),
+            Size("kernel_h", "FH, the filter height"),
+            Size("kernel_w", "FW, the filter width"),
+            Count("stride", 1, 1, "the step between windows"),
+            Count("pad", 0, 0, "the zeros added on every side"),
+            new("init", HyperparameterType.Choice, "he", "how W is drawn when not given (fan-in C·FH·FW)")
+                { Choices = ["he", "xavier", "normal"], CreationOnly = true },
+            new("init_std", HyperparameterType.Number, 0.01, "the standard deviation of the normal initialization") { Min = 0,
+                MinExclusive = true, CreationOnly = true },
+        ];
+
+        public override IReadOnlyList<string> Tensors => ["W", "b"];
+
+        public override IReadOnlyList<(string Name, int[] Shape)>? TensorShapes(LayerConfig c) =>
+            c.Has("filters") && c.Has("channels") && c.Has("kernel_h") && c.Has("kernel_w")
+                ? [("W", [c.Int("filters"), c.Int("channels"), c.Int("kernel_h"), c.Int("kernel_w")]), ("b", [c.Int("filters")])]
+                : null;
+
+        public override Layer<T> Create<T>(LayerConfig c)
+        {
+            var W = c.Tensor<T>("W");
+            var b = c.Tensor<T>("b");
+            int stride = c.Int("stride"), pad = c.Int("pad");
+            if (W is not null || b is not null)
+            {
+                if (W is null || b is null) throw new InvalidInputException($"{c.Where} ({Name}): W and b must be given together");
+                return new Convolution<T>(W, b, stride, pad);
+            }
+            long weights = (long)c.Int("filters") * c.Int("channels") * c.Int("kernel_h") * c.Int("kernel_w");
+            if (weights > MaxWeights) throw new InvalidInputException($"{c.Where} ({Name}): {weights} weights exceed the limit " +
+                $"of {MaxWeights}");
+            var init = c.Choice("init") switch
+            {
+                "xavier" => Initialization.Xavier,
+                "normal" => Initialization.Normal,
+                _ =>
+                Initialization.He
+            };
+            return new Convolution<T>(c.Int("filters"), c.Int("channels"), c.Int("kernel_h"), c.Int("kernel_w"), stride, pad, init, c.Rng,
+                c.Number("init_std"));
+        }
+    }
+
+    private sealed class PoolingKind(string name, string summary, Type type, string[] aliases) : LayerKind(name, summary, type)
+    {
+        public override IReadOnlyList<string> Aliases => aliases;
+
+        public override IReadOnlyList<Hyperparameter> Hyperparameters =>
+        [
+            Size("pool_h", "the window's height"),
+            Size("pool_w", "the window's width"),
+            Count("stride", 2, 1, "the step between windows"),
+            Count("pad", 0, 0, "the padding on every side (below pool_h and pool_w)"),
+        ];
+
+        public override Layer<T> Create<T>(LayerConfig c) => Name == "max_pooling"
+            ? new MaxPooling<T>(c.Int("pool_h"), c.Int("pool_w"), c.Int("stride"), c.Int("pad"))
+            : new AveragePooling<T>(c.Int("pool_h"), c.Int("pool_w"), c.Int("stride"), c.Int("pad"));
+    }
 
     private sealed class FullyConnectedKind() : LayerKind("fully_connected", "y = x·W + b, x (B, …) flattened to (B, N), W (N, M), b (M,)",
         typeof(FullyConnected<>))

@@ -1,0 +1,183 @@
+using System.Numerics;
+using Backprop.Gradients;
+using Backprop.Kernels;
+using Backprop.Layers;
+
+namespace Backprop.Tests;
+
+/// <summary>Convolution and pooling against plain loops written from their definitions, and against numerical gradients.</summary>
+public class ConvolutionTests
+{
+    // (N, C, H, W, FN, FH, FW, stride, pad): batch 1, C = 1, FN = 1, 1×1 filters, a filter as large as the padded input,
+    // strides 2 and 3 with rows left over, non-square inputs and filters, primes.
+    public static TheoryData<int, int, int, int, int, int, int, int, int> Shapes() => new()
+    {
+        { 1, 1, 5, 5, 1, 3, 3, 1, 0 },
+        { 2, 3, 7, 5, 4, 3, 2, 1, 1 },
+        { 1, 2, 4, 4, 3, 1, 1, 1, 0 },
+        { 3, 1, 3, 4, 2, 5, 6, 1, 1 },       // the filter covers the padded input exactly
+        { 2, 2, 8, 7, 3, 3, 3, 2, 1 },
+        { 1, 3, 11, 13, 5, 2, 3, 3, 0 },     // stride 3 with rows left over
+        { 2, 5, 7, 7, 7, 3, 3, 2, 2 },
+    };
+
+    // y[n, f, oh, ow] = b[f] + Σ_c Σ_i Σ_j x[n, c, oh·s − p + i, ow·s − p + j]·W[f, c, i, j], zero outside x.
+    private static double[] NaiveConv(double[] x, double[] W, double[] b, int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p,
+        out int OH, out int OW)
+    {
+        OH = (H + 2 * p - FH) / s + 1;
+        OW = (Wd + 2 * p - FW) / s + 1;
+        var y = new double[N * FN * OH * OW];
+        for (int n = 0; n < N; n++)
+            for (int f = 0; f < FN; f++)
+                for (int oh = 0; oh < OH; oh++)
+                    for (int ow = 0; ow < OW; ow++)
+                    {
+                        double acc = b[f];
+                        for (int c = 0; c < C; c++)
+                            for (int i = 0; i < FH; i++)
+                                for (int j = 0; j < FW; j++)
+                                {
+                                    int h = oh * s - p + i, w = ow * s - p + j;
+                                    if (h >= 0 && h < H && w >= 0 && w < Wd) acc += x[((n * C + c) * H + h) * Wd + w] * W[((f * C + c) * FH
+                                        + i) * FW + j];
+                                }
+                        y[((n * FN + f) * OH + oh) * OW + ow] = acc;
+                    }
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Convolution_matches_the_definition_in_both_precisions(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p)
+    {
+        Check<double>(N, C, H, Wd, FN, FH, FW, s, p, 1e-12);
+        Check<float>(N, C, H, Wd, FN, FH, FW, s, p, 1e-5);
+    }
+
+    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol) where T : unmanaged,
+        IFloatingPointIeee754<T>
+    {
+        var rng = new Random(N * 100 + C * 10 + FH);
+        var x = TestUtil.Random<T>(rng, N, C, H, Wd);
+        var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
+        var b = TestUtil.Random<T>(rng, FN);
+        var layer = new Convolution<T>(W, b, s, p);
+        var y = layer.Forward(x);
+        var xd = TestUtil.ToDouble(x);
+        var Wdd = TestUtil.ToDouble(W);
+        var expected = NaiveConv(xd, Wdd, TestUtil.ToDouble(b), N, C, H, Wd, FN, FH, FW, s, p, out int OH, out int OW);
+        Assert.Equal([N, FN, OH, OW], y.Shape.ToArray());
+        TestUtil.Close(expected, TestUtil.ToDouble(y), tol * 10, what: "y");
+        // Backward from the definition: dx, dW and db of L = Σ dout·y.
+        var dout = TestUtil.Random<T>(rng, N, FN, OH, OW);
+        var dx = layer.Backward(dout);
+        var dd = TestUtil.ToDouble(dout);
+        var edx = new double[xd.Length];
+        var edW = new double[Wdd.Length];
+        var edb = new double[FN];
+        for (int n = 0; n < N; n++)
+            for (int f = 0; f < FN; f++)
+                for (int oh = 0; oh < OH; oh++)
+                    for (int ow = 0; ow < OW; ow++)
+                    {
+                        double g = dd[((n * FN + f) * OH + oh) * OW + ow];
+                        edb[f] += g;
+                        for (int c = 0; c < C; c++)
+                            for (int i = 0; i < FH; i++)
+                                for (int j = 0; j < FW; j++)
+                                {
+                                    int h = oh * s - p + i, w = ow * s - p + j;
+                                    if (h < 0 || h >= H || w < 0 || w >= Wd) continue;
+                                    int xi = ((n * C + c) * H + h) * Wd + w, wi = ((f * C + c) * FH + i) * FW + j;
+                                    edx[xi] += g * Wdd[wi];
+                                    edW[wi] += g * xd[xi];
+                                }
+                    }
+        Assert.Equal(x.Shape.ToArray(), dx.Shape.ToArray());
+        TestUtil.Close(edx, TestUtil.ToDouble(dx), tol * 10, what: "dx");
+        TestUtil.Close(edW, TestUtil.ToDouble(layer.dW), tol * 10 * Math.Max(1, N * OH * OW / 4.0), what: "dW");
+        TestUtil.Close(edb, TestUtil.ToDouble(layer.db), tol * 10 * Math.Max(1, N * OH * OW / 4.0), what: "db");
+    }
+
+    [Fact]
+    public void Im2col_and_col2im_are_adjoint()
+    {
+        // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for random x and c.
+        var rng = new Random(3);
+        foreach (var (N, C, H, W, FH, FW, s, p) in new[] { (2, 3, 7, 5, 3, 2, 1, 1), (1, 2, 9, 9, 3, 3, 2, 2), (3, 1, 4, 6, 4, 1, 3, 0) })
+        {
+            int OH = (H + 2 * p - FH) / s + 1, OW = (W + 2 * p - FW) / s + 1, K = C * FH * FW;
+            var x = TestUtil.Random<double>(rng, N * C * H * W).Span.ToArray();
+            var c = TestUtil.Random<double>(rng, N * OH * OW * K).Span.ToArray();
+            var col = new double[c.Length];
+            var back = new double[x.Length];
+            Im2Col.Unfold<double>(x, N, C, H, W, FH, FW, s, p, col);
+            Im2Col.Fold<double>(c, N, C, H, W, FH, FW, s, p, back);
+            double left = col.Zip(c, (a, b) => a * b).Sum(), right = x.Zip(back, (a, b) => a * b).Sum();
+            Assert.Equal(left, right, 10);
+        }
+    }
+
+    [Fact]
+    public void Every_backward_pass_matches_numerical_gradients()
+    {
+        var rng = new Random(5);
+        var layers = new Layer<double>[]
+        {
+            new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 2), TestUtil.Random<double>(rng, 3), stride: 2, pad: 1),
+            new MaxPooling<double>(2, 3, stride: 1, pad: 1),
+            new AveragePooling<double>(3, 2, stride: 2, pad: 1),
+        };
+        foreach (var layer in layers)
+        {
+            // Distinct values so that no max-pooling window has a tie within the finite-difference step.
+            var x = Tensor<double>.Zeros(2, 2, 5, 6);
+            var order = Enumerable.Range(0, x.Length).OrderBy(_ => rng.Next()).ToArray();
+            for (int i = 0; i < x.Length; i++) x.Span[i] = order[i] * 0.37 - 20;
+            foreach (var r in GradientCheck.Layer(layer, x, 5, target: layer.Kind))
+                Assert.True(r.MaxRelativeError < 1e-7, $"{layer.Kind} {r.Parameter}: {r.MaxRelativeError:E2}");
+        }
+    }
+
+    [Fact]
+    public void Max_pooling_gives_ties_to_the_first_maximum_and_ignores_padding()
+    {
+        // All −1 with padding 1: padded cells are −∞ (never 0, as the textbook's zero padding would give).
+        var x = new Tensor<double>(Enumerable.Repeat(-1.0, 9).ToArray(), 1, 1, 3, 3);
+        var pool = new MaxPooling<double>(2, 2, stride: 2, pad: 1);
+        var y = pool.Forward(x);
+        Assert.Equal([1, 1, 2, 2], y.Shape.ToArray());
+        Assert.All(y.Span.ToArray(), v => Assert.Equal(-1.0, v));
+        var dx = pool.Backward(new Tensor<double>([1.0, 2, 3, 4], 1, 1, 2, 2));
+        // Each window's first real cell in row-major order wins its tie: (0,0), (0,1), (1,0), (1,1).
+        Assert.Equal([1.0, 2, 0, 3, 4, 0, 0, 0, 0], dx.Span.ToArray());
+        var ties = new MaxPooling<double>(2, 2).Forward(new Tensor<double>([5.0, 5, 5, 5], 1, 1, 2, 2));
+        Assert.Equal(5.0, ties.Span[0]);
+    }
+
+    [Fact]
+    public void Average_pooling_divides_by_the_whole_window()
+    {
+        var x = new Tensor<double>([1.0, 2, 3, 4], 1, 1, 2, 2);
+        var y = new AveragePooling<double>(2, 2, stride: 2, pad: 1).Forward(x);
+        Assert.Equal([0.25, 0.5, 0.75, 1.0], y.Span.ToArray());   // one real cell of four in each window
+    }
+
+    [Fact]
+    public void Bad_shapes_and_parameters_are_clear_errors()
+    {
+        var conv = new Convolution<double>(Tensor<double>.Zeros(2, 3, 5, 5), Tensor<double>.Zeros(2));
+        Assert.Contains("larger than the padded input", Assert.Throws<ShapeMismatchException>(() =>
+            conv.Forward(Tensor<double>.Zeros(1, 3, 4, 4))).Message);
+        Assert.Contains("with 2 channels, but W has shape (2, 3, 5, 5) and expects 3",
+            Assert.Throws<ShapeMismatchException>(() => conv.Forward(Tensor<double>.Zeros(1, 2, 5, 5))).Message);
+        Assert.Throws<InvalidInputException>(() => new Convolution<double>(Tensor<double>.Zeros(2, 3, 5, 5), Tensor<double>.Zeros(2),
+            stride: 0));
+        Assert.Throws<InvalidInputException>(() => new MaxPooling<double>(2, 2, pad: 2));
+        var (code, stdout, err) = TestUtil.Cli("W: [[[[1]]]]\nb: [0]\nx: [[[[1, 2]]]]\ndout: [[[[1, 1]]]]\npad: 0.5\n", "layer", "conv");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("pad must be an integer", err);
+    }
+}
