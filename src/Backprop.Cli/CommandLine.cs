@@ -54,6 +54,8 @@ internal static class CommandLine
                     $"the data: {string.Join(", ", DataSource.Names.Where(n => n != "idx"))} (default spiral; --data alone: any IDX " +
                     $"folder)", "NAME"),
                 new("data", "the folder of IDX files (train-images-idx3-ubyte[.gz], …)", "DIR"),
+                new("model", $"a named network ({string.Join(", ", Architectures.Names)}, for 28×28 images) or a description " +
+                    "file (JSON, docs/MODEL_FORMAT.md) instead of the MLP options", "NAME|FILE"),
                 new("layers", "the sizes from input to output, e.g. 784,256,10 (default 784,256,10 for images, 2,64,64,3 for the spiral)",
                     "SIZES"),
                 new("activation", $"after each hidden layer: {Activations} (default relu)", "KIND"),

@@ -181,3 +181,45 @@ public class ConvolutionTests
         Assert.Contains("pad must be an integer", err);
     }
 }
+
+public class ConvNetTests
+{
+    [Fact]
+    public void The_textbooks_networks_have_the_textbooks_shapes_and_save_and_load()
+    {
+        foreach (var d in new[] { Backprop.Models.Architectures.SimpleConvNet(), Backprop.Models.Architectures.DeepConvNet() })
+        {
+            var net = d.Build<float>(new Rng(1));
+            var x = TestUtil.Random<float>(new Random(2), 2, 1, 28, 28);
+            var y = net.Infer(x);
+            Assert.Equal([2, 10], y.Shape.ToArray());
+            string path = Path.Combine(Path.GetTempPath(), $"bp-cnn-{Guid.NewGuid():N}.safetensors");
+            try
+            {
+                Backprop.Models.ModelFile.Save(path, net);
+                var loaded = Backprop.Models.ModelFile.Load<float>(path);
+                Assert.Equal(y.Span.ToArray(), loaded.Infer(x).Span.ToArray());
+            }
+            finally { File.Delete(path); }
+        }
+        Assert.Equal(6, Backprop.Models.Architectures.DeepConvNet().Layers.Count(l => l.Kind == "convolution"));
+    }
+
+    [SkippableFact]
+    public void A_short_simple_convnet_run_on_fashion_mnist_clears_a_floor()
+    {
+        Skip.IfNot(File.Exists(Path.Combine(Backprop.Data.Datasets.FashionMnistDir, "train-images-idx3-ubyte.gz")),
+            $"Fashion-MNIST is not installed in {Backprop.Data.Datasets.FashionMnistDir} (apt-get install dataset-fashion-mnist)");
+        var (all, test) = Backprop.Data.Datasets.LoadIdxFolder(Backprop.Data.Datasets.FashionMnistDir, "Fashion-MNIST",
+            Backprop.Data.Datasets.FashionClasses);
+        Assert.Equal([1, 28, 28], all.SampleShape);
+        var train = all.Subset(Enumerable.Range(0, 1200).ToArray(), "train");
+        var few = test.Subset(Enumerable.Range(0, 1000).ToArray(), "test");
+        var net = Backprop.Models.Architectures.SimpleConvNet().Build<float>(new Rng(0));
+        var trainer = new Backprop.Training.Trainer<float>(net,
+            new Backprop.Optimizers.OptimizerSettings { Kind = Backprop.Optimizers.OptimizerKind.Adam, LearningRate = 0.001 },
+            new Backprop.Training.TrainerOptions { Batch = 100 });
+        var r = trainer.RunEpoch(train, null, few);
+        Assert.True(r.TestAccuracy > 0.5, $"test accuracy after one epoch of 1200 images: {r.TestAccuracy}");
+    }
+}

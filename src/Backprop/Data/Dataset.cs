@@ -22,6 +22,7 @@ public sealed class Dataset
         Features = features;
         Labels = labels;
         Dim = dim;
+        SampleShape = [dim];
         Classes = classes;
         ClassNames = classNames ?? Enumerable.Range(0, classes).Select(i => i.ToString()).ToArray();
     }
@@ -42,9 +43,40 @@ public sealed class Dataset
         Features = features;
         Labels = new int[features.Length / dim];
         Dim = dim;
+        SampleShape = [dim];
         Targets = targets;
         TargetDim = targetDim;
         ClassNames = [];
+    }
+
+    /// <summary>
+    /// The shape of one sample, its elements multiplying to <see cref="Dim"/>: (D) for feature vectors, (1, rows, columns)
+    /// for IDX images, so that a batch is (B, 1, rows, columns) for a convolution (and a fully connected layer flattens it).
+    /// </summary>
+    public int[] SampleShape { get; private init; } = [];
+
+    /// <summary>The same samples with another sample shape of <see cref="Dim"/> elements.</summary>
+    public Dataset WithSampleShape(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Length == 0 || shape.Any(d => d < 1) || shape.Aggregate(1L, (a, d) => a * d) != Dim)
+            throw new InvalidInputException($"{Name}: a sample shape of ({string.Join(", ", shape)}) does not hold {Dim} features");
+        var d = Targets is null ? new Dataset(Name, Features, Labels, Dim, Classes, ClassNames) : new Dataset(Name, Features, Dim, Targets,
+            TargetDim);
+        return new Dataset(d, shape);
+    }
+
+    private Dataset(Dataset d, int[] shape)
+    {
+        Name = d.Name;
+        Features = d.Features;
+        Labels = d.Labels;
+        Dim = d.Dim;
+        Classes = d.Classes;
+        ClassNames = d.ClassNames;
+        Targets = d.Targets;
+        TargetDim = d.TargetDim;
+        SampleShape = shape.ToArray();
     }
 
     /// <summary>Regression targets, row-major N×<see cref="TargetDim"/>; null for a classification dataset.</summary>
@@ -83,7 +115,8 @@ public sealed class Dataset
             l[i] = Labels[indices[i]];
             if (t is not null) Array.Copy(Targets!, (long)indices[i] * TargetDim, t, (long)i * TargetDim, TargetDim);
         }
-        return t is null ? new Dataset(name, f, l, Dim, Classes, ClassNames) : new Dataset(name, f, Dim, t, TargetDim);
+        var sub = t is null ? new Dataset(name, f, l, Dim, Classes, ClassNames) : new Dataset(name, f, Dim, t, TargetDim);
+        return new Dataset(sub, SampleShape);
     }
 
     /// <summary>Splits off a seeded random <paramref name="fraction"/> as validation data.</summary>
@@ -183,6 +216,6 @@ public static class Datasets
         classes = Math.Max(classes, classNames?.Length ?? 10);
         if (classNames is not null && classes > classNames.Length)
             throw new InvalidFileException($"{labelsPath}: label {classes - 1} is outside the {classNames.Length} classes");
-        return new Dataset(name, f, l, dim, classes, classNames);
+        return new Dataset(name, f, l, dim, classes, classNames).WithSampleShape(1, images.Shape[1], images.Shape[2]);
     }
 }

@@ -162,7 +162,10 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private (Tensor<T> X, Tensor<T> T) Batch(Dataset data, ReadOnlySpan<int> idx)
     {
         int B = idx.Length, D = data.Dim;
-        var x = TensorBuffer.Ensure(ref _x, B, D);
+        Span<int> shape = stackalloc int[1 + data.SampleShape.Length];   // (B, …sample shape), without allocating
+        shape[0] = B;
+        data.SampleShape.CopyTo(shape[1..]);
+        var x = TensorBuffer.Ensure(ref _x, shape);
         Tensor<T> t = data.IsRegression ? TensorBuffer.Ensure(ref _t, B, data.TargetDim) : TensorBuffer.Ensure(ref _t, [B]);
         var xs = x.Span;
         var ts = t.Span;
@@ -221,7 +224,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int lo = 0; lo < data.Count; lo += batch)
             {
                 int B = Math.Min(batch, data.Count - lo);
-                xb = TensorBuffer.Ensure(ref xb, B, D);
+                xb = TensorBuffer.Ensure(ref xb, [B, .. data.SampleShape]);
                 for (int i = 0; i < B * D; i++) xb.Span[i] = T.CreateTruncating(data.Features[(long)lo * D + i]);
                 if (classifier)
                 {
