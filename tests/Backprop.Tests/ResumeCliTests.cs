@@ -6,7 +6,7 @@ namespace Backprop.Tests;
 public class ResumeCliTests
 {
     // An MNIST-style folder of n random 4×4 images in 3 classes (raw IDX files, big-endian sizes).
-    private static string IdxFolder(int n, int seed)
+    internal static string IdxFolder(int n, int seed, int side = 4)
     {
         string dir = Directory.CreateTempSubdirectory("bp-idx-").FullName;
         var rng = new Random(seed);
@@ -24,7 +24,7 @@ public class ResumeCliTests
         {
             var labels = Enumerable.Range(0, count).Select(_ => (byte)rng.Next(3)).ToArray();
             Write($"{stem}-labels-idx1-ubyte", [count], i => labels[i]);
-            Write($"{stem}-images-idx3-ubyte", [count, 4, 4], i => (byte)(labels[i / 16] * 60 + rng.Next(60)));
+            Write($"{stem}-images-idx3-ubyte", [count, side, side], i => (byte)(labels[i / (side * side)] * 60 + rng.Next(60)));
         }
         return dir;
     }
@@ -105,6 +105,41 @@ public class ResumeCliTests
             Assert.Equal(wb, wa);   // AdamW without decay is Adam
         }
         finally { Directory.Delete(dir, true); }
+    }
+}
+
+public class ModelOptionCliTests
+{
+    [Fact]
+    public void Train_model_trains_a_named_convolutional_network_and_resumes_it()
+    {
+        string data = ResumeCliTests.IdxFolder(60, 4, side: 28);
+        string dir = Directory.CreateTempSubdirectory("bp-cnn-").FullName;
+        try
+        {
+            string model = Path.Combine(dir, "cnn.safetensors");
+            var (code, stdout, err) = TestUtil.Cli("", "train", "--model", "simple_convnet", "--data", data, "--epochs", "1", "--batch",
+                "20",
+                "--optimizer", "adam", "--lr", "0.001", "--out", model, "--json");
+            Assert.True(code == 0, err);
+            Assert.Contains("train_loss", stdout);
+            var d = Backprop.Models.ModelFile.Read(model).Description;
+            Assert.Equal(Backprop.Models.Architectures.SimpleConvNet(), d);
+            var (c2, more, e2) = TestUtil.Cli("", "train", "--resume", model, "--epochs", "2", "--json");
+            Assert.True(c2 == 0, e2);
+            Assert.Contains("\"epoch\":2", more);
+            var (c3, _, e3) = TestUtil.Cli("", "train", "--resume", model, "--model", "deep_convnet");
+            Assert.Equal(2, c3);
+            Assert.Contains("cannot be given with --resume", e3);
+            var (c4, _, e4) = TestUtil.Cli("", "train", "--model", "simple_convnet", "--layers", "784,10");
+            Assert.Equal(2, c4);
+            Assert.Contains("--layers describes an MLP", e4);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+            Directory.Delete(data, true);
+        }
     }
 }
 

@@ -66,7 +66,23 @@ internal static class TrainCommand
                 LearningRate = args.Value("lr") is null ? (images ? 0.1 : 0.01) : args.Double("lr", 0.1),
                 WeightDecay = args.Value("weight-decay") is null ? null : args.Double("weight-decay", 0),
             };
-            var net = spec.Build<T>(new Rng(seed));
+            Backprop.Networks.Sequential<T> net;
+            if (args.Value("model") is { } model)
+            {
+                foreach (var o in new[] { "layers", "activation", "init", "init-std", "dropout", "batch-norm" })
+                    if (args.Value(o) is not null || args.Flag(o))
+                        throw new InvalidInputException($"--{o} describes an MLP; --model {model} gives the whole network");
+                var description = Architectures.Named(model.ToLowerInvariant(), ModelDescription.DtypeOf<T>())
+                    ?? (File.Exists(model)
+                        ? ModelDescription.FromJson(Backprop.IO.BoundedFile.ReadAllText(model, 16 << 20), model) with
+                        {
+                            Dtype = ModelDescription.DtypeOf<T>(),
+                        }
+                        : throw new InvalidInputException($"--model must be one of {string.Join(", ", Architectures.Names)} or a " +
+                            $"description file, not '{model}'"));
+                net = description.Build<T>(new Rng(seed));
+            }
+            else net = spec.Build<T>(new Rng(seed));
             trainer = new Trainer<T>(net, optimizer, new TrainerOptions
             {
                 Batch = args.Int("batch", images ? 100 : 30, 1),
@@ -202,6 +218,9 @@ internal static class TrainCommand
         string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         if (args.Value("dtype") is { } dt) Same("dtype", dt, contents.Description.Dtype);
         var mlp = MlpSpec.From(contents.Description);
+        if (args.Value("model") is { } m)
+            throw new InvalidInputException($"--model {m} cannot be given with --resume: the checkpoint {path} holds the network " +
+                $"({contents.Description})");
         foreach (var o in new[] { "init", "init-std" })
             if (args.Value(o) is not null)
                 throw new InvalidInputException($"--{o} says how a new model's weights are drawn; the checkpoint {path} has trained " +
