@@ -61,9 +61,7 @@ public sealed class Dataset
         ArgumentNullException.ThrowIfNull(shape);
         if (shape.Length == 0 || shape.Any(d => d < 1) || shape.Aggregate(1L, (a, d) => a * d) != Dim)
             throw new InvalidInputException($"{Name}: a sample shape of ({string.Join(", ", shape)}) does not hold {Dim} features");
-        var d = Targets is null ? new Dataset(Name, Features, Labels, Dim, Classes, ClassNames) : new Dataset(Name, Features, Dim, Targets,
-            TargetDim);
-        return new Dataset(d, shape);
+        return new Dataset(this, shape);
     }
 
     private Dataset(Dataset d, int[] shape)

@@ -56,10 +56,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         Rng? rng = null, double normalStd = 0.01)
         : this(Sized(filters, channels, kernelH, kernelW), Tensor<T>.Zeros(Math.Max(filters, 0)), stride, pad)
     {
-        double std = Initializer.Std(init, channels * kernelH * kernelW, normalStd);
-        rng ??= Rng.Fork();
-        var s = W.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = T.CreateTruncating(rng.NextGaussian() * std);
+        Initializer.Fill(W, init, rng ?? Rng.Fork(), normalStd, fanIn: channels * kernelH * kernelW);
     }
 
     private static Tensor<T> Sized(int fn, int c, int fh, int fw)

@@ -27,10 +27,14 @@ public static class Initializer
     };
 
     /// <summary>Fills W (N×M) with N(0, std²) draws.</summary>
-    public static void Fill<T>(Tensor<T> W, Initialization kind, Rng rng, double normalStd = 0.01) where T : unmanaged,
+    /// <remarks>The fan-in is W's first dimension (N of a fully connected layer) unless <paramref name="fanIn"/> says otherwise
+    /// (C·FH·FW of a convolution's filters).</remarks>
+    public static void Fill<T>(Tensor<T> W, Initialization kind, Rng rng, double normalStd = 0.01, int? fanIn = null) where T : unmanaged,
         IFloatingPointIeee754<T>
     {
-        double std = Std(kind, W.Dim(0), normalStd);
+        ArgumentNullException.ThrowIfNull(W);
+        ArgumentNullException.ThrowIfNull(rng);
+        double std = Std(kind, fanIn ?? W.Dim(0), normalStd);
         var s = W.Span;
         for (int i = 0; i < s.Length; i++) s[i] = T.CreateTruncating(rng.NextGaussian() * std);
     }

@@ -50,6 +50,16 @@ internal static class BuiltIn
             []),
     ];
 
+    // How fresh weights are drawn, for the kinds that have them; creation-only, so not part of a saved layer.
+    private static Hyperparameter[] InitOptions(string fanIn) =>
+    [
+        new("init", HyperparameterType.Choice, "he",
+            $"how W is drawn when not given: He N(0, 2/n), Xavier N(0, 1/n) with fan-in n = {fanIn}, " +
+            "or N(0, init_std²)") { Choices = ["he", "xavier", "normal"], CreationOnly = true },
+        new("init_std", HyperparameterType.Number, 0.01, "the standard deviation of the normal initialization")
+            { Min = 0, MinExclusive = true, CreationOnly = true },
+    ];
+
     private static Hyperparameter Count(string name, int dflt, int min, string description) =>
         new(name, HyperparameterType.Integer, dflt, description) { Min = min, Max = 1 << 16 };
 
@@ -67,10 +77,7 @@ internal static class BuiltIn
             Size("kernel_w", "FW, the filter width"),
             Count("stride", 1, 1, "the step between windows"),
             Count("pad", 0, 0, "the zeros added on every side"),
-            new("init", HyperparameterType.Choice, "he", "how W is drawn when not given (fan-in C·FH·FW)")
-                { Choices = ["he", "xavier", "normal"], CreationOnly = true },
-            new("init_std", HyperparameterType.Number, 0.01, "the standard deviation of the normal initialization") { Min = 0,
-                MinExclusive = true, CreationOnly = true },
+            .. InitOptions("C·FH·FW"),
         ];
 
         public override IReadOnlyList<string> Tensors => ["W", "b"];
@@ -93,13 +100,7 @@ internal static class BuiltIn
             long weights = (long)c.Int("filters") * c.Int("channels") * c.Int("kernel_h") * c.Int("kernel_w");
             if (weights > MaxWeights) throw new InvalidInputException($"{c.Where} ({Name}): {weights} weights exceed the limit " +
                 $"of {MaxWeights}");
-            var init = c.Choice("init") switch
-            {
-                "xavier" => Initialization.Xavier,
-                "normal" => Initialization.Normal,
-                _ =>
-                Initialization.He
-            };
+            var init = MlpSpec.ParseInit(c.Choice("init"));
             return new Convolution<T>(c.Int("filters"), c.Int("channels"), c.Int("kernel_h"), c.Int("kernel_w"), stride, pad, init, c.Rng,
                 c.Number("init_std"));
         }
@@ -131,11 +132,7 @@ internal static class BuiltIn
         [
             Size("inputs", "N, the features per sample after flattening"),
             Size("outputs", "M, the outputs"),
-            new("init", HyperparameterType.Choice, "he",
-                "how W is drawn when not given: He N(0, 2/N), Xavier N(0, 1/N), or N(0, init_std²)")
-                { Choices = ["he", "xavier", "normal"], CreationOnly = true },
-            new("init_std", HyperparameterType.Number, 0.01, "the standard deviation of the normal initialization") { Min = 0,
-                MinExclusive = true, CreationOnly = true },
+            .. InitOptions("N"),
         ];
 
         public override IReadOnlyList<string> Tensors => ["W", "b"];
@@ -162,13 +159,7 @@ internal static class BuiltIn
                 throw new InvalidInputException($"{c.Where} ({Name}): {inputs}×{outputs} weights would need " +
                     $"{weights * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() * 3 / 1e9:0.#} GB with their gradient and " +
                     $"optimizer state; the limit is {MaxWeights} weights a layer");
-            var init = c.Choice("init") switch
-            {
-                "xavier" => Initialization.Xavier,
-                "normal" => Initialization.Normal,
-                _ =>
-                Initialization.He
-            };
+            var init = MlpSpec.ParseInit(c.Choice("init"));
             return new FullyConnected<T>(inputs, outputs, init, c.Rng, c.Number("init_std"));
         }
     }
