@@ -93,13 +93,7 @@ internal sealed class Output
         return sb.Append(']').ToString();
     }
 
-    public string ToJson()
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
-            Write(w);
-        return Encoding.UTF8.GetString(ms.ToArray());
-    }
+    public string ToJson() => Json.Render(Write);
 
     private void Write(Utf8JsonWriter w)
     {
@@ -117,8 +111,8 @@ internal sealed class Output
                     break;
                 case Tensor<double> d: WriteTensor(w, d.Span, d.Shape, 0); break;
                 case Tensor<float> f: WriteTensor(w, f.Span, f.Shape, 0); break;
-                case double d: w.WriteNumberValue(d); break;
-                case float f: w.WriteNumberValue(f); break;
+                case double d: w.Number(d); break;
+                case float f: w.Number(f); break;
                 case int[] a:
                     w.WriteStartArray();
                     foreach (int v in a) w.WriteNumberValue(v);
@@ -134,8 +128,8 @@ internal sealed class Output
     {
         if (shape.Length == 0)
         {
-            if (typeof(T) == typeof(float)) w.WriteNumberValue(float.CreateTruncating(data[offset]));
-            else w.WriteNumberValue(double.CreateTruncating(data[offset]));
+            if (typeof(T) == typeof(float)) w.Number(float.CreateTruncating(data[offset]));
+            else w.Number(double.CreateTruncating(data[offset]));
             return;
         }
         int stride = 1;

@@ -73,6 +73,21 @@ public class GradeTests
     }
 
     [SkippableFact]
+    public void NaN_and_infinite_outputs_fail_each_case_with_the_count_and_keep_the_protocol()
+    {
+        RequirePython();
+        var (code, stdout, err) = Grade("relu_nan.py");
+        Assert.True(code == 1, stdout + err);
+        Assert.DoesNotContain("ended", stdout);
+        Assert.Matches(@"y holds \d+ NaN value\(s\) of \d+", stdout);
+        Assert.Matches(@"dx holds (\d+ NaN and )?\d+ infinite value\(s\)", stdout);
+        Assert.EndsWith("20 of 20 cases fail\n", stdout);
+        var (_, json, _) = Grade("relu_nan.py", "--json");
+        var cases = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("cases");
+        Assert.Equal(20, cases.GetArrayLength());
+    }
+
+    [SkippableFact]
     public void Modifying_dout_in_place_is_a_warning_not_a_failure()
     {
         RequirePython();

@@ -281,8 +281,7 @@ internal static class BenchCommand
 
     private static string Json(List<Record> records)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
+        string json = Cli.Json.Render(w =>
         {
             w.WriteStartArray();
             foreach (var r in records)
@@ -290,32 +289,32 @@ internal static class BenchCommand
                 w.WriteStartObject();
                 w.WriteString("op", r.Op);
                 w.WriteString("dtype", r.Dtype);
-                w.WriteNumber("threads", r.Threads);
+                w.Number("threads", r.Threads);
                 if (r.Op == "fully_connected")
                 {
-                    w.WriteNumber("B", r.B);
-                    w.WriteNumber("N", r.N);
-                    w.WriteNumber("M", r.M);
+                    w.Number("B", r.B);
+                    w.Number("N", r.N);
+                    w.Number("M", r.M);
                 }
                 else if (r.Op == "mlp_epoch")
                 {
                     w.WriteString("optimizer", r.Optimizer);
-                    w.WriteNumber("epochs", r.Epochs);
-                    w.WriteNumber("images", r.Elements);
-                    w.WriteNumber("first_s", r.FirstS);
-                    w.WriteNumber("test_accuracy", r.Accuracy);
+                    w.Number("epochs", r.Epochs);
+                    w.Number("images", r.Elements);
+                    w.Number("first_s", r.FirstS);
+                    w.Number("test_accuracy", r.Accuracy);
                 }
-                else w.WriteNumber("n", r.Elements);
-                w.WriteNumber("median_s", r.MedianS);
-                w.WriteNumber("min_s", r.MinS);
-                w.WriteNumber("max_s", r.MaxS);
-                w.WriteNumber(r.Op switch { "fully_connected" => "gflops", "mlp_epoch" => "images_per_s", _ => "gbps" }, r.Rate);
-                if (r.Op == "fully_connected") w.WriteNumber("peak_gflops", r.PeakGflops);
+                else w.Number("n", r.Elements);
+                w.Number("median_s", r.MedianS);
+                w.Number("min_s", r.MinS);
+                w.Number("max_s", r.MaxS);
+                w.Number(r.Op switch { "fully_connected" => "gflops", "mlp_epoch" => "images_per_s", _ => "gbps" }, r.Rate);
+                if (r.Op == "fully_connected") w.Number("peak_gflops", r.PeakGflops);
                 if (r.Plan is not null) w.WriteString("plan", r.Plan);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
+        return json + "\n";
     }
 }

@@ -28,6 +28,9 @@ internal static class DemoCommand
     public static (string Text, int ExitCode) Run(string[] argv, TextWriter live)
     {
         var args = Args.For("demo", argv);
+        string plot = args.Value("plot") ?? "demo-curves.png";
+        string regions = Path.ChangeExtension(plot, null) + "-regions.png";
+        foreach (var file in new[] { plot, regions }) OutputFiles.Check("plot", file);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"demo: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         var sb = new StringBuilder();
@@ -48,13 +51,6 @@ internal static class DemoCommand
         sb.AppendLine("== 4. A network that learns: the built-in 3-class spiral, 2-64-64-3 ReLU, Adam ==");
         live.Write(sb.ToString());
         sb.Clear();
-        string plot = args.Value("plot") ?? "demo-curves.png";
-        string regions = Path.ChangeExtension(plot, null) + "-regions.png";
-        foreach (var file in new[] { plot, regions })
-        {
-            string folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
-            if (!Directory.Exists(folder)) throw new InvalidInputException($"--plot {plot}: the folder {folder} does not exist");
-        }
         var source = new Backprop.Data.DataSource { Dataset = "spiral", Validation = 0.2, Seed = 0 };
         var (all, test) = source.Load();
         var (train, val) = source.Split(all);

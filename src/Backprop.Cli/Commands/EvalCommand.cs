@@ -57,7 +57,7 @@ internal static class EvalCommand
         if (!double.IsFinite(e.Loss)) throw new NonFiniteValueException($"{model}: the loss on {data.Name} is {e.Loss}; the model's " +
             $"outputs overflow");
         if (args.Flag("json"))
-            return JsonSerializer.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion }) + "\n";
+            return Json.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion }) + "\n";
         if (e.Confusion is null)
             return string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}\n");
         var sb = new StringBuilder();

@@ -19,8 +19,7 @@ internal static class GradcheckCommand
         bool ok = results.All(r => r.MaxRelativeError < GradientCheckSuite.Tolerance);
         if (args.Flag("json"))
         {
-            using var ms = new MemoryStream();
-            using (var w = new System.Text.Json.Utf8JsonWriter(ms))
+            string json = Json.Render(w =>
             {
                 w.WriteStartArray();
                 foreach (var r in results)
@@ -28,15 +27,15 @@ internal static class GradcheckCommand
                     w.WriteStartObject();
                     w.WriteString("target", r.Target);
                     w.WriteString("parameter", r.Parameter);
-                    w.WriteNumber("elements", r.Count);
-                    w.WriteNumber("max_relative_error", r.MaxRelativeError);
-                    w.WriteNumber("max_absolute_error", r.MaxAbsoluteError);
+                    w.Number("elements", r.Count);
+                    w.Number("max_relative_error", r.MaxRelativeError);
+                    w.Number("max_absolute_error", r.MaxAbsoluteError);
                     w.WriteBoolean("ok", r.MaxRelativeError < GradientCheckSuite.Tolerance);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-            }
-            return (Encoding.UTF8.GetString(ms.ToArray()) + "\n", ok ? 0 : 1);
+            });
+            return (json + "\n", ok ? 0 : 1);
         }
         return (Table(results), ok ? 0 : 1);
     }

@@ -155,21 +155,20 @@ internal static partial class GradeCommand
 
     private static string Json(string file, string className, string layer, int seed, List<Verdict> verdicts, bool timedOut)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
+        string json = Cli.Json.Render(w =>
         {
             w.WriteStartObject();
             w.WriteString("file", file);
             w.WriteString("class", className);
             w.WriteString("layer", layer);
-            w.WriteNumber("seed", seed);
-            w.WriteNumber("tolerance", Checker.Tolerance);
+            w.Number("seed", seed);
+            w.Number("tolerance", Checker.Tolerance);
             w.WriteStartArray("cases");
             for (int i = 0; i < verdicts.Count; i++)
             {
                 var v = verdicts[i];
                 w.WriteStartObject();
-                w.WriteNumber("case", i + 1);
+                w.Number("case", i + 1);
                 w.WriteString("name", v.Case.Name);
                 w.WriteBoolean("pass", v.Pass);
                 if (v.Error is not null) w.WriteString("error", v.Error);
@@ -193,14 +192,14 @@ internal static partial class GradeCommand
             }
             w.WriteEndArray();
             w.WriteStartObject("summary");
-            w.WriteNumber("cases", verdicts.Count);
-            w.WriteNumber("passed", verdicts.Count(v => v.Pass));
-            w.WriteNumber("failed", verdicts.Count(v => !v.Pass));
+            w.Number("cases", verdicts.Count);
+            w.Number("passed", verdicts.Count(v => v.Pass));
+            w.Number("failed", verdicts.Count(v => !v.Pass));
             w.WriteBoolean("timed_out", timedOut);
             w.WriteEndObject();
             w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
+        return json + "\n";
     }
 
     private static void WriteShape(Utf8JsonWriter w, string name, int[] shape)

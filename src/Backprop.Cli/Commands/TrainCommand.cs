@@ -116,21 +116,7 @@ internal static class TrainCommand
             + "-regions.png" : null);
         if (regions is not null && all.Dim != 2) throw new InvalidInputException("--regions needs a 2-D dataset such as the spiral");
         foreach (var (opt, file) in new[] { ("out", outPath), ("plot", plot), ("regions", regions) })
-        {
-            if (file is null) continue;
-            string folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
-            if (!Directory.Exists(folder)) throw new InvalidInputException($"--{opt} {file}: the folder {folder} does not exist");
-            // A read-only folder would fail at the first save, after the header and a whole epoch: find out before either.
-            string probe = Path.Combine(folder, $".{Path.GetFileName(file)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-            try
-            {
-                using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new InvalidInputException($"--{opt} {file}: cannot write in the folder {folder} ({e.Message})");
-            }
-        }
+            if (file is not null) OutputFiles.Check(opt, file);
         bool json = args.Flag("json");
         if (trainer.Options.Batch > train.Count)
             stderr.WriteLine($"backprop: note: the batch size {trainer.Options.Batch} is above the {train.Count} training samples: " +
@@ -160,7 +146,7 @@ internal static class TrainCommand
             }
             else result = trainer.RunEpoch(train, val, test);
             if (outPath is not null) trainer.SaveCheckpoint(outPath);
-            stdout.WriteLine(json ? JsonSerializer.Serialize(result, JsonOptions) : Line(result, epochs));
+            stdout.WriteLine(json ? Json.Serialize(result) : Line(result, epochs));
             stdout.Flush();
         }
         if (plot is not null) Plots.Curves(plot, trainer.History,
@@ -257,12 +243,6 @@ internal static class TrainCommand
             if (args.Value("validation") is not null) Same("validation", Num(given.Validation), Num(data.Validation));
         }
     }
-
-    internal static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        DefaultIgnoreCondition =
-        System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull
-    };
 
     private static int[] ParseSizes(string v)
     {

@@ -77,8 +77,7 @@ internal static class AssemblyRunner
 
     private static JsonElement RunCase(Type type, Case c)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
+        string json = Json.Render(w =>
         {
             w.WriteStartObject();
             try
@@ -105,8 +104,8 @@ internal static class AssemblyRunner
                 w.WriteString("error", $"{inner.GetType().FullName}: {inner.Message}\n{inner.StackTrace}");
             }
             w.WriteEndObject();
-        }
-        return JsonDocument.Parse(ms.ToArray()).RootElement.Clone();
+        });
+        return JsonDocument.Parse(json).RootElement.Clone();
     }
 
     private static void Write(Utf8JsonWriter w, string name, Tensor<double>? t)

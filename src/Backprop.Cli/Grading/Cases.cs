@@ -19,7 +19,7 @@ internal sealed record Array64(int[] Shape, double[] Data)
         foreach (int d in Shape) w.WriteNumberValue(d);
         w.WriteEndArray();
         w.WriteStartArray("data");
-        foreach (double v in Data) w.WriteNumberValue(v);
+        foreach (double v in Data) w.Number(v);
         w.WriteEndArray();
         w.WriteEndObject();
     }

@@ -54,7 +54,7 @@ internal static class Checker
         if (!r.TryGetProperty(name, out var v)) return (null, "missing");
         if (v.TryGetProperty("type", out var t)) return (null, t.GetString());
         var shape = v.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var data = v.GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        var data = v.GetProperty("data").EnumerateArray().Select(Json.ReadNumber).ToArray();
         return (new Array64(shape, data), null);
     }
 
@@ -113,6 +113,9 @@ internal static class Checker
             if (B > 1 && Close(a.Data, e.Data.Select(v => v * B).ToArray()))
                 return "dx is not divided by the batch size: dx = (y − t)/B";
         }
+        int nan = a.Data.Count(double.IsNaN), inf = a.Data.Count(double.IsInfinity);
+        if (nan + inf > 0) return $"{output} holds {(nan > 0 ? $"{nan} NaN" : "")}{(nan > 0 && inf > 0 ? " and " : "")}" +
+            $"{(inf > 0 ? $"{inf} infinite" : "")} value(s) of {a.Data.Length}; the exercise's values are all finite";
         if (!a.Shape.AsSpan().SequenceEqual(e.Shape)) return $"the shape is {a.ShapeText}, but the exercise needs {e.ShapeText}";
         return null;
     }

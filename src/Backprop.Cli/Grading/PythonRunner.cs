@@ -88,8 +88,7 @@ internal static class PythonRunner
 
     private static string Request(string className, IReadOnlyList<Case> cases)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
+        string json = Json.Render(w =>
         {
             w.WriteStartObject();
             w.WriteString("class", className);
@@ -103,7 +102,7 @@ internal static class PythonRunner
             }
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray());
+        });
+        return json;
     }
 }

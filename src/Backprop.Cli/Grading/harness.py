@@ -12,7 +12,7 @@ sys.stdout = sys.stderr
 
 
 def send(obj):
-    real_out.write(json.dumps(obj) + "\n")
+    real_out.write(json.dumps(obj, allow_nan=False) + "\n")
     real_out.flush()
 
 
@@ -37,7 +37,16 @@ def encode(v, np):
         a = np.asarray(v, dtype=float)
     except Exception:
         return {"type": type(v).__name__}
-    return {"shape": list(a.shape), "data": a.ravel().tolist()}
+    return {"shape": list(a.shape), "data": [finite_or_name(x) for x in a.ravel().tolist()]}
+
+
+def finite_or_name(x):
+    # JSON has no NaN or infinity: they travel as the strings the C# side reads back as numbers.
+    if x != x:
+        return "NaN"
+    if x in (float("inf"), float("-inf")):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
 
 
 def main():
