@@ -19,6 +19,8 @@ public class ConvolutionTests
         { 2, 2, 8, 7, 3, 3, 3, 2, 1 },
         { 1, 3, 11, 13, 5, 2, 3, 3, 0 },     // stride 3 with rows left over
         { 2, 5, 7, 7, 7, 3, 3, 2, 2 },
+        { 37, 3, 9, 8, 5, 3, 3, 1, 1 },      // a prime batch: chunks of several samples, the last one short
+        { 19, 1, 12, 12, 30, 5, 5, 1, 0 },   // SimpleConvNet's filters on a smaller image
     };
 
     // y[n, f, oh, ow] = b[f] + Σ_c Σ_i Σ_j x[n, c, oh·s − p + i, ow·s − p + j]·W[f, c, i, j], zero outside x.
@@ -98,6 +100,138 @@ public class ConvolutionTests
         TestUtil.Close(edx, TestUtil.ToDouble(dx), tol * 10, what: "dx");
         TestUtil.Close(edW, TestUtil.ToDouble(layer.dW), tol * 10 * Math.Max(1, N * OH * OW / 4.0), what: "dW");
         TestUtil.Close(edb, TestUtil.ToDouble(layer.db), tol * 10 * Math.Max(1, N * OH * OW / 4.0), what: "db");
+    }
+
+    [Theory]
+    [InlineData(37, 3, 9, 8, 5, 3, 3, 1, 1)]
+    [InlineData(100, 1, 28, 28, 30, 5, 5, 1, 0)]   // SimpleConvNet's first layer at batch 100
+    [InlineData(23, 16, 7, 7, 32, 3, 3, 2, 2)]
+    public void Convolution_is_bit_identical_on_one_and_two_threads_and_without_dx(int N, int C, int H, int Wd, int FN, int FH, int FW,
+        int s, int p)
+    {
+        foreach (var dtype in new[] { typeof(float), typeof(double) })
+        {
+            if (dtype == typeof(float)) Same<float>(); else Same<double>();
+        }
+
+        void Same<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Random(11);
+            var x = TestUtil.Random<T>(rng, N, C, H, Wd);
+            var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
+            var b = TestUtil.Random<T>(rng, FN);
+            int OH = (H + 2 * p - FH) / s + 1, OW = (Wd + 2 * p - FW) / s + 1;
+            var dout = TestUtil.Random<T>(rng, N, FN, OH, OW);
+            T[][]? first = null;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var _ = TestUtil.Threads(threads);
+                var layer = new Convolution<T>(W.Clone(), b.Clone(), s, p);
+                var y = layer.Forward(x).Span.ToArray();
+                var dx = layer.Backward(dout).Span.ToArray();
+                var dW = layer.dW.Span.ToArray();
+                var db = layer.db.Span.ToArray();
+                layer.Forward(x);
+                Assert.Null(layer.Backward(dout, needDx: false));
+                Assert.Equal(dW, layer.dW.Span.ToArray());
+                Assert.Equal(db, layer.db.Span.ToArray());
+                first ??= [y, dx, dW, db];
+                Assert.Equal(first[0], y);
+                Assert.Equal(first[1], dx);
+                Assert.Equal(first[2], dW);
+                Assert.Equal(first[3], db);
+            }
+        }
+    }
+
+    // Max pooling from its definition: the largest cell inside x of each window, the first in row-major order on ties
+    // (padding never wins); the gradient goes to that cell only. Average pooling: the sum inside x over pool_h·pool_w,
+    // and dout/(pool_h·pool_w) to every window cell inside x.
+    private static (double[] Y, double[] Dx) NaivePool(bool max, double[] x, double[] dout, int N, int C, int H, int W, int PH, int PW,
+        int s, int p, int OH, int OW)
+    {
+        var y = new double[N * C * OH * OW];
+        var dx = new double[x.Length];
+        for (int nc = 0; nc < N * C; nc++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++)
+                {
+                    int o = (nc * OH + oh) * OW + ow, best = -1;
+                    double acc = 0;
+                    for (int i = 0; i < PH; i++)
+                        for (int j = 0; j < PW; j++)
+                        {
+                            int h = oh * s - p + i, w = ow * s - p + j;
+                            if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                            int at = (nc * H + h) * W + w;
+                            if (max && (best < 0 || x[at] > x[best])) best = at;
+                            acc += x[at];
+                        }
+                    if (max)
+                    {
+                        y[o] = x[best];
+                        dx[best] += dout[o];
+                        continue;
+                    }
+                    y[o] = acc / (PH * PW);
+                    for (int i = 0; i < PH; i++)
+                        for (int j = 0; j < PW; j++)
+                        {
+                            int h = oh * s - p + i, w = ow * s - p + j;
+                            if (h >= 0 && h < H && w >= 0 && w < W) dx[(nc * H + h) * W + w] += dout[o] / (PH * PW);
+                        }
+                }
+        return (y, dx);
+    }
+
+    // (N, C, H, W, pool_h, pool_w, stride, pad): the textbooks' 2×2 stride 2, odd sizes with a column left over, windows
+    // that overlap (stride 1), non-square windows, padding, and outputs per plane that are not a multiple of 8.
+    public static TheoryData<int, int, int, int, int, int, int, int> PoolShapes() => new()
+    {
+        { 3, 30, 24, 24, 2, 2, 2, 0 },
+        { 2, 3, 7, 9, 2, 2, 2, 0 },
+        { 1, 2, 5, 6, 3, 2, 1, 0 },
+        { 2, 1, 8, 7, 3, 3, 3, 0 },
+        { 37, 2, 4, 4, 2, 2, 2, 0 },
+        { 2, 3, 7, 6, 3, 2, 2, 1 },
+        { 1, 1, 1, 1, 1, 1, 1, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolShapes))]
+    public void Pooling_matches_the_definition_in_both_precisions_with_ties(int N, int C, int H, int W, int PH, int PW, int s, int p)
+    {
+        foreach (bool max in new[] { true, false })
+        {
+            Check<double>(max, 1e-12);
+            Check<float>(max, 1e-5);
+        }
+
+        void Check<T>(bool max, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Random(N * 31 + H * 7 + PW);
+            // Values on a coarse grid, so that many windows hold ties.
+            var x = new Tensor<T>(Enumerable.Range(0, N * C * H * W).Select(_ => T.CreateTruncating(rng.Next(-3, 4) * 0.5)).ToArray(),
+                N, C, H, W);
+            int OH = (H + 2 * p - PH) / s + 1, OW = (W + 2 * p - PW) / s + 1;
+            var dout = TestUtil.Random<T>(rng, N, C, OH, OW);
+            Layer<T> layer = max ? new MaxPooling<T>(PH, PW, s, p) : new AveragePooling<T>(PH, PW, s, p);
+            var (ey, edx) = NaivePool(max, TestUtil.ToDouble(x), TestUtil.ToDouble(dout), N, C, H, W, PH, PW, s, p, OH, OW);
+            T[]? y1 = null, dx1 = null;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var _ = TestUtil.Threads(threads);
+                var y = layer.Forward(x);
+                Assert.Equal([N, C, OH, OW], y.Shape.ToArray());
+                TestUtil.Close(ey, TestUtil.ToDouble(y), tol, what: $"{layer.Kind} y");
+                var dx = layer.Backward(dout);
+                TestUtil.Close(edx, TestUtil.ToDouble(dx), tol, what: $"{layer.Kind} dx");
+                y1 ??= y.Span.ToArray();
+                dx1 ??= dx.Span.ToArray();
+                Assert.Equal(y1, y.Span.ToArray());
+                Assert.Equal(dx1, dx.Span.ToArray());
+            }
+        }
     }
 
     [Fact]

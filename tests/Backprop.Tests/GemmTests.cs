@@ -19,6 +19,8 @@ public class GemmTests
             [100, 100, 10], [5, 301, 16], [4, 13, 3],         // short reductions against a transposed B
             // one or two rows: dot groups (K at and past a vector), outer products, eight-vector rows
             [1, 40, 16], [2, 9, 8], [1, 33, 100], [2, 130, 1], [1, 200, 7],
+            // few rows and columns, a long reduction (a convolution's dW): edge blocks, a K tail, several K blocks
+            [5, 7, 2100], [17, 3, 2051], [64, 64, 2100],
         ];
         foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
             foreach (var s in shapes) data.Add(path, s[0], s[1], s[2]);
@@ -100,6 +102,8 @@ public class GemmTests
     [InlineData(99, 200, 2, false, false)]
     [InlineData(206, 100, 2, false, false)]   // two threads put rows 100–101 in a pair, one thread in a quad
     [InlineData(206, 100, 2, true, false)]
+    [InlineData(30, 25, 4611, false, true)]   // long reductions: rows split in blocks of 4
+    [InlineData(16, 145, 3000, false, true)]  // columns split
     public void Results_are_bit_identical_across_thread_counts(int M, int N, int K, bool ta, bool tb)
     {
         var rng = new Random(5);
@@ -324,6 +328,17 @@ public class GemmPlanTests
         Assert.Equal(GemmMethod.Narrow, Gemm.Plan<float>(GemmPath.Vector512, false, false, 100, 10, 100, 2).Method);
         Assert.Equal(GemmMethod.Narrow2, Gemm.Plan<float>(GemmPath.Vector512, false, false, 100, 20, 100, 2).Method);
         Assert.Equal(GemmMethod.Narrow2, Gemm.Plan<double>(GemmPath.Vector512, false, false, 100, 10, 100, 2).Method);
+    }
+
+    [SkippableFact]
+    public void Long_reductions_of_few_rows_and_columns_skip_packing()
+    {
+        Skip.IfNot(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "needs AVX-512");
+        // SimpleConvNet's dW = dout·colᵀ: 30 filters × 25 taps over 57 600 pixels.
+        var plan = Gemm.Plan<float>(GemmPath.Vector512, false, true, 30, 25, 57600, 2);
+        Assert.Equal((GemmMethod.LongDot, 2, true), (plan.Method, plan.Parts, plan.SplitRows));
+        Assert.Equal(GemmMethod.Packed, Gemm.Plan<float>(GemmPath.Vector256, false, true, 30, 25, 57600, 2).Method);
+        Assert.NotEqual(GemmMethod.LongDot, Gemm.Plan<float>(GemmPath.Vector512, false, true, 30, 25, 500, 2).Method);
     }
 
     [Fact]

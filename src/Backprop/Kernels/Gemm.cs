@@ -89,6 +89,12 @@ public static unsafe partial class Gemm
             if (M < 16) parts = Math.Min(parts, N / 32);   // column parts of at least 32 (the last one at least 16)
             return new(GemmMethod.Direct, path, Math.Max(1, parts), M >= 16);
         }
+        if (IsLongDot<T>(path, transA, transB, M, N, K))
+        {
+            bool rows = M >= N;
+            int blocks = ((rows ? M : N) + 3) / 4;
+            return new(GemmMethod.LongDot, path, work < ParallelThreshold ? 1 : Math.Max(1, Math.Min(threads, blocks)), rows);
+        }
         // A product with few columns and many rows wastes most of each NR-wide tile: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead.
         if (N < NR<T>(path) && M > N) return new(GemmMethod.PackedTransposed, path, PackedParts<T>(path, N, M, work, threads), N >= M);
         return new(GemmMethod.Packed, path, PackedParts<T>(path, M, N, work, threads), M >= N);
@@ -96,7 +102,19 @@ public static unsafe partial class Gemm
 
     /// <summary>The plan of a product on the path and threads that products take now.</summary>
     public static GemmPlan Plan<T>(bool transA, bool transB, int M, int N, int K) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Plan<T>(EffectivePath, transA, transB, M, N, K, Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity));
+        Plan<T>(EffectivePath, transA, transB, M, N, K, t_serial ? 1 : Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity));
+
+    [ThreadStatic] private static bool t_serial;
+
+    /// <summary>
+    /// Set by a parallel job whose parts each run their own products (a convolution split by samples): products on this
+    /// thread then stay on it instead of waiting for the busy pool. The plan changes, not the results.
+    /// </summary>
+    internal static bool SerialOnThisThread
+    {
+        get => t_serial;
+        set => t_serial = value;
+    }
 
     // Threads for a packed product: one below the threshold, else no more than there are MR or NR blocks to share.
     private static int PackedParts<T>(GemmPath path, int M, int N, long work, int threads) where T : unmanaged, IFloatingPointIeee754<T>
@@ -147,6 +165,10 @@ public static unsafe partial class Gemm
                         RunParallel(plan.Parts, direct: true, plan.SplitRows, path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, 1,
                             biasPtr, accumulate);
                     else Direct(path, transA, transB, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                    return false;
+                case GemmMethod.LongDot:
+                    if (plan.Parts > 1) RunLongDot(plan, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
+                    else LongDot(0, M, 0, N, M, N, K, pa, lda, pb, ldb, pc, ldc, biasPtr, accumulate);
                     return false;
                 case GemmMethod.PackedTransposed:
                     if (biasPtr != null)

@@ -17,6 +17,9 @@ public enum GemmMethod
     /// <summary>No packing: rows of C in registers, dot-product groups or outer products (Gemm.Direct.cs, Gemm.DotGroups.cs,
     /// Gemm.Outer.cs).</summary>
     Direct,
+    /// <summary>Few rows and columns, a long reduction against a transposed B (a convolution's dW): unpacked 4×4 blocks of
+    /// dot products over L2-sized blocks of K (Gemm.LongDot.cs).</summary>
+    LongDot,
     /// <summary>The packed path on Cᵀ = op(B)ᵀ·op(A)ᵀ, for few columns and many rows (Gemm.Packed.cs).</summary>
     PackedTransposed,
     /// <summary>Packed, cache-blocked micro-panels and a register-tiled micro-kernel (Gemm.Packed.cs).</summary>

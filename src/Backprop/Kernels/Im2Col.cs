@@ -1,80 +1,146 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
 /// <summary>
-/// The textbook's im2col and col2im: every FH×FW window of x (N, C, H, W), with zero padding, as a row of col
-/// (N·OH·OW, C·FH·FW), columns in (c, i, j) order (the order of a filter (C, FH, FW) flattened); and back, adding.
+/// im2col and col2im in the layout the convolution's products want: every FH×FW window of x (N, C, H, W), with zero
+/// padding, as a column of col (C·FH·FW, N·OH·OW). Row k = (c·FH + i)·FW + j (the order of a filter (C, FH, FW)
+/// flattened), column (n·OH + oh)·OW + ow. This is the transpose of the textbook's col (N·OH·OW, C·FH·FW): with it,
+/// y = W·col is one product with the filters as its few rows and the pixels of the batch as its many columns, and
+/// each row of col holds runs of OW consecutive pixels of one input row (a copy when stride is 1).
 /// </summary>
 public static class Im2Col
 {
-    /// <summary>col[(n·OH + oh)·OW + ow, (c·FH + i)·FW + j] = x[n, c, oh·stride − pad + i, ow·stride − pad + j] (0 outside x).</summary>
-    public static void Unfold<T>(ReadOnlySpan<T> x, int N, int C, int H, int W, int FH, int FW, int stride, int pad, Span<T> col)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The output size along one axis: (size + 2·pad − filter)/stride + 1, floored.</summary>
+    public static int OutputSize(int size, int filter, int stride, int pad) => (size + 2 * pad - filter) / stride + 1;
+
+    /// <summary>
+    /// col[(c·FH + i)·FW + j, (n·OH + oh)·OW + ow] = x[n, c, oh·stride − pad + i, ow·stride − pad + j] (0 outside x), for
+    /// the samples n0 ≤ n &lt; n1 only (the others' columns are left as they are), so that samples can be split between
+    /// threads.
+    /// </summary>
+    public static unsafe void Unfold<T>(ReadOnlySpan<T> x, int N, int C, int H, int W, int FH, int FW, int stride, int pad,
+        Span<T> col, int n0 = 0, int n1 = -1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int OH = (H + 2 * pad - FH) / stride + 1, OW = (W + 2 * pad - FW) / stride + 1, K = C * FH * FW;
-        if (x.Length < (long)N * C * H * W || col.Length < (long)N * OH * OW * K) throw new ArgumentException("Im2Col: span too small");
-        for (int n = 0; n < N; n++)
-            for (int oh = 0; oh < OH; oh++)
-                for (int ow = 0; ow < OW; ow++)
-                {
-                    var row = col.Slice(((n * OH + oh) * OW + ow) * K, K);
-                    int k = 0;
-                    for (int c = 0; c < C; c++)
-                    {
-                        int plane = (n * C + c) * H;
-                        for (int i = 0; i < FH; i++)
+        int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
+        long cols = (long)N * P;
+        Check(x.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
+        if (stride == 1 && Avx512F.IsSupported)
+        {
+            // Runs of OW pixels (24 in SimpleConvNet): one or two masked vector moves each, zeros around them.
+            fixed (T* px = x, pc = col)
+                for (int c = 0; c < C; c++)
+                    for (int i = 0; i < FH; i++)
+                        for (int j = 0; j < FW; j++)
                         {
+                            T* row = pc + ((c * FH + i) * FW + j) * cols;
+                            var (lo, hi) = Inside(W, OW, 1, pad, j);
+                            for (int n = n0; n < n1; n++)
+                                for (int oh = 0; oh < OH; oh++)
+                                {
+                                    T* dst = row + (long)n * P + (long)oh * OW;
+                                    int h = oh - pad + i;
+                                    if ((uint)h >= (uint)H || lo >= hi)
+                                    {
+                                        Move<T>(null, dst, OW);
+                                        continue;
+                                    }
+                                    Move<T>(null, dst, lo);
+                                    Move(px + ((long)(n * C + c) * H + h) * W + lo - pad + j, dst + lo, hi - lo);
+                                    Move<T>(null, dst + hi, OW - hi);
+                                }
+                        }
+            return;
+        }
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < FH; i++)
+                for (int j = 0; j < FW; j++)
+                {
+                    var row = col.Slice((int)(((c * FH + i) * FW + j) * cols), (int)cols);
+                    var (lo, hi) = Inside(W, OW, stride, pad, j);   // the ow whose pixel lies inside the row
+                    for (int n = n0; n < n1; n++)
+                        for (int oh = 0; oh < OH; oh++)
+                        {
+                            var dst = row.Slice(n * P + oh * OW, OW);
                             int h = oh * stride - pad + i;
-                            if ((uint)h >= (uint)H)
+                            if ((uint)h >= (uint)H || lo >= hi)
                             {
-                                row.Slice(k, FW).Clear();
-                                k += FW;
+                                dst.Clear();
                                 continue;
                             }
-                            int w0 = ow * stride - pad, at = (plane + h) * W;
-                            for (int j = 0; j < FW; j++, k++)
-                            {
-                                int w = w0 + j;
-                                row[k] = (uint)w < (uint)W ? x[at + w] : T.Zero;
-                            }
+                            dst[..lo].Clear();
+                            dst[hi..].Clear();
+                            var src = x.Slice(((n * C + c) * H + h) * W);
+                            int w0 = lo * stride - pad + j;
+                            if (stride == 1) src.Slice(w0, hi - lo).CopyTo(dst[lo..hi]);
+                            else
+                                for (int ow = lo, w = w0; ow < hi; ow++, w += stride) dst[ow] = src[w];
                         }
-                    }
                 }
     }
 
-    /// <summary>The adjoint of <see cref="Unfold{T}"/>: dx = 0, then every col entry added onto the pixel it came from.</summary>
-    public static void Fold<T>(ReadOnlySpan<T> col, int N, int C, int H, int W, int FH, int FW, int stride, int pad, Span<T> dx)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The adjoint of <see cref="Unfold{T}"/>: for the samples n0 ≤ n &lt; n1, dx[n] = 0, then every col entry of theirs
+    /// added onto the pixel it came from.
+    /// </summary>
+    public static void Fold<T>(ReadOnlySpan<T> col, int N, int C, int H, int W, int FH, int FW, int stride, int pad, Span<T> dx,
+        int n0 = 0, int n1 = -1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int OH = (H + 2 * pad - FH) / stride + 1, OW = (W + 2 * pad - FW) / stride + 1, K = C * FH * FW;
-        if (dx.Length < (long)N * C * H * W || col.Length < (long)N * OH * OW * K) throw new ArgumentException("Im2Col: span too small");
-        dx[..(N * C * H * W)].Clear();
-        for (int n = 0; n < N; n++)
-            for (int oh = 0; oh < OH; oh++)
-                for (int ow = 0; ow < OW; ow++)
-                {
-                    var row = col.Slice(((n * OH + oh) * OW + ow) * K, K);
-                    int k = 0;
-                    for (int c = 0; c < C; c++)
+        int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
+        long cols = (long)N * P;
+        Check(dx.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
+        dx.Slice(n0 * C * H * W, (n1 - n0) * C * H * W).Clear();
+        for (int n = n0; n < n1; n++)
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < FH; i++)
+                    for (int j = 0; j < FW; j++)
                     {
-                        int plane = (n * C + c) * H;
-                        for (int i = 0; i < FH; i++)
+                        var row = col.Slice((int)(((c * FH + i) * FW + j) * cols) + n * P, P);
+                        var (lo, hi) = Inside(W, OW, stride, pad, j);
+                        if (lo >= hi) continue;
+                        for (int oh = 0; oh < OH; oh++)
                         {
                             int h = oh * stride - pad + i;
-                            if ((uint)h >= (uint)H)
-                            {
-                                k += FW;
-                                continue;
-                            }
-                            int w0 = ow * stride - pad, at = (plane + h) * W;
-                            for (int j = 0; j < FW; j++, k++)
-                            {
-                                int w = w0 + j;
-                                if ((uint)w < (uint)W) dx[at + w] += row[k];
-                            }
+                            if ((uint)h >= (uint)H) continue;
+                            var dst = dx.Slice(((n * C + c) * H + h) * W);
+                            var src = row.Slice(oh * OW);
+                            int w0 = lo * stride - pad + j;
+                            if (stride == 1) System.Numerics.Tensors.TensorPrimitives.Add(dst.Slice(w0, hi - lo), src[lo..hi],
+                                dst.Slice(w0, hi - lo));
+                            else
+                                for (int ow = lo, w = w0; ow < hi; ow++, w += stride) dst[w] += src[ow];
                         }
                     }
-                }
+    }
+
+    // Copies n elements from src to dst (zeros when src is null) in masked vectors (AVX-512).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Move<T>(T* src, T* dst, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        for (int k = 0; k < n; k += w)
+        {
+            var m = Simd.FirstLanes<T>(Math.Min(w, n - k));
+            Simd.MaskStore(dst + k, m, src == null ? Vector512<T>.Zero : Simd.MaskLoad(src + k, m));
+        }
+    }
+
+    // The range [lo, hi) of ow whose column w = ow·stride − pad + j lies in [0, W).
+    private static (int Lo, int Hi) Inside(int W, int OW, int stride, int pad, int j)
+    {
+        int lo = Math.Max(0, (pad - j + stride - 1) / stride);
+        int hi = Math.Min(OW, (W - 1 + pad - j) / stride + 1);
+        if (W - 1 + pad - j < 0) hi = 0;
+        return (Math.Min(lo, OW), Math.Max(Math.Min(lo, OW), hi));
+    }
+
+    private static void Check(int xLength, int colLength, int N, int C, int H, int W, int FH, int FW, long cols, ref int n1, int n0)
+    {
+        if (n1 < 0) n1 = N;
+        if (n0 < 0 || n1 > N || n0 > n1) throw new ArgumentOutOfRangeException(nameof(n0), "Im2Col: sample range outside the batch");
+        if (xLength < (long)N * C * H * W || colLength < (long)C * FH * FW * cols) throw new ArgumentException("Im2Col: span too small");
     }
 }

@@ -14,9 +14,39 @@ public static class Processor
     /// <summary>The model name (CPUID's brand string on x86, else what the operating system reports).</summary>
     public static string Model { get; } = ReadModel();
 
-    /// <summary>One line: model, vendor, widest vector path, logical cores.</summary>
+    /// <summary>The data cache sizes of one core, in bytes: L1d and L2 (CPUID's deterministic cache parameters, leaf 4 on
+    /// Intel and 0x8000001D on AMD; 48 KiB and 1 MiB where the processor does not report them).</summary>
+    public static (int L1, int L2) Caches { get; } = ReadCaches();
+
+    /// <summary>One line: model, vendor, widest vector path, caches, logical cores.</summary>
     public static string Describe() =>
-        $"{Model} ({Vendor}); {Gemm.BestPath} path; {Environment.ProcessorCount} logical cores; .NET {Environment.Version}";
+        $"{Model} ({Vendor}); {Gemm.BestPath} path; L1d {Caches.L1 / 1024} KiB, L2 {Caches.L2 / 1024} KiB per core; " +
+        $"{Environment.ProcessorCount} logical cores; .NET {Environment.Version}";
+
+    private static (int L1, int L2) ReadCaches()
+    {
+        int l1 = 0, l2 = 0;
+        if (X86Base.IsSupported)
+        {
+            // Both vendors describe each cache in the same four registers; only the leaf differs.
+            int leaf = Vendor == "AuthenticAMD" || Vendor == "HygonGenuine" ? unchecked((int)0x8000001D) : 4;
+            uint max = (uint)X86Base.CpuId(leaf < 0 ? unchecked((int)0x80000000) : 0, 0).Eax;
+            if ((uint)leaf <= max)
+                for (int sub = 0; sub < 16; sub++)
+                {
+                    var (eax, ebx, ecx, _) = X86Base.CpuId(leaf, sub);
+                    int type = eax & 0x1F, level = (eax >> 5) & 0x7;
+                    if (type == 0) break;
+                    if (type != 1 && type != 3) continue;   // data or unified caches only
+                    // ways × partitions × line size × sets
+                    long size = (long)(((ebx >> 22) & 0x3FF) + 1) * (((ebx >> 12) & 0x3FF) + 1) * ((ebx & 0xFFF) + 1)
+                        * ((long)(uint)ecx + 1);
+                    if (level == 1 && type == 1) l1 = (int)Math.Min(size, int.MaxValue);
+                    if (level == 2) l2 = (int)Math.Min(size, int.MaxValue);
+                }
+        }
+        return (l1 > 0 ? l1 : 48 << 10, l2 > 0 ? l2 : 1 << 20);
+    }
 
     private static string ReadVendor()
     {

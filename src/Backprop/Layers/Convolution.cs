@@ -9,14 +9,16 @@ namespace Backprop.Layers;
 /// <see cref="Stride"/>. y has shape (N, FN, OH, OW) with OH = (H + 2·pad − FH)/stride + 1 (floor), the same for OW.
 /// </summary>
 /// <remarks>
-/// As the textbook computes it: im2col unrolls every window into a row of col (N·OH·OW, C·FH·FW), then one product
-/// y = col·Wᵀ + b. Backward: dW = doutᵀ·col, db = Σ dout over N, OH and OW, and dx = col2im(dout·W), which adds every
-/// window's gradient back onto the pixels it came from.
+/// As the textbook computes it, im2col, one product and col2im, with col transposed to (C·FH·FW, N·OH·OW) so that the
+/// products are short and wide (the filters as rows, every pixel of the batch as columns): y = W·col + b; backward
+/// dW = dout·colᵀ (a long reduction over the batch's pixels), db = Σ dout over N, OH and OW, and dx = col2im(Wᵀ·dout),
+/// which adds every window's gradient back onto the pixels it came from. The steps around the products (im2col, the
+/// reordering between (FN, N·P) and (N, FN, P), col2im) are split between threads by samples.
 /// </remarks>
 public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
-    private Tensor<T>? _x, _col, _out, _y, _doutCol, _dcol, _dx;
+    private Tensor<T>? _x, _col, _out, _y, _doutCol, _dcol, _dx, _dWParts;
 
     /// <summary>Builds the layer from W (FN, C, FH, FW) and b (FN,), used as given; stride ≥ 1, pad ≥ 0.</summary>
     public Convolution(Tensor<T> W, Tensor<T> b, int stride = 1, int pad = 0)
@@ -97,44 +99,144 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     public override Tensor<T> Forward(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var (N, C, H, Wd, OH, OW) = Dims(x);
-        int FN = W.Dim(0), K = C * W.Dim(2) * W.Dim(3), rows = N * OH * OW;
+        var (N, _, _, _, OH, OW) = Dims(x);
+        int FN = W.Dim(0), K = W.Length / FN, P = OH * OW;
         _x = x;
-        var col = TensorBuffer.Ensure(ref _col, rows, K);                    // (N·OH·OW, C·FH·FW)
-        Im2Col.Unfold(x.Span, N, C, H, Wd, W.Dim(2), W.Dim(3), Stride, Pad, col.Span);
-        var o = TensorBuffer.Ensure(ref _out, rows, FN);                     // (N·OH·OW, FN)
-        Gemm.Multiply<T>(transA: false, transB: true, rows, FN, K, col.Span, K, W.Span, K, o.Span, FN, b.Span);
+        TensorBuffer.Ensure(ref _col, K, N * P);                             // (C·FH·FW, N·OH·OW)
+        TensorBuffer.Ensure(ref _out, FN, N * P);                            // (FN, N·OH·OW) = W·col
         var y = TensorBuffer.Ensure(ref _y, [N, FN, OH, OW]);
-        // (N, OH·OW, FN) → (N, FN, OH·OW)
-        var os = o.Span;
-        var ys = y.Span;
-        int P = OH * OW;
-        for (int n = 0; n < N; n++)
-            for (int p = 0; p < P; p++)
-                for (int f = 0; f < FN; f++) ys[(n * FN + f) * P + p] = os[(n * P + p) * FN + f];
+        Chunks(forward: true, dout: null, y, needDx: false);
         return y;
     }
 
-    /// <summary>dx (x's shape) from dout (N, FN, OH, OW); stores dW = doutᵀ·col and db = Σ dout.</summary>
-    public override Tensor<T> Backward(Tensor<T> dout)
+    /// <summary>dx (x's shape) from dout (N, FN, OH, OW); stores dW = dout·colᵀ and db = Σ dout.</summary>
+    public override Tensor<T> Backward(Tensor<T> dout) => Backward(dout, needDx: true)!;
+
+    /// <summary>Without <paramref name="needDx"/> (the first layer of a network), stores dW and db and skips dx: the
+    /// product Wᵀ·dout and col2im.</summary>
+    public override Tensor<T>? Backward(Tensor<T> dout, bool needDx)
     {
         var x = RequireForward(_x);
-        var (N, C, H, Wd, OH, OW) = Dims(x);
-        int FN = W.Dim(0), K = C * W.Dim(2) * W.Dim(3), P = OH * OW, rows = N * P;
+        var (N, _, _, _, OH, OW) = Dims(x);
+        int FN = W.Dim(0), K = W.Length / FN, P = OH * OW, cols = N * P;
         CheckDout(dout, [N, FN, OH, OW]);
-        var dc = TensorBuffer.Ensure(ref _doutCol, rows, FN);                // (N·OH·OW, FN)
-        var ds = dout.Span;
-        var dcs = dc.Span;
-        for (int n = 0; n < N; n++)
-            for (int f = 0; f < FN; f++)
-                for (int p = 0; p < P; p++) dcs[(n * P + p) * FN + f] = ds[(n * FN + f) * P + p];
-        Gemm.Multiply<T>(transA: true, transB: false, FN, K, rows, dc.Span, FN, _col!.Span, K, dW.Span, K);
-        Gemm.ColumnSums(dc.Span, rows, FN, db.Span);
-        var dcol = TensorBuffer.Ensure(ref _dcol, rows, K);
-        Gemm.Multiply<T>(transA: false, transB: false, rows, K, FN, dc.Span, FN, W.Span, K, dcol.Span, K);
-        var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-        Im2Col.Fold(dcol.Span, N, C, H, Wd, W.Dim(2), W.Dim(3), Stride, Pad, dx.Span);
+        int chunks = (N + ChunkSamples(N, K, FN, P) - 1) / ChunkSamples(N, K, FN, P);
+        TensorBuffer.Ensure(ref _doutCol, FN, cols);                         // (FN, N·OH·OW)
+        TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
+        if (needDx) TensorBuffer.Ensure(ref _dcol, K, cols);                 // Wᵀ·dout, (C·FH·FW, N·OH·OW)
+        var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
+        Chunks(forward: false, dout, dx, needDx);
+        // The chunks' sums added in chunk order: the same on any number of threads.
+        var parts = _dWParts!.Span;
+        var dWs = dW.Span;
+        var dbs = db.Span;
+        parts[..(FN * K)].CopyTo(dWs);
+        parts.Slice(FN * K, FN).CopyTo(dbs);
+        for (int c = 1; c < chunks; c++)
+        {
+            var part = parts.Slice(c * (FN * K + FN), FN * K + FN);
+            System.Numerics.Tensors.TensorPrimitives.Add(dWs, part[..(FN * K)], dWs);
+            System.Numerics.Tensors.TensorPrimitives.Add(dbs, part.Slice(FN * K, FN), dbs);
+        }
         return dx;
+    }
+
+    // Samples per chunk: col and the product of one chunk in half of L2, and at least eight chunks where the batch
+    // allows (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
+    private static int ChunkSamples(int N, int K, int FN, int P)
+    {
+        long perSample = (long)(K + FN) * P * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int fit = (int)Math.Max(1, Processor.Caches.L2 / 2 / perSample);
+        return Math.Max(1, Math.Min(fit, (N + 7) / 8));
+    }
+
+    // Runs the forward or backward pass chunk by chunk of samples, the chunks split between threads; each chunk's
+    // im2col, products and reordering stay in cache, and its products run on its own thread.
+    private void Chunks(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx)
+    {
+        var x = _x!;
+        int N = x.Dim(0), FN = W.Dim(0), K = W.Length / FN;
+        int P = Im2Col.OutputSize(x.Dim(2), W.Dim(2), Stride, Pad) * Im2Col.OutputSize(x.Dim(3), W.Dim(3), Stride, Pad);
+        int size = ChunkSamples(N, K, FN, P), chunks = (N + size - 1) / size;
+        long work = (long)N * P * K * FN;
+        int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), chunks);
+        var job = _job ??= new ChunkJob(this);
+        job.Set(forward, dout, to, needDx, size, chunks);
+        try
+        {
+            WorkerPool.Shared.Run(job, parts);
+        }
+        finally
+        {
+            job.Set(forward, null, null, false, 0, 0);
+        }
+    }
+
+    private ChunkJob? _job;
+
+    private sealed class ChunkJob(Convolution<T> layer) : WorkerPool.IJob
+    {
+        private bool _forward, _needDx;
+        private Tensor<T>? _dout, _to;
+        private int _size, _chunks;
+
+        public void Set(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx, int size, int chunks) =>
+            (_forward, _dout, _to, _needDx, _size, _chunks) = (forward, dout, to, needDx, size, chunks);
+
+        public void Execute(int part, int parts)
+        {
+            var (c0, c1) = WorkerPool.Part(_chunks, 1, part, parts);
+            bool serial = Gemm.SerialOnThisThread;
+            Gemm.SerialOnThisThread = parts > 1;
+            try
+            {
+                for (int c = c0; c < c1; c++)
+                {
+                    int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
+                    if (_forward) layer.ForwardChunk(n0, n1, _to!);
+                    else layer.BackwardChunk(c, n0, n1, _dout!, _needDx ? _to : null);
+                }
+            }
+            finally
+            {
+                Gemm.SerialOnThisThread = serial;
+            }
+        }
+    }
+
+    private void ForwardChunk(int n0, int n1, Tensor<T> y)
+    {
+        var x = _x!;
+        int N = x.Dim(0), C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = W.Dim(0), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW;
+        int P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad), cols = N * P, at = n0 * P;
+        var col = _col!.Span;
+        var o = _out!.Span;
+        Im2Col.Unfold<T>(x.Span, N, C, H, Wd, FH, FW, Stride, Pad, col, n0, n1);
+        Gemm.Multiply<T>(transA: false, transB: false, FN, (n1 - n0) * P, K, W.Span, K, col[at..], cols, o[at..], cols);
+        var bs = b.Span;
+        var ys = y.Span;
+        for (int n = n0; n < n1; n++)                                         // (FN, N·P) + b → (N, FN, P)
+            for (int f = 0; f < FN; f++)
+                System.Numerics.Tensors.TensorPrimitives.Add(o.Slice(f * cols + n * P, P), bs[f], ys.Slice((n * FN + f) * P, P));
+    }
+
+    private void BackwardChunk(int chunk, int n0, int n1, Tensor<T> dout, Tensor<T>? dx)
+    {
+        var x = _x!;
+        int N = x.Dim(0), C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = W.Dim(0), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW;
+        int P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad), cols = N * P, at = n0 * P;
+        int span = (n1 - n0) * P;
+        var ds = dout.Span;
+        var dc = _doutCol!.Span;
+        for (int n = n0; n < n1; n++)                                         // (N, FN, P) → (FN, N·P)
+            for (int f = 0; f < FN; f++) ds.Slice((n * FN + f) * P, P).CopyTo(dc.Slice(f * cols + n * P, P));
+        var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
+        Gemm.Multiply<T>(transA: false, transB: true, FN, K, span, dc[at..], cols, _col!.Span[at..], cols, part, K);
+        for (int f = 0; f < FN; f++) part[FN * K + f] = System.Numerics.Tensors.TensorPrimitives.Sum<T>(dc.Slice(f * cols + at, span));
+        if (dx is null) return;
+        var dcol = _dcol!.Span;
+        Gemm.Multiply<T>(transA: true, transB: false, K, span, FN, W.Span, K, dc[at..], cols, dcol[at..], cols);
+        Im2Col.Fold<T>(dcol, N, C, H, Wd, FH, FW, Stride, Pad, dx.Span, n0, n1);
     }
 
     private (int N, int C, int H, int W, int OH, int OW) Dims(Tensor<T> x)

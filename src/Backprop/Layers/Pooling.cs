@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Backprop.Kernels;
 
 namespace Backprop.Layers;
 
@@ -16,10 +19,41 @@ public sealed class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad 
     public override string Kind => "max_pooling";
 
     /// <inheritdoc/>
-    protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW)
+    protected override unsafe void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
-        if (_argmax.Length != y.Length) _argmax = new int[y.Length];
-        for (int nc = 0; nc < N * C; nc++)
+        if (Pad == 0 && typeof(T) == typeof(float) && Avx2.IsSupported)
+        {
+            fixed (T* px = x, py = y)
+            fixed (int* pa = _argmax)
+                PoolGathered((float*)px, (float*)py, pa, nc0, nc1, H, W, OH, OW);
+            return;
+        }
+        if (Pad == 0)
+        {
+            // Every window lies inside x: no bounds to test. Row-major order, the first maximum kept (strict >).
+            fixed (T* px = x, py = y)
+            fixed (int* pa = _argmax)
+                for (int nc = nc0; nc < nc1; nc++)
+                    for (int oh = 0; oh < OH; oh++)
+                    {
+                        int o = (nc * OH + oh) * OW, row = (nc * H + oh * Stride) * W;
+                        for (int ow = 0; ow < OW; ow++, o++)
+                        {
+                            int at = row + ow * Stride, first = at;
+                            T best = px[at];
+                            for (int i = 0; i < PoolH; i++)
+                            {
+                                int r = first + i * W;
+                                for (int j = 0; j < PoolW; j++)
+                                    if (px[r + j] > best) { best = px[r + j]; at = r + j; }
+                            }
+                            py[o] = best;
+                            pa[o] = at;
+                        }
+                    }
+            return;
+        }
+        for (int nc = nc0; nc < nc1; nc++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++)
                 {
@@ -43,11 +77,76 @@ public sealed class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad 
                 }
     }
 
-    /// <inheritdoc/>
-    protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW)
+    // Eight outputs at a time (float32, AVX2): each window cell gathered for eight windows, compared and blended with its
+    // index. The same comparisons in the same order as the loop above (strict >, row-major), so the same results.
+    private unsafe void PoolGathered(float* x, float* y, int* argmax, int nc0, int nc1, int H, int W, int OH, int OW)
     {
-        dx.Clear();
-        for (int o = 0; o < dout.Length; o++) dx[_argmax[o]] += dout[o];
+        int P = OH * OW;
+        var offsets = Offsets(OH, OW, W);
+        float* tail = stackalloc float[8];
+        int* tailAt = stackalloc int[8];
+        fixed (int* po = offsets)
+            for (int nc = nc0; nc < nc1; nc++)
+            {
+                var plane = Vector256.Create(nc * H * W);
+                float* yp = y + (long)nc * P;
+                int* ap = argmax + (long)nc * P;
+                for (int o = 0; o < P; o += 8)
+                {
+                    var first = Vector256.Load(po + o) + plane;
+                    var best = Avx2.GatherVector256(x, first, 4);
+                    var at = first;
+                    for (int i = 0; i < PoolH; i++)
+                        for (int j = i == 0 ? 1 : 0; j < PoolW; j++)
+                        {
+                            var idx = first + Vector256.Create(i * W + j);
+                            var v = Avx2.GatherVector256(x, idx, 4);
+                            var gt = Avx.Compare(v, best, FloatComparisonMode.OrderedGreaterThanNonSignaling);
+                            best = Avx.BlendVariable(best, v, gt);
+                            at = Avx.BlendVariable(at.AsSingle(), idx.AsSingle(), gt).AsInt32();
+                        }
+                    if (o + 8 <= P)
+                    {
+                        best.Store(yp + o);
+                        at.Store(ap + o);
+                        continue;
+                    }
+                    best.Store(tail);
+                    at.Store(tailAt);
+                    for (int l = 0; o + l < P; l++) { yp[o + l] = tail[l]; ap[o + l] = tailAt[l]; }
+                }
+            }
+    }
+
+    private int[] _offsets = [];
+    private (int OH, int OW, int W) _offsetsFor;
+
+    // The offset of each window's first cell in its plane, padded to whole vectors by repeating the last.
+    private int[] Offsets(int OH, int OW, int W)
+    {
+        if (_offsetsFor == (OH, OW, W) && _offsets.Length > 0) return _offsets;
+        int P = OH * OW;
+        var offsets = new int[(P + 7) / 8 * 8];
+        for (int o = 0; o < offsets.Length; o++)
+        {
+            int q = Math.Min(o, P - 1);
+            offsets[o] = q / OW * Stride * W + q % OW * Stride;
+        }
+        (_offsets, _offsetsFor) = (offsets, (OH, OW, W));
+        return offsets;
+    }
+
+    /// <inheritdoc/>
+    protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
+    {
+        dx.Slice(nc0 * H * W, (nc1 - nc0) * H * W).Clear();
+        for (int o = nc0 * OH * OW; o < nc1 * OH * OW; o++) dx[_argmax[o]] += dout[o];
+    }
+
+    /// <inheritdoc/>
+    protected override void Prepare(int outputs)
+    {
+        if (_argmax.Length != outputs) _argmax = new int[outputs];
     }
 }
 
@@ -62,10 +161,10 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
     public override string Kind => "average_pooling";
 
     /// <inheritdoc/>
-    protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW)
+    protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
         T inv = T.One / T.CreateTruncating(PoolH * PoolW);
-        for (int nc = 0; nc < N * C; nc++)
+        for (int nc = nc0; nc < nc1; nc++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++)
                 {
@@ -85,11 +184,11 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
     }
 
     /// <inheritdoc/>
-    protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW)
+    protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
-        dx.Clear();
+        dx.Slice(nc0 * H * W, (nc1 - nc0) * H * W).Clear();
         T inv = T.One / T.CreateTruncating(PoolH * PoolW);
-        for (int nc = 0; nc < N * C; nc++)
+        for (int nc = nc0; nc < nc1; nc++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++)
                 {
@@ -149,7 +248,8 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
         var (N, C, H, W, OH, OW) = Dims(x);
         _x = x;
         var y = TensorBuffer.Ensure(ref _y, [N, C, OH, OW]);
-        Pool(x.Span, y.Span, N, C, H, W, OH, OW);
+        Prepare(y.Length);
+        Run(forward: true, x, y, N, C, H, W, OH, OW);
         return y;
     }
 
@@ -160,15 +260,53 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
         var (N, C, H, W, OH, OW) = Dims(x);
         CheckDout(dout, [N, C, OH, OW]);
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-        Unpool(dout.Span, dx.Span, N, C, H, W, OH, OW);
+        Run(forward: false, dout, dx, N, C, H, W, OH, OW);
         return dx;
     }
 
-    /// <summary>y from x.</summary>
-    protected abstract void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW);
+    /// <summary>y from x, for the planes (n, c) with nc0 ≤ n·C + c &lt; nc1.</summary>
+    protected abstract void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
 
-    /// <summary>dx from dout (dx is overwritten).</summary>
-    protected abstract void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW);
+    /// <summary>dx from dout for the planes nc0 ≤ n·C + c &lt; nc1 (their part of dx is overwritten).</summary>
+    protected abstract void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
+
+    /// <summary>Called before a forward pass with the number of outputs, to size what the layer keeps for backward.</summary>
+    protected virtual void Prepare(int outputs) { }
+
+    // Planes are independent: split them between threads (the same work on each plane wherever it runs).
+    private void Run(bool forward, Tensor<T> from, Tensor<T> to, int N, int C, int H, int W, int OH, int OW)
+    {
+        int parts = to.Length + from.Length < 1 << 16 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), N * C);
+        var job = _job ??= new PlaneJob(this);
+        job.Set(forward, from, to, [N, C, H, W, OH, OW]);
+        if (parts <= 1) job.Execute(0, 1);
+        else WorkerPool.Shared.Run(job, parts);
+        job.Set(forward, null, null, job.Dims);
+    }
+
+    private PlaneJob? _job;
+
+    private sealed class PlaneJob(PoolingLayer<T> layer) : WorkerPool.IJob
+    {
+        private bool _forward;
+        private Tensor<T>? _from, _to;
+        public int[] Dims = new int[6];
+
+        public void Set(bool forward, Tensor<T>? from, Tensor<T>? to, ReadOnlySpan<int> dims)
+        {
+            (_forward, _from, _to) = (forward, from, to);
+            dims.CopyTo(Dims);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            var d = Dims;
+            var (lo, hi) = WorkerPool.Part(d[0] * d[1], 1, part, parts);
+            if (lo >= hi) return;
+            if (_forward) layer.Pool(_from!.Span, _to!.Span, d[0], d[1], d[2], d[3], d[4], d[5], lo, hi);
+            else layer.Unpool(_from!.Span, _to!.Span, d[0], d[1], d[2], d[3], d[4], d[5], lo, hi);
+        }
+    }
 
     private (int N, int C, int H, int W, int OH, int OW) Dims(Tensor<T> x)
     {

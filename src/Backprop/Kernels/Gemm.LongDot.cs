@@ -1,0 +1,147 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+// Few rows, few columns, a long reduction against a transposed B: the weight gradient of a convolution, dW = dout·colᵀ
+// summed over every pixel of the batch (30×25 outputs from 57 600 terms in SimpleConvNet). Packing would touch each
+// element of A and B for only a few multiply-adds, so this path does not pack: 4×4 blocks of C each keep sixteen vector
+// accumulators over k, reading four rows of A and four of B (eight loads for sixteen FMAs), and K is cut into blocks
+// that keep those rows in L2 for every block of C. A short block repeats its last row or column, so every element of C
+// gets the same operations wherever its block starts: splits of rows or columns in multiples of 4 are bit-identical.
+public static unsafe partial class Gemm
+{
+    // From this many terms a reduction of few rows and columns runs here (AVX-512 only).
+    private const int LongDotMinK = 2048;
+    private const int LongDotMaxSide = 64;
+
+    private static bool IsLongDot<T>(GemmPath path, bool transA, bool transB, int M, int N, int K) where T : unmanaged =>
+        path == GemmPath.Vector512 && !transA && transB && K >= LongDotMinK && Math.Min(M, N) <= LongDotMaxSide
+        && (long)M * N <= 64L * 256 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+
+    // The k-block: the rows of A and B in half of L2, in whole vectors.
+    private static int LongDotBlock<T>(int M, int N) where T : unmanaged
+    {
+        int w = Vector512<T>.Count;
+        long rows = M + N;
+        long kb = Processor.Caches.L2 / 2 / (rows * Unsafe.SizeOf<T>());
+        return (int)Math.Clamp(kb / w * w, 16L * w, 1L << 16);
+    }
+
+    // Rows m0..m1 and columns n0..n1 of C (row stride ldc) = A·Bᵀ (+ bias[j]) (+ old C), A rows of lda, B rows of ldb.
+    private static void LongDot<T>(int m0, int m1, int n0, int n1, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc,
+        T* bias, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count, kb = LongDotBlock<T>(M, N);
+        T* partial = stackalloc T[16];
+        for (int k0 = 0; k0 < K; k0 += kb)
+        {
+            int kl = Math.Min(kb, K - k0);
+            for (int i = m0; i < m1; i += 4)
+                for (int j = n0; j < n1; j += 4)
+                {
+                    T* a0 = a + (long)i * lda + k0, b0 = b + (long)j * ldb + k0;
+                    // Rows past the end repeat the last one; their sums are dropped.
+                    long da1 = Math.Min(1, m1 - 1 - i) * (long)lda, da2 = Math.Min(2, m1 - 1 - i) * (long)lda;
+                    long da3 = Math.Min(3, m1 - 1 - i) * (long)lda;
+                    long db1 = Math.Min(1, n1 - 1 - j) * (long)ldb, db2 = Math.Min(2, n1 - 1 - j) * (long)ldb;
+                    long db3 = Math.Min(3, n1 - 1 - j) * (long)ldb;
+                    Block4x4(a0, a0 + da1, a0 + da2, a0 + da3, b0, b0 + db1, b0 + db2, b0 + db3, kl, w, partial);
+                    for (int r = 0; r < 4 && i + r < m1; r++)
+                        for (int s = 0; s < 4 && j + s < n1; s++)
+                        {
+                            T* cij = c + (long)(i + r) * ldc + j + s;
+                            T sum = partial[r * 4 + s];
+                            *cij = k0 == 0 ? (accumulate ? *cij + sum : sum) : *cij + sum;
+                        }
+                }
+        }
+        if (bias != null)
+            for (int i = m0; i < m1; i++)
+                for (int j = n0; j < n1; j++) c[(long)i * ldc + j] += bias[j];
+    }
+
+    private sealed class LongDotJob<T> : WorkerPool.IJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static readonly LongDotJob<T> Instance = new();
+        public bool SplitRows, Accumulate;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public T* A, B, C, Bias;
+
+        public void Execute(int part, int parts)
+        {
+            var (lo, hi) = WorkerPool.Part(SplitRows ? M : N, 4, part, parts);
+            if (lo >= hi) return;
+            if (SplitRows) LongDot(lo, hi, 0, N, M, N, K, A, Lda, B, Ldb, C, Ldc, Bias, Accumulate);
+            else LongDot(0, M, lo, hi, M, N, K, A, Lda, B, Ldb, C, Ldc, Bias, Accumulate);
+        }
+    }
+
+    private static void RunLongDot<T>(GemmPlan plan, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc, T* bias,
+        bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var job = LongDotJob<T>.Instance;
+        lock (job)
+        {
+            job.SplitRows = plan.SplitRows; job.Accumulate = accumulate;
+            job.M = M; job.N = N; job.K = K; job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
+            job.A = a; job.B = b; job.C = c; job.Bias = bias;
+            WorkerPool.Shared.Run(job, plan.Parts);
+            job.A = job.B = job.C = job.Bias = null;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block4x4<T>(T* a0, T* a1, T* a2, T* a3, T* b0, T* b1, T* b2, T* b3, int K, int w, T* result)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default,
+            c13 = default, c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default,
+            c33 = default;
+        int k = 0;
+        for (; k + w <= K; k += w)
+        {
+            var x0 = Vector512.Load(a0 + k); var x1 = Vector512.Load(a1 + k);
+            var x2 = Vector512.Load(a2 + k); var x3 = Vector512.Load(a3 + k);
+            var y0 = Vector512.Load(b0 + k);
+            c00 = Simd.Fma(x0, y0, c00); c10 = Simd.Fma(x1, y0, c10); c20 = Simd.Fma(x2, y0, c20); c30 = Simd.Fma(x3, y0, c30);
+            var y1 = Vector512.Load(b1 + k);
+            c01 = Simd.Fma(x0, y1, c01); c11 = Simd.Fma(x1, y1, c11); c21 = Simd.Fma(x2, y1, c21); c31 = Simd.Fma(x3, y1, c31);
+            var y2 = Vector512.Load(b2 + k);
+            c02 = Simd.Fma(x0, y2, c02); c12 = Simd.Fma(x1, y2, c12); c22 = Simd.Fma(x2, y2, c22); c32 = Simd.Fma(x3, y2, c32);
+            var y3 = Vector512.Load(b3 + k);
+            c03 = Simd.Fma(x0, y3, c03); c13 = Simd.Fma(x1, y3, c13); c23 = Simd.Fma(x2, y3, c23); c33 = Simd.Fma(x3, y3, c33);
+        }
+        if (k < K)
+        {
+            var m = Simd.FirstLanes<T>(K - k);
+            var x0 = Simd.MaskLoad(a0 + k, m); var x1 = Simd.MaskLoad(a1 + k, m);
+            var x2 = Simd.MaskLoad(a2 + k, m); var x3 = Simd.MaskLoad(a3 + k, m);
+            var y0 = Simd.MaskLoad(b0 + k, m);
+            c00 = Simd.Fma(x0, y0, c00); c10 = Simd.Fma(x1, y0, c10); c20 = Simd.Fma(x2, y0, c20); c30 = Simd.Fma(x3, y0, c30);
+            var y1 = Simd.MaskLoad(b1 + k, m);
+            c01 = Simd.Fma(x0, y1, c01); c11 = Simd.Fma(x1, y1, c11); c21 = Simd.Fma(x2, y1, c21); c31 = Simd.Fma(x3, y1, c31);
+            var y2 = Simd.MaskLoad(b2 + k, m);
+            c02 = Simd.Fma(x0, y2, c02); c12 = Simd.Fma(x1, y2, c12); c22 = Simd.Fma(x2, y2, c22); c32 = Simd.Fma(x3, y2, c32);
+            var y3 = Simd.MaskLoad(b3 + k, m);
+            c03 = Simd.Fma(x0, y3, c03); c13 = Simd.Fma(x1, y3, c13); c23 = Simd.Fma(x2, y3, c23); c33 = Simd.Fma(x3, y3, c33);
+        }
+        result[0] = Vector512.Sum(c00);
+        result[1] = Vector512.Sum(c01);
+        result[2] = Vector512.Sum(c02);
+        result[3] = Vector512.Sum(c03);
+        result[4] = Vector512.Sum(c10);
+        result[5] = Vector512.Sum(c11);
+        result[6] = Vector512.Sum(c12);
+        result[7] = Vector512.Sum(c13);
+        result[8] = Vector512.Sum(c20);
+        result[9] = Vector512.Sum(c21);
+        result[10] = Vector512.Sum(c22);
+        result[11] = Vector512.Sum(c23);
+        result[12] = Vector512.Sum(c30);
+        result[13] = Vector512.Sum(c31);
+        result[14] = Vector512.Sum(c32);
+        result[15] = Vector512.Sum(c33);
+    }
+}
