@@ -338,7 +338,11 @@ public class GemmPlanTests
         var plan = Gemm.Plan<float>(GemmPath.Vector512, false, true, 30, 25, 57600, 2);
         Assert.Equal((GemmMethod.LongDot, 2, true), (plan.Method, plan.Parts, plan.SplitRows));
         Assert.Equal(GemmMethod.Packed, Gemm.Plan<float>(GemmPath.Vector256, false, true, 30, 25, 57600, 2).Method);
-        Assert.NotEqual(GemmMethod.LongDot, Gemm.Plan<float>(GemmPath.Vector512, false, true, 30, 25, 500, 2).Method);
+        // DeepConvNet's second convolution, one sample: 16 filters × 144 taps over 784 pixels.
+        Assert.Equal(GemmMethod.LongDot, Gemm.Plan<float>(GemmPath.Vector512, false, true, 16, 144, 784, 1).Method);
+        // A short reduction (the dx = dout·Wᵀ of a small batch) keeps the packed path.
+        Assert.NotEqual(GemmMethod.LongDot, Gemm.Plan<float>(GemmPath.Vector512, false, true, 3, 784, 256, 1).Method);
+        Assert.NotEqual(GemmMethod.LongDot, Gemm.Plan<float>(GemmPath.Vector512, false, true, 30, 25, 100, 2).Method);
     }
 
     [Fact]

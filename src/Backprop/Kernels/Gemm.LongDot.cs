@@ -12,13 +12,13 @@ namespace Backprop.Kernels;
 // gets the same operations wherever its block starts: splits of rows or columns in multiples of 4 are bit-identical.
 public static unsafe partial class Gemm
 {
-    // From this many terms a reduction of few rows and columns runs here (AVX-512 only).
-    private const int LongDotMinK = 2048;
-    private const int LongDotMaxSide = 64;
-
+    // Where packing costs more than it saves (measured on SimpleConvNet's and DeepConvNet's weight gradients): a few
+    // thousand outputs from a few hundred terms, or up to 64×256 outputs from a couple of thousand (AVX-512 only); K at
+    // least four times M and N, so that a product with a short reduction (a layer's dx) keeps the packed path.
     private static bool IsLongDot<T>(GemmPath path, bool transA, bool transB, int M, int N, int K) where T : unmanaged =>
-        path == GemmPath.Vector512 && !transA && transB && K >= LongDotMinK && Math.Min(M, N) <= LongDotMaxSide
-        && (long)M * N <= 64L * 256 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        path == GemmPath.Vector512 && !transA && transB && System.Runtime.Intrinsics.X86.Avx512F.IsSupported
+        && K >= 4L * Math.Max(M, N)
+        && ((K >= 256 && (long)M * N <= 2560) || (K >= 2048 && Math.Min(M, N) <= 64 && (long)M * N <= 64L * 256));
 
     // The k-block: the rows of A and B in half of L2, in whole vectors.
     private static int LongDotBlock<T>(int M, int N) where T : unmanaged

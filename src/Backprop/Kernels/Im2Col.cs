@@ -28,9 +28,15 @@ public static class Im2Col
         int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
         long cols = (long)N * P;
         Check(x.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
-        if (stride == 1 && Avx512F.IsSupported)
+        int vectors = (OW + Vector512<T>.Count - 1) / Vector512<T>.Count;
+        if (stride == 1 && Avx512F.IsSupported && vectors <= MaxVectors)
         {
-            // Runs of OW pixels (24 in SimpleConvNet): one or two masked vector moves each, zeros around them.
+            // Each run of OW pixels (24 in SimpleConvNet) is one masked load and store per vector: lanes whose pixel lies
+            // outside the input row are never read and store zeros. The masks depend on j only.
+            int w = Vector512<T>.Count;
+            var keep = stackalloc Vector512<T>[MaxVectors];
+            var take = stackalloc Vector512<T>[MaxVectors];
+            for (int v = 0; v < vectors; v++) keep[v] = Simd.FirstLanes<T>(Math.Min(w, OW - v * w));
             fixed (T* px = x, pc = col)
                 for (int c = 0; c < C; c++)
                     for (int i = 0; i < FH; i++)
@@ -38,19 +44,20 @@ public static class Im2Col
                         {
                             T* row = pc + ((c * FH + i) * FW + j) * cols;
                             var (lo, hi) = Inside(W, OW, 1, pad, j);
+                            for (int v = 0; v < vectors; v++) take[v] = Lanes<T>(lo - v * w, hi - v * w);
                             for (int n = n0; n < n1; n++)
                                 for (int oh = 0; oh < OH; oh++)
                                 {
                                     T* dst = row + (long)n * P + (long)oh * OW;
                                     int h = oh - pad + i;
-                                    if ((uint)h >= (uint)H || lo >= hi)
+                                    if ((uint)h >= (uint)H)
                                     {
-                                        Move<T>(null, dst, OW);
+                                        for (int v = 0; v < vectors; v++) Simd.MaskStore(dst + v * w, keep[v], Vector512<T>.Zero);
                                         continue;
                                     }
-                                    Move<T>(null, dst, lo);
-                                    Move(px + ((long)(n * C + c) * H + h) * W + lo - pad + j, dst + lo, hi - lo);
-                                    Move<T>(null, dst + hi, OW - hi);
+                                    T* src = px + ((long)(n * C + c) * H + h) * W + j - pad;   // the pixel of ow = 0
+                                    for (int v = 0; v < vectors; v++)
+                                        Simd.MaskStore(dst + v * w, keep[v], Simd.MaskLoad(src + v * w, take[v]));
                                 }
                         }
             return;
@@ -86,13 +93,45 @@ public static class Im2Col
     /// The adjoint of <see cref="Unfold{T}"/>: for the samples n0 ≤ n &lt; n1, dx[n] = 0, then every col entry of theirs
     /// added onto the pixel it came from.
     /// </summary>
-    public static void Fold<T>(ReadOnlySpan<T> col, int N, int C, int H, int W, int FH, int FW, int stride, int pad, Span<T> dx,
+    public static unsafe void Fold<T>(ReadOnlySpan<T> col, int N, int C, int H, int W, int FH, int FW, int stride, int pad, Span<T> dx,
         int n0 = 0, int n1 = -1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
         long cols = (long)N * P;
         Check(dx.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
         dx.Slice(n0 * C * H * W, (n1 - n0) * C * H * W).Clear();
+        int vectors = (OW + Vector512<T>.Count - 1) / Vector512<T>.Count;
+        if (stride == 1 && Avx512F.IsSupported && vectors <= MaxVectors)
+        {
+            // The same additions in the same order as the loop below, a masked vector of a run at a time.
+            int w = Vector512<T>.Count;
+            var take = stackalloc Vector512<T>[MaxVectors];
+            fixed (T* pc = col, pd = dx)
+                for (int n = n0; n < n1; n++)
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < FH; i++)
+                            for (int j = 0; j < FW; j++)
+                            {
+                                T* row = pc + ((c * FH + i) * FW + j) * cols + (long)n * P;
+                                var (lo, hi) = Inside(W, OW, 1, pad, j);
+                                if (lo >= hi) continue;
+                                int v0 = lo / w, v1 = (hi - 1) / w + 1;
+                                for (int v = v0; v < v1; v++) take[v] = Lanes<T>(lo - v * w, hi - v * w);
+                                for (int oh = 0; oh < OH; oh++)
+                                {
+                                    int h = oh - pad + i;
+                                    if ((uint)h >= (uint)H) continue;
+                                    T* dst = pd + ((long)(n * C + c) * H + h) * W + j - pad;   // the pixel of ow = 0
+                                    T* src = row + (long)oh * OW;
+                                    for (int v = v0; v < v1; v++)
+                                    {
+                                        var m = take[v];
+                                        Simd.MaskStore(dst + v * w, m, Simd.MaskLoad(dst + v * w, m) + Simd.MaskLoad(src + v * w, m));
+                                    }
+                                }
+                            }
+            return;
+        }
         for (int n = n0; n < n1; n++)
             for (int c = 0; c < C; c++)
                 for (int i = 0; i < FH; i++)
@@ -116,17 +155,13 @@ public static class Im2Col
                     }
     }
 
-    // Copies n elements from src to dst (zeros when src is null) in masked vectors (AVX-512).
+    // Runs longer than this many vectors take the plain loops.
+    private const int MaxVectors = 16;
+
+    // The lanes l with from ≤ l < to.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Move<T>(T* src, T* dst, int n) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int w = Vector512<T>.Count;
-        for (int k = 0; k < n; k += w)
-        {
-            var m = Simd.FirstLanes<T>(Math.Min(w, n - k));
-            Simd.MaskStore(dst + k, m, src == null ? Vector512<T>.Zero : Simd.MaskLoad(src + k, m));
-        }
-    }
+    private static Vector512<T> Lanes<T>(int from, int to) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Simd.FirstLanes<T>(Math.Clamp(to, 0, Vector512<T>.Count)) & ~Simd.FirstLanes<T>(Math.Clamp(from, 0, Vector512<T>.Count));
 
     // The range [lo, hi) of ow whose column w = ow·stride − pad + j lies in [0, W).
     private static (int Lo, int Hi) Inside(int W, int OW, int stride, int pad, int j)

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Backprop.Kernels;
 
 namespace Backprop.Layers;
@@ -18,7 +20,7 @@ namespace Backprop.Layers;
 public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
-    private Tensor<T>? _x, _col, _out, _y, _doutCol, _dcol, _dx, _dWParts;
+    private Tensor<T>? _x, _y, _dx, _dWParts;
 
     /// <summary>Builds the layer from W (FN, C, FH, FW) and b (FN,), used as given; stride ≥ 1, pad ≥ 0.</summary>
     public Convolution(Tensor<T> W, Tensor<T> b, int stride = 1, int pad = 0)
@@ -100,11 +102,8 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     {
         ArgumentNullException.ThrowIfNull(x);
         var (N, _, _, _, OH, OW) = Dims(x);
-        int FN = W.Dim(0), K = W.Length / FN, P = OH * OW;
         _x = x;
-        TensorBuffer.Ensure(ref _col, K, N * P);                             // (C·FH·FW, N·OH·OW)
-        TensorBuffer.Ensure(ref _out, FN, N * P);                            // (FN, N·OH·OW) = W·col
-        var y = TensorBuffer.Ensure(ref _y, [N, FN, OH, OW]);
+        var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
         Chunks(forward: true, dout: null, y, needDx: false);
         return y;
     }
@@ -118,12 +117,10 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     {
         var x = RequireForward(_x);
         var (N, _, _, _, OH, OW) = Dims(x);
-        int FN = W.Dim(0), K = W.Length / FN, P = OH * OW, cols = N * P;
+        int FN = W.Dim(0), K = W.Length / FN;
         CheckDout(dout, [N, FN, OH, OW]);
-        int chunks = (N + ChunkSamples(N, K, FN, P) - 1) / ChunkSamples(N, K, FN, P);
-        TensorBuffer.Ensure(ref _doutCol, FN, cols);                         // (FN, N·OH·OW)
+        int size = ChunkSamples(N, K, FN, OH * OW), chunks = (N + size - 1) / size;
         TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
-        if (needDx) TensorBuffer.Ensure(ref _dcol, K, cols);                 // Wᵀ·dout, (C·FH·FW, N·OH·OW)
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
         Chunks(forward: false, dout, dx, needDx);
         // The chunks' sums added in chunk order: the same on any number of threads.
@@ -135,23 +132,24 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         for (int c = 1; c < chunks; c++)
         {
             var part = parts.Slice(c * (FN * K + FN), FN * K + FN);
-            System.Numerics.Tensors.TensorPrimitives.Add(dWs, part[..(FN * K)], dWs);
-            System.Numerics.Tensors.TensorPrimitives.Add(dbs, part.Slice(FN * K, FN), dbs);
+            TensorPrimitives.Add(dWs, part[..(FN * K)], dWs);
+            TensorPrimitives.Add(dbs, part.Slice(FN * K, FN), dbs);
         }
         return dx;
     }
 
-    // Samples per chunk: col and the product of one chunk in half of L2, and at least eight chunks where the batch
-    // allows (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
+    // Samples per chunk: a chunk's col, product and dout in half of L2, and at least two chunks where the batch allows
+    // (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
     private static int ChunkSamples(int N, int K, int FN, int P)
     {
-        long perSample = (long)(K + FN) * P * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        long perSample = (long)(K + 2 * FN) * P * Unsafe.SizeOf<T>();
         int fit = (int)Math.Max(1, Processor.Caches.L2 / 2 / perSample);
-        return Math.Max(1, Math.Min(fit, (N + 7) / 8));
+        return Math.Max(1, Math.Min(fit, (N + 1) / 2));
     }
 
-    // Runs the forward or backward pass chunk by chunk of samples, the chunks split between threads; each chunk's
-    // im2col, products and reordering stay in cache, and its products run on its own thread.
+    // Runs the forward or backward pass chunk by chunk of samples, the chunks split between threads. Each chunk's col
+    // lives in its thread's scratch, in cache, from im2col to the product (backward builds it again rather than keep
+    // K·N·OH·OW values for the whole batch); its products run on its own thread.
     private void Chunks(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx)
     {
         var x = _x!;
@@ -173,6 +171,19 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     }
 
     private ChunkJob? _job;
+    private Scratch[] _scratch = [];
+
+    // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P).
+    private sealed class Scratch
+    {
+        public Tensor<T>? Col, Out, Dcol;
+    }
+
+    private Scratch ScratchFor(int part)
+    {
+        if (_scratch.Length <= part) lock (this) if (_scratch.Length <= part) Array.Resize(ref _scratch, WorkerPool.Shared.Capacity);
+        return _scratch[part] ??= new Scratch();
+    }
 
     private sealed class ChunkJob(Convolution<T> layer) : WorkerPool.IJob
     {
@@ -186,6 +197,8 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         public void Execute(int part, int parts)
         {
             var (c0, c1) = WorkerPool.Part(_chunks, 1, part, parts);
+            if (c0 >= c1) return;
+            var scratch = layer.ScratchFor(part);
             bool serial = Gemm.SerialOnThisThread;
             Gemm.SerialOnThisThread = parts > 1;
             try
@@ -193,8 +206,8 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
                 for (int c = c0; c < c1; c++)
                 {
                     int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
-                    if (_forward) layer.ForwardChunk(n0, n1, _to!);
-                    else layer.BackwardChunk(c, n0, n1, _dout!, _needDx ? _to : null);
+                    if (_forward) layer.ForwardChunk(scratch, n0, n1, _to!);
+                    else layer.BackwardChunk(scratch, c, n0, n1, _dout!, _needDx ? _to : null);
                 }
             }
             finally
@@ -204,39 +217,48 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         }
     }
 
-    private void ForwardChunk(int n0, int n1, Tensor<T> y)
+    // im2col of samples n0..n1 into the scratch's col (K, (n1 − n0)·P).
+    private Span<T> Unfold(Scratch s, int n0, int n1, out int P)
     {
         var x = _x!;
-        int N = x.Dim(0), C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = W.Dim(0), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW;
-        int P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad), cols = N * P, at = n0 * P;
-        var col = _col!.Span;
-        var o = _out!.Span;
-        Im2Col.Unfold<T>(x.Span, N, C, H, Wd, FH, FW, Stride, Pad, col, n0, n1);
-        Gemm.Multiply<T>(transA: false, transB: false, FN, (n1 - n0) * P, K, W.Span, K, col[at..], cols, o[at..], cols);
-        var bs = b.Span;
-        var ys = y.Span;
-        for (int n = n0; n < n1; n++)                                         // (FN, N·P) + b → (N, FN, P)
-            for (int f = 0; f < FN; f++)
-                System.Numerics.Tensors.TensorPrimitives.Add(o.Slice(f * cols + n * P, P), bs[f], ys.Slice((n * FN + f) * P, P));
+        int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW, count = n1 - n0;
+        P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad);
+        var col = TensorBuffer.Ensure(ref s.Col, K, count * P).Span;
+        Im2Col.Unfold<T>(x.Span.Slice(n0 * C * H * Wd, count * C * H * Wd), count, C, H, Wd, FH, FW, Stride, Pad, col);
+        return col;
     }
 
-    private void BackwardChunk(int chunk, int n0, int n1, Tensor<T> dout, Tensor<T>? dx)
+    private void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
+    {
+        int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0;
+        var col = Unfold(s, n0, n1, out int P);
+        int cols = count * P;
+        var o = TensorBuffer.Ensure(ref s.Out, FN, cols).Span;
+        Gemm.Multiply<T>(transA: false, transB: false, FN, cols, K, W.Span, K, col, cols, o, cols);
+        var bs = b.Span;
+        var ys = y.Span;
+        for (int n = 0; n < count; n++)                                       // (FN, S·P) + b → (S, FN, P)
+            for (int f = 0; f < FN; f++)
+                TensorPrimitives.Add(o.Slice(f * cols + n * P, P), bs[f], ys.Slice(((n0 + n) * FN + f) * P, P));
+    }
+
+    private void BackwardChunk(Scratch s, int chunk, int n0, int n1, Tensor<T> dout, Tensor<T>? dx)
     {
         var x = _x!;
-        int N = x.Dim(0), C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = W.Dim(0), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW;
-        int P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad), cols = N * P, at = n0 * P;
-        int span = (n1 - n0) * P;
+        int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = W.Dim(0), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW, count = n1 - n0;
+        var col = Unfold(s, n0, n1, out int P);
+        int cols = count * P;
         var ds = dout.Span;
-        var dc = _doutCol!.Span;
-        for (int n = n0; n < n1; n++)                                         // (N, FN, P) → (FN, N·P)
-            for (int f = 0; f < FN; f++) ds.Slice((n * FN + f) * P, P).CopyTo(dc.Slice(f * cols + n * P, P));
+        var dc = TensorBuffer.Ensure(ref s.Out, FN, cols).Span;
+        for (int n = 0; n < count; n++)                                       // (S, FN, P) → (FN, S·P)
+            for (int f = 0; f < FN; f++) ds.Slice(((n0 + n) * FN + f) * P, P).CopyTo(dc.Slice(f * cols + n * P, P));
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
-        Gemm.Multiply<T>(transA: false, transB: true, FN, K, span, dc[at..], cols, _col!.Span[at..], cols, part, K);
-        for (int f = 0; f < FN; f++) part[FN * K + f] = System.Numerics.Tensors.TensorPrimitives.Sum<T>(dc.Slice(f * cols + at, span));
+        Gemm.Multiply<T>(transA: false, transB: true, FN, K, cols, dc, cols, col, cols, part, K);
+        for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * cols, cols));
         if (dx is null) return;
-        var dcol = _dcol!.Span;
-        Gemm.Multiply<T>(transA: true, transB: false, K, span, FN, W.Span, K, dc[at..], cols, dcol[at..], cols);
-        Im2Col.Fold<T>(dcol, N, C, H, Wd, FH, FW, Stride, Pad, dx.Span, n0, n1);
+        var dcol = TensorBuffer.Ensure(ref s.Dcol, K, cols).Span;
+        Gemm.Multiply<T>(transA: true, transB: false, K, cols, FN, W.Span, K, dc, cols, dcol, cols);
+        Im2Col.Fold<T>(dcol, count, C, H, Wd, FH, FW, Stride, Pad, dx.Span.Slice(n0 * C * H * Wd, count * C * H * Wd));
     }
 
     private (int N, int C, int H, int W, int OH, int OW) Dims(Tensor<T> x)
