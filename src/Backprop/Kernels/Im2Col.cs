@@ -100,36 +100,39 @@ public static class Im2Col
         long cols = (long)N * P;
         Check(dx.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
         dx.Slice(n0 * C * H * W, (n1 - n0) * C * H * W).Clear();
-        int vectors = (OW + Vector512<T>.Count - 1) / Vector512<T>.Count;
-        if (stride == 1 && Avx512F.IsSupported && vectors <= MaxVectors)
+        int vectors = (W + Vector512<T>.Count - 1) / Vector512<T>.Count;
+        if (stride == 1 && Avx512F.IsSupported && vectors * FW <= 256)
         {
-            // The same additions in the same order as the loop below, a masked vector of a run at a time.
+            // Each pixel gathers its contributions, (i, j) in the loop below's order and from the same zero, so the sums
+            // round the same; a vector of pixels of a row at a time, each written once (no store feeds a later load).
             int w = Vector512<T>.Count;
-            var take = stackalloc Vector512<T>[MaxVectors];
+            var take = stackalloc Vector512<T>[vectors * FW];   // lanes of vector v whose ow = w + pad − j lies in [0, OW)
+            for (int j = 0; j < FW; j++)
+                for (int v = 0; v < vectors; v++)
+                    take[j * vectors + v] = Lanes<T>(Math.Max(0, j - pad) - v * w, Math.Min(W, j - pad + OW) - v * w);
             fixed (T* pc = col, pd = dx)
                 for (int n = n0; n < n1; n++)
                     for (int c = 0; c < C; c++)
-                        for (int i = 0; i < FH; i++)
-                            for (int j = 0; j < FW; j++)
+                        for (int h = 0; h < H; h++)
+                        {
+                            T* dst = pd + ((long)(n * C + c) * H + h) * W;
+                            for (int v = 0; v < vectors; v++)
                             {
-                                T* row = pc + ((c * FH + i) * FW + j) * cols + (long)n * P;
-                                var (lo, hi) = Inside(W, OW, 1, pad, j);
-                                if (lo >= hi) continue;
-                                int v0 = lo / w, v1 = (hi - 1) / w + 1;
-                                for (int v = v0; v < v1; v++) take[v] = Lanes<T>(lo - v * w, hi - v * w);
-                                for (int oh = 0; oh < OH; oh++)
+                                var acc = Vector512<T>.Zero;
+                                for (int i = 0; i < FH; i++)
                                 {
-                                    int h = oh - pad + i;
-                                    if ((uint)h >= (uint)H) continue;
-                                    T* dst = pd + ((long)(n * C + c) * H + h) * W + j - pad;   // the pixel of ow = 0
-                                    T* src = row + (long)oh * OW;
-                                    for (int v = v0; v < v1; v++)
+                                    int oh = h + pad - i;
+                                    if ((uint)oh >= (uint)OH) continue;
+                                    for (int j = 0; j < FW; j++)
                                     {
-                                        var m = take[v];
-                                        Simd.MaskStore(dst + v * w, m, Simd.MaskLoad(dst + v * w, m) + Simd.MaskLoad(src + v * w, m));
+                                        // col[(c, i, j), (n, oh, ow)] with ow = w + pad − j for the lanes' pixels w
+                                        T* src = pc + ((c * FH + i) * FW + j) * cols + (long)n * P + (long)oh * OW + pad - j + v * w;
+                                        acc += Simd.MaskLoad(src, take[j * vectors + v]);
                                     }
                                 }
+                                Simd.MaskStore(dst + v * w, Simd.FirstLanes<T>(Math.Min(w, W - v * w)), acc);
                             }
+                        }
             return;
         }
         for (int n = n0; n < n1; n++)
