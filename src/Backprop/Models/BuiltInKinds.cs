@@ -42,6 +42,7 @@ internal static class BuiltIn
             [Number("beta", 1.0, "the sharpness") with { Min = 0, MinExclusive = true }, Number("threshold", 20.0,
                 "above beta·x > threshold, y = x")]),
         new BatchNormKind(),
+        new BatchNorm2dKind(),
         new DropoutKind(),
         new ConvolutionKind(),
         new PoolingKind("max_pooling", "y = the largest x of each pool_h×pool_w window (padding never wins)", typeof(MaxPooling<>),
@@ -182,6 +183,27 @@ internal static class BuiltIn
                 ("running_var", [c.Int("features")])];
 
         public override Layer<T> Create<T>(LayerConfig c) => new BatchNormalization<T>(c.Int("features"), c.Number("momentum"),
+            c.Number("eps"));
+    }
+
+    private sealed class BatchNorm2dKind() : LayerKind("batch_norm_2d",
+        "per channel of images (N, C, H, W), as PyTorch's BatchNorm2d: x̂ = (x − μ_c)/√(σ²_c + eps) over N, H, W, y = γ_c·x̂ + β_c",
+            typeof(BatchNormalization2d<>))
+    {
+        public override IReadOnlyList<string> Aliases => ["batchnorm2d", "spatial_batch_norm"];
+
+        public override IReadOnlyList<Hyperparameter> Hyperparameters =>
+        [
+            Size("channels", "the channels normalized"),
+            Number("momentum", 0.9, "running = momentum·running + (1 − momentum)·batch") with { Min = 0, Max = 1 },
+            Number("eps", 1e-5, "added to the variance") with { Min = 0, MinExclusive = true },
+        ];
+
+        public override IReadOnlyList<(string Name, int[] Shape)>? TensorShapes(LayerConfig c) =>
+            [("gamma", [c.Int("channels")]), ("beta", [c.Int("channels")]), ("running_mean", [c.Int("channels")]),
+                ("running_var", [c.Int("channels")])];
+
+        public override Layer<T> Create<T>(LayerConfig c) => new BatchNormalization2d<T>(c.Int("channels"), c.Number("momentum"),
             c.Number("eps"));
     }
 
