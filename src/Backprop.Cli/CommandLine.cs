@@ -109,9 +109,11 @@ internal static class CommandLine
             ],
             ["backprop grade my_affine.py", "backprop grade layers.py --layer relu --cases 50 --seed 7 --json"],
             (a, o, e) => GradeCommand.Run(a)),
-        new("bench", "fully connected and element-wise timings (median, spread, GFLOP/s beside the FMA peak), or training epochs", [],
+        new("bench", "fully connected, element-wise and convolutional-network timings (median, spread, GFLOP/s beside the FMA " +
+            "peak), or training epochs", [],
             [
-                new("ops", "fc, elementwise, all (default) or training", "KIND"),
+                new("ops", "fc, elementwise, convnet (every convolution and pooling layer of SimpleConvNet and DeepConvNet at batch " +
+                    "100, and a whole training step of each), all (default: the three) or training", "KIND"),
                 new("dtype", "float32, float64 or both (default both; training: float32)", "TYPE"),
                 new("threads", "1, 2 or both (default both)", "N"),
                 new("shapes", "fully connected shapes B,N,M separated by ';' (default the issues' eight)", "LIST"),

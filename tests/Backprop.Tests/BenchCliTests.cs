@@ -13,7 +13,8 @@ public class BenchCliTests
         var (code, stdout, err) = TestUtil.Cli("", "bench", "--shapes", "2,2,3;5,7,3", "--threads", "1", "--dtype", "float32", "--quick",
             "--json");
         Assert.True(code == 0, err);
-        var records = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        var all = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        var records = all.Where(r => !r.TryGetProperty("layer", out _)).ToList();   // the convnet rows have their own test
         var fc = records.Where(r => r.GetProperty("op").GetString() == "fully_connected").ToList();
         Assert.Equal(2, fc.Count);
         Assert.Equal(5, fc[1].GetProperty("B").GetInt32());
@@ -34,6 +35,33 @@ public class BenchCliTests
         Assert.Contains(("tanh", 10_000_000L), ops);
         Assert.All(records.Skip(2), r => Assert.True(r.GetProperty("gbps").GetDouble() > 0));
         Assert.All(records.Skip(2), r => Assert.False(r.TryGetProperty("peak_gflops", out _)));
+    }
+
+    [Fact]
+    public void Convnet_rows_cover_every_convolution_and_pooling_layer_and_a_step_of_each_network()
+    {
+        var (code, stdout, err) = TestUtil.Cli("", "bench", "--ops", "convnet", "--threads", "1", "--dtype", "float32", "--quick",
+            "--json");
+        Assert.True(code == 0, err);
+        var records = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        var ops = records.Select(r => r.GetProperty("op").GetString()).ToList();
+        // SimpleConvNet: 1 convolution, 1 pooling; DeepConvNet: 6 and 3; a step of each.
+        Assert.Equal(7, ops.Count(o => o == "convolution"));
+        Assert.Equal(4, ops.Count(o => o == "max_pooling"));
+        Assert.Equal(2, ops.Count(o => o == "network_step"));
+        Assert.Contains(records, r => r.GetProperty("layer").GetString()!.StartsWith("deep_convnet[7] 32×14×14→32×16×16 3×3 s1 p2",
+            StringComparison.Ordinal));
+        foreach (var r in records)
+        {
+            string rate = r.GetProperty("op").GetString() switch
+            {
+                "convolution" => "gflops",
+                "network_step" => "images_per_s",
+                _ => "gbps",
+            };
+            Assert.True(r.GetProperty(rate).GetDouble() > 0, r.ToString());
+            Assert.True(r.GetProperty("median_s").GetDouble() > 0);
+        }
     }
 
     [Theory]

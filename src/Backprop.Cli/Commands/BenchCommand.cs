@@ -13,7 +13,8 @@ namespace Backprop.Cli.Commands;
 internal static class BenchCommand
 {
     public const string Usage =
-        "backprop bench [--ops all|fc|elementwise|training] [--dtype float32|float64|both] [--threads 1|2|both] [--shapes B,N,M;…] " +
+        "backprop bench [--ops all|fc|elementwise|convnet|training] [--dtype float32|float64|both] [--threads 1|2|both] " +
+        "[--shapes B,N,M;…] " +
         "[--epochs N] [--images N] [--data DIR] [--quick] [--json]";
 
     public static readonly int[][] DefaultShapes =
@@ -25,14 +26,15 @@ internal static class BenchCommand
 
     public sealed record Record(string Op, string Dtype, int Threads, int B, int N, int M, long Elements, double MedianS, double MinS,
         double MaxS, double Rate,
-        string? Optimizer = null, int Epochs = 0, double FirstS = 0, double Accuracy = 0, double PeakGflops = 0, string? Plan = null);
+        string? Optimizer = null, int Epochs = 0, double FirstS = 0, double Accuracy = 0, double PeakGflops = 0, string? Plan = null,
+        string? Layer = null);
 
     public static string Run(string[] argv, TextWriter live)
     {
         var args = Args.For("bench", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
-        string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "training");
+        string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "convnet", "training");
         string dtypeArg = args.Choice("dtype", ops == "training" ? "float32" : "both", "float32", "float64", "both");
         string[] dtypes = dtypeArg == "both" ? ["float32", "float64"] : [dtypeArg];
         int[] threads = ParseThreads(args.Value("threads") ?? "both");
@@ -67,6 +69,19 @@ internal static class BenchCommand
                                 records.Add(r with { Dtype = dtype, Threads = t });
                                 if (!json) live.WriteLine(Line(records[^1]));
                             }
+            }
+            if (ops is "all" or "convnet")
+            {
+                foreach (var dtype in dtypes)
+                    foreach (int t in threads)
+                    {
+                        Parallelism.MaxThreads = t;
+                        foreach (var r in dtype == "float32" ? ConvNet<float>(quick) : ConvNet<double>(quick))
+                        {
+                            records.Add(r with { Dtype = dtype, Threads = t });
+                            if (!json) live.WriteLine(Line(records[^1]));
+                        }
+                    }
             }
             if (ops == "training")
             {
@@ -181,6 +196,64 @@ internal static class BenchCommand
             optimizer, epochs, seconds[0], last.TestAccuracy ?? 0);
     }
 
+    // Every convolution and pooling layer of SimpleConvNet and DeepConvNet at batch 100, forward + backward as training
+    // runs it (no dx for a network's first layer), then one whole training step of each network (forward, softmax
+    // cross-entropy, backward, Adam). GFLOP/s counts 2·N·FN·C·FH·FW·OH·OW per product (three products, two without dx).
+    // --quick runs the same rows at batch 10: a smoke test, not a measurement.
+    private static IEnumerable<Record> ConvNet<T>(bool quick) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(3);
+        int batch = quick ? 10 : 100;
+        foreach (var name in Models.Architectures.Names)
+        {
+            var net = Models.Architectures.Named(name, Models.ModelDescription.DtypeOf<T>())!.Build<T>(new Rng(0));
+            var x = Rand<T>(rng, batch, 1, 28, 28);
+            var t = Tensor<T>.Zeros(batch);
+            for (int i = 0; i < batch; i++) t.Span[i] = T.CreateTruncating(i % 10);
+            var input = x;
+            for (int i = 0; i < net.Layers.Count; i++)
+            {
+                var layer = net.Layers[i];
+                var output = layer.Forward(input);
+                if (layer is Convolution<T> or PoolingLayer<T>)
+                {
+                    var dout = Rand<T>(rng, output.Shape.ToArray());
+                    bool needDx = i > 0;
+                    var layerInput = input;
+                    var (med, min, max) = Time(() => { layer.Forward(layerInput); layer.Backward(dout, needDx); }, quick);
+                    string what = $"{name}[{i}] {Shape(layerInput)}→{Shape(output)}";
+                    if (layer is Convolution<T> conv)
+                    {
+                        double flops = 2.0 * output.Length * conv.W.Length / conv.W.Dim(0) * (needDx ? 3 : 2);
+                        yield return new Record("convolution", "", 0, batch, 0, 0, (long)flops, med, min, max, flops / med / 1e9,
+                            Layer: what + $" {conv.W.Dim(2)}×{conv.W.Dim(3)} s{conv.Stride} p{conv.Pad}");
+                    }
+                    else
+                    {
+                        var pool = (PoolingLayer<T>)layer;
+                        // Bytes: forward reads x and writes y; backward reads dout and writes dx.
+                        double bytes = 2.0 * (layerInput.Length + output.Length) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+                        yield return new Record(layer.Kind, "", 0, batch, 0, 0, output.Length, med, min, max, bytes / med / 1e9,
+                            Layer: what + $" {pool.PoolH}×{pool.PoolW} s{pool.Stride} p{pool.Pad}");
+                    }
+                }
+                input = output;
+            }
+            var optimizer = new Optimizers.Adam<T>(net.Parameters);
+            net.Training = true;
+            var (m, lo, hi) = Time(() =>
+            {
+                net.ComputeLoss(x, t);
+                net.Backward(T.One, inputGradient: false);
+                optimizer.Step(net);
+            }, quick);
+            yield return new Record("network_step", "", 0, batch, 0, 0, batch, m, lo, hi, batch / m, Layer: $"{name}, batch {batch}, Adam");
+        }
+    }
+
+    private static string Shape<T>(Tensor<T> t) where T : unmanaged, IFloatingPointIeee754<T> =>
+        string.Join("×", t.Shape.ToArray()[1..].Select(d => d.ToString(CultureInfo.InvariantCulture)));
+
     /// <summary>Median, min and max seconds per call over several samples, each long enough to time reliably.</summary>
     public static (double Median, double Min, double Max) Time(Action body, bool quick)
     {
@@ -190,13 +263,17 @@ internal static class BenchCommand
         while (sw.Elapsed.TotalSeconds < (quick ? 0.005 : 0.2) || warm < (quick ? 1 : 3)) { body(); warm++; }
         // Calibrate after the warm-up: the first calls include compiling the code, which would make a sub-microsecond
         // body look slow and leave one call per sample (below the timer's resolution).
-        sw.Restart();
-        int calls = 0;
-        while (sw.Elapsed.TotalSeconds < (quick ? 0.001 : 0.005) || calls < (quick ? 1 : 3)) { body(); calls++; }
-        double perCall = sw.Elapsed.TotalSeconds / calls;
+        double perCall = sw.Elapsed.TotalSeconds / warm;
+        if (!quick || perCall < 0.01)
+        {
+            sw.Restart();
+            int calls = 0;
+            while (sw.Elapsed.TotalSeconds < (quick ? 0.001 : 0.005) || calls < (quick ? 1 : 3)) { body(); calls++; }
+            perCall = sw.Elapsed.TotalSeconds / calls;
+        }
         double sampleTarget = quick ? 0.002 : 0.04;
         int inner = Math.Max(1, (int)(sampleTarget / Math.Max(perCall, 1e-9)));
-        int samples = quick ? 3 : 21;
+        int samples = quick ? (perCall > 0.01 ? 1 : 3) : 21;   // quick: one sample of a slow row (a network's step)
         var times = new double[samples];
         for (int s = 0; s < samples; s++)
         {
@@ -223,7 +300,16 @@ internal static class BenchCommand
         _ => string.Create(CultureInfo.InvariantCulture, $"{s:0.000} s"),
     };
 
-    private static string Line(Record r) => r.Op == "fully_connected"
+    private static string Rate(Record r) => r.Op switch
+    {
+        "convolution" => string.Create(CultureInfo.InvariantCulture, $"{r.Rate:0.0} GFLOP/s"),
+        "network_step" => string.Create(CultureInfo.InvariantCulture, $"{r.Rate:0} images/s"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{r.Rate:0.0} GB/s"),
+    };
+
+    private static string Line(Record r) => r.Layer is not null
+        ? string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Dtype} threads={r.Threads} {r.Layer}: {Time(r.MedianS)} ({Rate(r)})")
+        : r.Op == "fully_connected"
         ? string.Create(CultureInfo.InvariantCulture,
             $"  {r.Op} {r.Dtype} threads={r.Threads} {r.B}x{r.N}x{r.M}: {Time(r.MedianS)} ({r.Rate:0.0} GFLOP/s; FMA peak beside " +
             $"it {r.PeakGflops:0}); {r.Plan}")
@@ -250,7 +336,7 @@ internal static class BenchCommand
                         $"| {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.Rate,7:0.0} | {r.PeakGflops,8:0} " +
                         $"| {r.Rate / r.PeakGflops,7:0%} |"));
         }
-        var ew = records.Where(r => r.Op is not "fully_connected" and not "mlp_epoch").ToList();
+        var ew = records.Where(r => r.Op is not "fully_connected" and not "mlp_epoch" && r.Layer is null).ToList();
         if (ew.Count > 0)
         {
             sb.AppendLine();
@@ -261,6 +347,23 @@ internal static class BenchCommand
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {r.Dtype,-7} | {r.Threads,7} | {r.Op,-7} | {r.Elements,10} | {Time(r.MedianS),10} " +
                         $"| {Time(r.MinS) + " – " + Time(r.MaxS),21} | {r.MedianS / r.Elements * 1e9,10:0.000} | {r.Rate,4:0.0} |"));
+        }
+        var cnn = records.Where(r => r.Layer is not null).ToList();
+        if (cnn.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Convolutional networks at batch {cnn[0].B}: each convolution and pooling layer forward + backward as " +
+                "training runs it (no dx for the first layer; GFLOP/s counts the products), and a whole training step (forward, " +
+                "loss, backward, Adam)");
+            sb.AppendLine($"| dtype   | threads | {"layer",-52} | {"median",10} | {"min – max",21} | rate            |");
+            sb.AppendLine("|---------|--------:|" + new string('-', 54) + "|-----------:|----------------------:|-----------------|");
+            foreach (var r in cnn)
+            {
+                string rate = Rate(r);
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Dtype,-7} | {r.Threads,7} | {r.Op + " " + r.Layer,-52} | {Time(r.MedianS),10} " +
+                        $"| {Time(r.MinS) + " – " + Time(r.MaxS),21} | {rate,-15} |"));
+            }
         }
         var mlp = records.Where(r => r.Op == "mlp_epoch").ToList();
         if (mlp.Count > 0)
@@ -308,9 +411,15 @@ internal static class BenchCommand
                 w.Number("median_s", r.MedianS);
                 w.Number("min_s", r.MinS);
                 w.Number("max_s", r.MaxS);
-                w.Number(r.Op switch { "fully_connected" => "gflops", "mlp_epoch" => "images_per_s", _ => "gbps" }, r.Rate);
+                w.Number(r.Op switch
+                {
+                    "fully_connected" or "convolution" => "gflops",
+                    "mlp_epoch" or "network_step" => "images_per_s",
+                    _ => "gbps",
+                }, r.Rate);
                 if (r.Op == "fully_connected") w.Number("peak_gflops", r.PeakGflops);
                 if (r.Plan is not null) w.WriteString("plan", r.Plan);
+                if (r.Layer is not null) w.WriteString("layer", r.Layer);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
