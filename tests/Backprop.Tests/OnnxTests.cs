@@ -119,15 +119,15 @@ public class OnnxTests
                 // them is checked by its structure (the float32 export's, which runs) and by importing it back below.
                 if (typeof(T) == typeof(double) && (net.Layers.Any(l => l is Convolution<T>) || kind == "gelu"))
                 {
-                    var f32 = Onnx.ToModel(NetworkWith<float>(kind, 3), new OnnxExportOptions(opset)).Nodes.Select(n => n.OpType);
-                    var f64 = Onnx.ToModel(net, new OnnxExportOptions(opset)).Nodes.Select(n => n.OpType);
+                    var f32 = OnnxFile.ToModel(NetworkWith<float>(kind, 3), new OnnxExportOptions(opset)).Nodes.Select(n => n.OpType);
+                    var f64 = OnnxFile.ToModel(net, new OnnxExportOptions(opset)).Nodes.Select(n => n.OpType);
                     Assert.Equal(f32, f64);
                     continue;
                 }
                 string path = Path.Combine(Path.GetTempPath(), $"bp-{kind}-{typeof(T).Name}-{opset}-{Environment.ProcessId}.onnx");
                 try
                 {
-                    Onnx.Export(net, path, new OnnxExportOptions(opset, Probabilities: true));
+                    OnnxFile.Export(net, path, new OnnxExportOptions(opset, Probabilities: true));
                     foreach (int batch in new[] { 1, 37 })
                     {
                         var x = Input(net, batch, batch);
@@ -142,6 +142,70 @@ public class OnnxTests
                     File.Delete(path);
                 }
             }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Export_import_export_gives_the_same_graph_and_tensors_and_the_same_network(string kind)
+    {
+        RoundTrip<float>();
+        RoundTrip<double>();
+
+        void RoundTrip<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var net = NetworkWith<T>(kind, 5);
+            foreach (int opset in new[] { 17, 20 })
+            {
+                string a = Path.Combine(Path.GetTempPath(), $"bp-rt-{kind}-{typeof(T).Name}-{opset}-{Environment.ProcessId}-a.onnx");
+                string b = a.Replace("-a.onnx", "-b.onnx", StringComparison.Ordinal);
+                try
+                {
+                    OnnxFile.Export(net, a, new OnnxExportOptions(opset, Probabilities: true));
+                    var back = OnnxFile.Import<T>(a);
+                    Assert.Equal(net.Description, back.Description);
+                    OnnxFile.Export(back, b, new OnnxExportOptions(opset, Probabilities: true));
+                    Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+                    var x = Input(net, 37, 2);
+                    Assert.Equal(net.Infer(x).Span.ToArray(), back.Infer(x).Span.ToArray());
+                }
+                finally
+                {
+                    File.Delete(a);
+                    File.Delete(b);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("simple_convnet")]
+    [InlineData("deep_convnet")]
+    [InlineData("mlp")]
+    public void The_textbooks_networks_run_in_onnx_runtime_and_import_back(string name)
+    {
+        var net = name == "mlp" ? new MlpSpec { Sizes = [784, 50, 10] }.Build<float>(new Rng(1))
+            : Architectures.Named(name)!.Build<float>(new Rng(1));
+        string path = Path.Combine(Path.GetTempPath(), $"bp-{name}-{Environment.ProcessId}.onnx");
+        try
+        {
+            net.ExportOnnx(path);
+            foreach (int batch in new[] { 1, 37 })
+            {
+                var x = TestUtil.Random<float>(new Random(batch), name == "mlp" ? [batch, 784] : [batch, 1, 28, 28]);
+                Same(net.Infer(x), RunOrt(path, x), $"{name} batch {batch}");
+                Assert.Equal(net.Infer(x).Span.ToArray(), Sequential<float>.ImportOnnx(path).Infer(x).Span.ToArray());
+            }
+            var model = OnnxModel.Parse(File.ReadAllBytes(path), path);
+            Assert.Equal("backprop", model.ProducerName);
+            Assert.Equal("x", model.Inputs[0].Name);
+            Assert.Equal("N", model.Inputs[0].Shape[0]);
+            Assert.Equal("logits", model.Outputs[0].Name);
+            Assert.Contains(model.Initializers, t => t.Name == "layers.0.W");
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 }

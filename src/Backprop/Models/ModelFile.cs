@@ -211,5 +211,11 @@ public static class SequentialFiles
 
         /// <summary>What the network is: its layers' kinds and hyper-parameters, the loss and the element type.</summary>
         public ModelDescription Description => ModelDescription.Of(net);
+
+        /// <summary>Writes the network as an ONNX model (docs/ONNX.md).</summary>
+        public void ExportOnnx(string path, OnnxExportOptions? options = null) => OnnxFile.Export(net, path, options);
+
+        /// <summary>Imports an ONNX model of the operators docs/ONNX.md lists as a network.</summary>
+        public static Sequential<T> ImportOnnx(string path) => OnnxFile.Import<T>(path);
     }
 }

@@ -17,7 +17,7 @@ public sealed record OnnxExportOptions(int Opset = 17, bool Probabilities = fals
 /// and the forms PyTorch's <c>torch.onnx.export</c> writes for the same layers; anything else is an error naming the
 /// node and its operator, never a different network.
 /// </summary>
-public static class Onnx
+public static partial class OnnxFile
 {
     /// <summary>The lowest and highest opsets export writes.</summary>
     public const int MinOpset = 13, MaxOpset = 21;
@@ -60,7 +60,7 @@ public static class Onnx
             Opset = options.Opset,
             IrVersion = options.Opset >= 21 ? 10 : options.Opset >= 19 ? 9 : 8,
             ProducerName = "backprop",
-            ProducerVersion = typeof(Onnx).Assembly.GetName().Version?.ToString(3) ?? "0",
+            ProducerVersion = typeof(OnnxFile).Assembly.GetName().Version?.ToString(3) ?? "0",
             GraphName = "backprop",
         };
         model.Metadata[LossKey] = description.Loss;
