@@ -96,6 +96,26 @@ internal static class CommandLine
             [new("model", "the model or checkpoint file (required)", "FILE"), Json()],
             ["echo '{\"x\": [[0.1, 0.2]]}' | backprop predict --model spiral.safetensors"],
             (a, o, e) => (EvalCommand.Predict(a), 0)),
+        new("export", "writes a saved model as ONNX (input x with a symbolic batch, output logits or y), to run in ONNX Runtime",
+            [],
+            [
+                new("model", "the model or checkpoint file (required)", "FILE"),
+                new("onnx", "the ONNX file to write (required)", "FILE"),
+                new("probabilities", "adds the output probabilities = Softmax(logits) beside the logits (classifiers)"),
+                new("opset",
+                    $"the ONNX opset, {Backprop.Models.OnnxFile.MinOpset} to " +
+                    $"{Backprop.Models.OnnxFile.MaxOpset} (default 17; from 20 GELU is one Gelu node)", "N"),
+            ],
+            ["backprop export --model fashion.safetensors --onnx fashion.onnx --probabilities"],
+            (a, o, e) => (Commands.OnnxCommand.Export(a), 0)),
+        new("import", "reads an ONNX graph of the operators export writes (and torch.onnx.export writes for them) as a saved model",
+            [],
+            [
+                new("onnx", "the ONNX file to read (required)", "FILE"),
+                new("out", "the model file to write (required)", "FILE"),
+            ],
+            ["backprop import --onnx model.onnx --out model.safetensors"],
+            (a, o, e) => (Commands.OnnxCommand.Import(a), 0)),
         new("grade", "checks your own layer (the book's Python class, or a C# Layer<T>) as the exercise platform does", ["FILE"],
             [
                 new("layer", $"which layer: {string.Join(", ", Grading.GradedLayers.Classes.Keys)} (default: from the class names)",
