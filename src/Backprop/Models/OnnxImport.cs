@@ -166,6 +166,7 @@ public static partial class OnnxFile
                     double ratio = n.Inputs.Count > 1 && n.Inputs[1].Length > 0 ? Scalar(n, n.Inputs[1]) : 0.5;
                     if (n.Inputs.Count > 2 && n.Inputs[2].Length > 0) throw Unsupported(n, "has a training_mode input");
                     return Add(n, "dropout", ("p", ratio));
+                case "Pad": return Pad(n);
                 case "Conv": return Conv(n, x);
                 case "MaxPool":
                 case "AveragePool":
@@ -252,7 +253,26 @@ public static partial class OnnxFile
             return Out(n);
         }
 
-        private string Pool(OnnxNode n)
+        // PyTorch writes an average pooling as Pad (zeros) + AveragePool: zeros counted in the mean are Backprop's padding.
+        private string Pad(OnnxNode n)
+        {
+            if ((n.Attribute("mode")?.S ?? "constant") != "constant") throw Unsupported(n, "pads by reflection or edge values");
+            if (n.Inputs.Count > 2 && n.Inputs[2].Length > 0 && Scalar(n, n.Inputs[2]) != 0) throw Unsupported(n, "pads with a value ≠ 0");
+            if (n.Inputs.Count > 3 && n.Inputs[3].Length > 0) throw Unsupported(n, "pads chosen axes only");
+            var pads = n.Inputs.Count > 1 ? Const(n, n.Inputs[1], 1, integers: true).Integers : n.Attribute("pads")?.Ints ?? [];
+            if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0
+                || new[] { pads[2], pads[3], pads[6], pads[7] }.Distinct().Count() != 1)
+                throw Unsupported(n, $"pads ({string.Join(", ", pads)}); only the same padding on every side of an image is imported");
+            int p = (int)pads[2];
+            if (p == 0) return Out(n);
+            var pool = Consumers(Out(n)).SingleOrDefault();
+            if (pool is not { OpType: "AveragePool" } || (pool.Attribute("pads")?.Ints ?? [0, 0, 0, 0]).Any(v => v != 0))
+                throw Unsupported(n, "pads zeros before something other than an unpadded average pooling");
+            _done.Add(pool);
+            return Pool(pool, p);
+        }
+
+        private string Pool(OnnxNode n, int extraPad = 0)
         {
             var k = n.Attribute("kernel_shape") ?? throw Unsupported(n, "has no kernel_shape");
             if (k.Ints.Length != 2) throw Unsupported(n, "is not a 2-D pooling");
@@ -266,7 +286,7 @@ public static partial class OnnxFile
                     "divides by the whole window");
             _rank = 4;
             return Add(n, max ? "max_pooling" : "average_pooling", ("pool_h", (int)k.Ints[0]), ("pool_w", (int)k.Ints[1]),
-                ("stride", stride), ("pad", pad));
+                ("stride", stride), ("pad", pad + extraPad));
         }
 
         // One stride and one pad for both axes and both sides, as Backprop's layers take them.
