@@ -346,6 +346,18 @@ public class GemmPlanTests
     }
 
     [Fact]
+    public void The_packed_depth_follows_the_L1_cache_the_processor_reports()
+    {
+        var (l1, l2) = Processor.Caches;
+        Assert.InRange(l1, 8 << 10, 4 << 20);
+        Assert.InRange(l2, 64 << 10, 1 << 30);
+        // half of L1d holds one KC×NR micro-panel of B: 32 floats or 16 doubles (64-byte rows) a k
+        Assert.Equal(Math.Clamp(l1 / 2 / 128 / 8 * 8, 64, 512), Gemm.KC<float>(GemmPath.Vector512));
+        Assert.Equal(Gemm.KC<float>(GemmPath.Vector512), Gemm.KC<double>(GemmPath.Vector512));
+        Assert.Contains($"KC {Gemm.KC<float>(GemmPath.Vector512)}", Gemm.Blocking<float>(GemmPath.Vector512));
+    }
+
+    [Fact]
     public void Large_products_split_between_threads_and_small_ones_do_not()
     {
         var big = Gemm.Plan<float>(GemmPath.Vector256, false, false, 1024, 1024, 1024, 2);

@@ -105,7 +105,8 @@ internal static class BenchCommand
             Operands.Clear();
             Parallelism.MaxThreads = savedThreads;
         }
-        return json ? Json(records) : $"\nprocessor: {Processor.Describe()}\n" + Table(records);
+        return json ? Json(records) : $"\nprocessor: {Processor.Describe()}\nGEMM blocking: float32 " +
+            $"{Gemm.Blocking<float>(Gemm.BestPath)}; float64 {Gemm.Blocking<double>(Gemm.BestPath)}\n" + Table(records);
     }
 
     private static int[] ParseThreads(string v) => v switch
@@ -244,8 +245,7 @@ internal static class BenchCommand
             var (m, lo, hi) = Time(() =>
             {
                 net.ComputeLoss(x, t);
-                net.Backward(T.One, inputGradient: false);
-                optimizer.Step(net);
+                optimizer.Step(net);   // the backward pass and the update
             }, quick);
             yield return new Record("network_step", "", 0, batch, 0, 0, batch, m, lo, hi, batch / m, Layer: $"{name}, batch {batch}, Adam");
         }

@@ -107,7 +107,8 @@ public static unsafe partial class Gemm
         int mcBlock = MC / mr * mr;   // whole micro-panels per block, so packing never runs past the buffer
         int ncMax = Math.Min(NC, RoundUp(n1 - n0, nr));
         int mcMax = Math.Max(mr, Math.Min(mcBlock, RoundUp(m1 - m0, mr)));
-        int kcMax = Math.Min(KC, p.K);
+        int KCb = KC<T>(p.Path);
+        int kcMax = Math.Min(KCb, p.K);
         T* packA = Buffer<T>(ref t_packA, (long)mcMax * kcMax);
         T* packB = Buffer<T>(ref t_packB, (long)ncMax * kcMax);
         T* tile = stackalloc T[16 * 64];
@@ -116,9 +117,9 @@ public static unsafe partial class Gemm
         for (int jc = n0; jc < n1; jc += NC)
         {
             int nc = Math.Min(NC, n1 - jc);
-            for (int pc = 0; pc < p.K; pc += KC)
+            for (int pc = 0; pc < p.K; pc += KCb)
             {
-                int kc = Math.Min(KC, p.K - pc);
+                int kc = Math.Min(KCb, p.K - pc);
                 bool first = pc == 0 && !p.Accumulate;
                 T* bias = pc == 0 ? p.Bias : null;
                 PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB, vector, sums == null ? null : sums + jc);

@@ -24,7 +24,6 @@ namespace Backprop.Kernels;
 /// </remarks>
 public static unsafe partial class Gemm
 {
-    private const int KC = 192;
     private const int MC = 96;
     private const int NC = 1024;
     private const long ParallelThreshold = 1L << 19;   // multiply-adds below which one thread is faster
@@ -234,6 +233,21 @@ public static unsafe partial class Gemm
         if ((long)(rows - 1) * ld + cols > length)
             throw new ArgumentException($"Gemm: {name} holds {length} elements, too few for {rows}×{cols} with leading dimension {ld}");
     }
+
+    // The depth of a packed block: on the AVX-512 path, the KC×NR micro-panel of B that every micro-kernel call streams
+    // fills half of this core's L1d (CPUID), as BLIS sizes it: 192 for a 48 KiB L1d, 128 for 32 KiB. Elsewhere 192.
+    internal static int KC<T>(GemmPath path) where T : unmanaged
+    {
+        if (path != GemmPath.Vector512) return 192;
+        int kc = Processor.Caches.L1 / 2 / (NR<T>(path) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        return Math.Clamp(kc / 8 * 8, 64, 512);
+    }
+
+    /// <summary>The packed path's blocking on <paramref name="path"/>, as <c>bench</c> prints it.</summary>
+    public static string Blocking<T>(GemmPath path) where T : unmanaged =>
+        $"MR×NR {MR<T>(path)}×{NR<T>(path)}, KC {KC<T>(path)}" + (path == GemmPath.Vector512
+            ? $" (half of L1d {Processor.Caches.L1 / 1024} KiB over NR·{System.Runtime.CompilerServices.Unsafe.SizeOf<T>()} B)" : "")
+        + $", MC {MC / MR<T>(path) * MR<T>(path)}, NC {NC}";
 
     internal static int MR<T>(GemmPath path) => path switch
     {
