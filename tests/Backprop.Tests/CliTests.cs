@@ -199,6 +199,12 @@ public class TrainCliTests
     [InlineData(new[] { "demo", "--plot", "/tmp" }, "--plot /tmp: that is a folder")]
     [InlineData(new[] { "demo", "--plot", "/nonexistent/dir/c.png" }, "does not exist")]
     [InlineData(new[] { "train", "--validation", "1" }, "--validation must be at least 0 and below 1")]
+    [InlineData(new[] { "export", "--model", "/nonexistent.safetensors" }, "--onnx FILE is required")]
+    [InlineData(new[] { "export", "--model", "/nonexistent.safetensors", "--onnx", "/tmp/x.onnx" }, "no such file")]
+    [InlineData(new[] { "export", "--model", "m", "--onnx", "/tmp/x.onnx", "--opset", "99" }, "--opset must be")]
+    [InlineData(new[] { "import", "--onnx", "/etc/passwd", "--out", "/tmp/x.safetensors" }, "not a valid ONNX file")]
+    [InlineData(new[] { "import", "--onnx", "/nonexistent.onnx", "--out", "/tmp/x.safetensors" }, "no such file")]
+    [InlineData(new[] { "import", "--onnx", "/nonexistent.onnx" }, "--out FILE is required")]
     [InlineData(new[] { "eval" }, "--model FILE is required")]
     [InlineData(new[] { "eval", "--model", "/nonexistent.safetensors" }, "no such file")]
     public void Bad_training_options_give_a_clear_message_and_exit_code_2(string[] args, string part)

@@ -186,6 +186,17 @@ public class OnnxTests
     {
         var net = name == "mlp" ? new MlpSpec { Sizes = [784, 50, 10] }.Build<float>(new Rng(1))
             : Architectures.Named(name)!.Build<float>(new Rng(1));
+        // Trained a little (Adam on random batches), so that the weights are no longer their initial draws.
+        var optimizer = new Backprop.Optimizers.Adam<float>(net.Parameters, lr: 0.01);
+        var rng = new Random(4);
+        for (int step = 0; step < 3; step++)
+        {
+            var xb = TestUtil.Random<float>(rng, name == "mlp" ? [20, 784] : [20, 1, 28, 28]);
+            var tb = new Tensor<float>(Enumerable.Range(0, 20).Select(i => (float)(i % 10)).ToArray(), 20);
+            net.Training = true;
+            net.ComputeLoss(xb, tb);
+            optimizer.Step(net);
+        }
         string path = Path.Combine(Path.GetTempPath(), $"bp-{name}-{Environment.ProcessId}.onnx");
         try
         {
