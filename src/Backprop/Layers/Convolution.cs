@@ -176,7 +176,14 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P).
     private sealed class Scratch
     {
-        public Tensor<T>? Col, Out, Dcol;
+        public T[] Col = [], Out = [], Dcol = [];
+
+        // At least n elements, kept between steps (the last chunk of a batch may be shorter: it uses a prefix).
+        public static Span<T> Take(ref T[] buffer, long n)
+        {
+            if (buffer.Length < n) buffer = new T[n];
+            return buffer.AsSpan(0, (int)n);
+        }
     }
 
     private Scratch ScratchFor(int part)
@@ -223,7 +230,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         var x = _x!;
         int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW, count = n1 - n0;
         P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad);
-        var col = TensorBuffer.Ensure(ref s.Col, K, count * P).Span;
+        var col = Scratch.Take(ref s.Col, (long)K * count * P);
         Im2Col.Unfold<T>(x.Span.Slice(n0 * C * H * Wd, count * C * H * Wd), count, C, H, Wd, FH, FW, Stride, Pad, col);
         return col;
     }
@@ -233,7 +240,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0;
         var col = Unfold(s, n0, n1, out int P);
         int cols = count * P;
-        var o = TensorBuffer.Ensure(ref s.Out, FN, cols).Span;
+        var o = Scratch.Take(ref s.Out, (long)FN * cols);
         Gemm.Multiply<T>(transA: false, transB: false, FN, cols, K, W.Span, K, col, cols, o, cols);
         var bs = b.Span;
         var ys = y.Span;
@@ -249,14 +256,14 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         var col = Unfold(s, n0, n1, out int P);
         int cols = count * P;
         var ds = dout.Span;
-        var dc = TensorBuffer.Ensure(ref s.Out, FN, cols).Span;
+        var dc = Scratch.Take(ref s.Out, (long)FN * cols);
         for (int n = 0; n < count; n++)                                       // (S, FN, P) → (FN, S·P)
             for (int f = 0; f < FN; f++) ds.Slice(((n0 + n) * FN + f) * P, P).CopyTo(dc.Slice(f * cols + n * P, P));
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
         Gemm.Multiply<T>(transA: false, transB: true, FN, K, cols, dc, cols, col, cols, part, K);
         for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * cols, cols));
         if (dx is null) return;
-        var dcol = TensorBuffer.Ensure(ref s.Dcol, K, cols).Span;
+        var dcol = Scratch.Take(ref s.Dcol, (long)K * cols);
         Gemm.Multiply<T>(transA: true, transB: false, K, cols, FN, W.Span, K, dc, cols, dcol, cols);
         Im2Col.Fold<T>(dcol, count, C, H, Wd, FH, FW, Stride, Pad, dx.Span.Slice(n0 * C * H * Wd, count * C * H * Wd));
     }
