@@ -148,6 +148,15 @@ public class KernelTests
         }
     }
 
+}
+
+/// <summary>
+/// Allocation of a convolutional network's step, apart from the other tests: while another test holds the worker pool,
+/// a job's parts all run on the caller, whose per-thread packing buffers may then grow once.
+/// </summary>
+[Collection("Global kernel settings")]
+public class ConvNetAllocationTests
+{
     [Theory]
     [InlineData("simple_convnet")]
     [InlineData("deep_convnet")]

@@ -31,35 +31,31 @@ public static class Im2Col
         int vectors = (OW + Vector512<T>.Count - 1) / Vector512<T>.Count;
         if (stride == 1 && Avx512F.IsSupported && vectors <= MaxVectors)
         {
-            // Each run of OW pixels (24 in SimpleConvNet) is one masked load and store per vector: lanes whose pixel lies
-            // outside the input row are never read and store zeros. The masks depend on j only.
-            int w = Vector512<T>.Count;
-            var keep = stackalloc Vector512<T>[MaxVectors];
-            var take = stackalloc Vector512<T>[MaxVectors];
-            for (int v = 0; v < vectors; v++) keep[v] = Simd.FirstLanes<T>(Math.Min(w, OW - v * w));
-            fixed (T* px = x, pc = col)
-                for (int c = 0; c < C; c++)
-                    for (int i = 0; i < FH; i++)
-                        for (int j = 0; j < FW; j++)
-                        {
-                            T* row = pc + ((c * FH + i) * FW + j) * cols;
-                            var (lo, hi) = Inside(W, OW, 1, pad, j);
-                            for (int v = 0; v < vectors; v++) take[v] = Lanes<T>(lo - v * w, hi - v * w);
-                            for (int n = n0; n < n1; n++)
-                                for (int oh = 0; oh < OH; oh++)
+            // Each input plane is copied once into a zero-padded plane; then every run of OW pixels (24 in SimpleConvNet)
+            // is a plain copy from it, whole vectors and one masked tail, with no bounds to test.
+            int w = Vector512<T>.Count, Hp = H + 2 * pad, Wp = W + 2 * pad;
+            var keep = Simd.FirstLanes<T>(OW - (vectors - 1) * w);
+            var padded = PaddedPlane<T>.Get((long)Hp * Wp + w);
+            fixed (T* px = x, pc = col, pp = padded)
+                for (int n = n0; n < n1; n++)
+                    for (int c = 0; c < C; c++)
+                    {
+                        new Span<T>(pp, Hp * Wp).Clear();
+                        for (int h = 0; h < H; h++)
+                            new ReadOnlySpan<T>(px + ((long)(n * C + c) * H + h) * W, W).CopyTo(new Span<T>(pp + (h + pad) * Wp + pad, W));
+                        for (int i = 0; i < FH; i++)
+                            for (int j = 0; j < FW; j++)
+                            {
+                                T* dst = pc + ((c * FH + i) * FW + j) * cols + (long)n * P;
+                                T* src = pp + i * Wp + j;
+                                for (int oh = 0; oh < OH; oh++, dst += OW, src += Wp)
                                 {
-                                    T* dst = row + (long)n * P + (long)oh * OW;
-                                    int h = oh - pad + i;
-                                    if ((uint)h >= (uint)H)
-                                    {
-                                        for (int v = 0; v < vectors; v++) Simd.MaskStore(dst + v * w, keep[v], Vector512<T>.Zero);
-                                        continue;
-                                    }
-                                    T* src = px + ((long)(n * C + c) * H + h) * W + j - pad;   // the pixel of ow = 0
-                                    for (int v = 0; v < vectors; v++)
-                                        Simd.MaskStore(dst + v * w, keep[v], Simd.MaskLoad(src + v * w, take[v]));
+                                    int v = 0;
+                                    for (; v < (vectors - 1) * w; v += w) Vector512.Store(Vector512.Load(src + v), dst + v);
+                                    Simd.MaskStore(dst + v, keep, Simd.MaskLoad(src + v, keep));
                                 }
-                        }
+                            }
+                    }
             return;
         }
         for (int c = 0; c < C; c++)
@@ -156,6 +152,18 @@ public static class Im2Col
                                 for (int ow = lo, w = w0; ow < hi; ow++, w += stride) dst[w] += src[ow];
                         }
                     }
+    }
+
+    // One zero-padded input plane per thread, kept between calls (no allocation in a training step).
+    private static class PaddedPlane<T>
+    {
+        [ThreadStatic] private static T[]? t_plane;
+
+        public static T[] Get(long n)
+        {
+            if (t_plane is null || t_plane.Length < n) t_plane = new T[n];
+            return t_plane;
+        }
     }
 
     // Runs longer than this many vectors take the plain loops.
