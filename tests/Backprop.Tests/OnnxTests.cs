@@ -178,6 +178,29 @@ public class OnnxTests
         }
     }
 
+    [Fact]
+    public void A_network_that_starts_with_an_activation_takes_the_input_of_its_first_shaped_layer()
+    {
+        // ReLU first, then a convolution: the input is images, not (N, D).
+        var rng = new Rng(6);
+        var net = new Sequential<float>([new Relu<float>(), new Convolution<float>(3, 2, 3, 3, rng: rng),
+            new FullyConnected<float>(3 * 5 * 6,
+            4, rng: rng)], new SoftmaxCrossEntropy<float>());
+        string path = Path.Combine(Path.GetTempPath(), $"bp-relu-first-{Environment.ProcessId}.onnx");
+        try
+        {
+            net.ExportOnnx(path);
+            Assert.Equal(4, OnnxModel.Parse(File.ReadAllBytes(path), path).Inputs[0].Shape.Count);
+            var x = TestUtil.Random<float>(new Random(3), 5, 2, 7, 8);
+            Same(net.Infer(x), RunOrt(path, x), "relu-first");
+            Assert.Equal(net.Infer(x).Span.ToArray(), Sequential<float>.ImportOnnx(path).Infer(x).Span.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData("simple_convnet")]
     [InlineData("deep_convnet")]

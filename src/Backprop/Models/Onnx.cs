@@ -67,7 +67,12 @@ public static partial class OnnxFile
         var tensors = ModelFile.Tensors(net).ToDictionary(t => t.Name, t => t.Value);
         var g = new GraphWriter(model, elem);
         string current = "x";
-        int rank = 2;
+        // The input's shape comes from the first layer that has one (activations and dropout take any): images for a
+        // convolution, pooling or per-channel normalization, (N, D) otherwise.
+        var shaping = description.Layers.FirstOrDefault(l => l.Kind is "fully_connected" or "batch_norm" or "convolution"
+            or "max_pooling" or "average_pooling" or "batch_norm_2d");
+        bool images = shaping?.Kind is "convolution" or "max_pooling" or "average_pooling" or "batch_norm_2d";
+        int rank = images ? 4 : 2;
         for (int i = 0; i < description.Layers.Count; i++)
         {
             var d = description.Layers[i];
@@ -75,7 +80,6 @@ public static partial class OnnxFile
             OnnxTensor W(string name) => g.Initializer($"{p}.{name}", tensors[$"{p}.{name}"]);
             double Num(string name) => Convert.ToDouble(d.Hyperparameters[name], CultureInfo.InvariantCulture);
             int Int(string name) => Convert.ToInt32(d.Hyperparameters[name], CultureInfo.InvariantCulture);
-            if (i == 0) rank = d.Kind is "convolution" or "max_pooling" or "average_pooling" or "batch_norm_2d" ? 4 : 2;
             switch (d.Kind)
             {
                 case "fully_connected":
@@ -195,14 +199,13 @@ public static partial class OnnxFile
         string output = classifier ? "logits" : "y";
         g.Rename(current, output);
         if (description.Layers.Count == 0) g.Node("Identity", "identity", ["x"], output: output);
-        var first = description.Layers.FirstOrDefault();
-        object[] inputShape = first is null ? ["N", "D"]
-            : first.Kind == "fully_connected" ? ["N", Convert.ToInt64(first.Hyperparameters["inputs"], CultureInfo.InvariantCulture)]
-            : first.Kind == "convolution" ? ["N", Convert.ToInt64(first.Hyperparameters["channels"], CultureInfo.InvariantCulture), "H",
-                "W"]
-            : first.Kind == "batch_norm_2d" ? ["N", Convert.ToInt64(first.Hyperparameters["channels"], CultureInfo.InvariantCulture),
-                "H", "W"]
-            : rank == 4 ? ["N", "C", "H", "W"] : ["N", "D"];
+        long Size(string name) => Convert.ToInt64(shaping!.Hyperparameters[name], CultureInfo.InvariantCulture);
+        object[] inputShape = shaping?.Kind switch
+        {
+            "fully_connected" => ["N", Size("inputs")],
+            "convolution" or "batch_norm_2d" => ["N", Size("channels"), "H", "W"],
+            _ => images ? ["N", "C", "H", "W"] : ["N", "D"],
+        };
         model.Inputs.Add(new OnnxValueInfo("x", elem, inputShape));
         model.Outputs.Add(new OnnxValueInfo(output, elem, ["N", "K"]));
         if (options.Probabilities)
