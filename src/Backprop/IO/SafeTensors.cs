@@ -62,78 +62,21 @@ public static class SafeTensors
         // Pad the header with spaces so the data starts 8-byte aligned.
         while (header.Length % 8 != 0) header.WriteByte((byte)' ');
 
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new InvalidInputException($"cannot save {path}: the folder {dir} does not exist");
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, fs =>
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            fs.Write(len);
+            header.Position = 0;
+            header.CopyTo(fs);
+            foreach (var t in list)
             {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                fs.Write(len);
-                header.Position = 0;
-                header.CopyTo(fs);
-                foreach (var t in list)
-                {
-                    if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian " +
-                        "machine");
-                    if (t.F32 is not null) fs.Write(MemoryMarshal.AsBytes(t.F32.AsSpan()));
-                    else fs.Write(MemoryMarshal.AsBytes(t.F64!.AsSpan()));
-                }
-                fs.Flush(flushToDisk: true);
+                if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian " +
+                    "machine");
+                if (t.F32 is not null) fs.Write(MemoryMarshal.AsBytes(t.F32.AsSpan()));
+                else fs.Write(MemoryMarshal.AsBytes(t.F64!.AsSpan()));
             }
-            File.Move(tmp, full, overwrite: true);
-            RemoveStaleTemporaries(dir, Path.GetFileName(full));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Disk full, a read-only or vanished folder: the target keeps its last complete version, the temporary goes.
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw new InvalidFileException($"cannot save {path}: {e.Message} (the file keeps its previous content)", e);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Deletes temporary files that earlier saves to the same target left when their process was killed: only names of
-    /// this writer's own pattern (<c>.NAME.PID.GUID.tmp</c>) whose process no longer runs.
-    /// </summary>
-    private static void RemoveStaleTemporaries(string dir, string name)
-    {
-        string prefix = $".{name}.";
-        try
-        {
-            foreach (var file in Directory.EnumerateFiles(dir, prefix + "*.tmp"))
-            {
-                var parts = Path.GetFileName(file)[prefix.Length..].Split('.');
-                if (parts.Length != 3 || parts[2] != "tmp" || !int.TryParse(parts[0], out int pid) || parts[1].Length != 32
-                    || !Guid.TryParseExact(parts[1], "N", out _))
-                    continue;
-                if (pid == Environment.ProcessId || Running(pid)) continue;
-                try { File.Delete(file); }
-                catch (IOException) { }
-                catch (UnauthorizedAccessException) { }
-            }
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-
-    private static bool Running(int pid)
-    {
-        try
-        {
-            using var p = System.Diagnostics.Process.GetProcessById(pid);
-            return !p.HasExited;
-        }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
+        });
     }
 
     /// <summary>Reads and validates a file: every failure is an <see cref="InvalidFileException"/> that says what is wrong.</summary>

@@ -5,7 +5,7 @@ using Backprop.Networks;
 
 namespace Backprop.Models;
 
-/// <summary>What <see cref="Onnx.Export{T}"/> writes.</summary>
+/// <summary>What <see cref="OnnxFile.Export{T}"/> writes.</summary>
 /// <param name="Opset">The ONNX opset, 13 to 21: from 20, GELU is the Gelu operator; below, its decomposition.</param>
 /// <param name="Probabilities">Adds an output <c>probabilities</c> = Softmax(logits) beside the logits (classifiers only).</param>
 public sealed record OnnxExportOptions(int Opset = 17, bool Probabilities = false);
@@ -29,17 +29,7 @@ public static partial class OnnxFile
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var bytes = ToModel(net, options ?? new()).ToBytes();
-        string tmp = path + $".{Environment.ProcessId}.tmp";
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw new InvalidInputException($"{path}: cannot write the ONNX file ({e.Message})");
-        }
+        AtomicFile.Write(path, s => s.Write(bytes));
     }
 
     /// <summary>The ONNX model of <paramref name="net"/> (inference: dropout is the identity, batch normalization uses its
