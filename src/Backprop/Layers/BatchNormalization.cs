@@ -12,33 +12,15 @@ namespace Backprop.Layers;
 /// statistics. Backward in training: dβ = Σ dout, dγ = Σ dout·x̂, dx = (γ/√(σ² + ε))·(dout − mean(dout) − x̂·mean(dout·x̂)).
 /// Trailing axes of x are flattened into features.
 /// </remarks>
-public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class BatchNormalization<T> : BatchNormalizationBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _x, _xhat, _y, _dx, _tmp;
     private readonly Tensor<T> _mean, _invStd, _sumD, _sumDX;
     private bool _trainedPass;
 
     /// <summary>Creates the layer for <paramref name="features"/> features (γ = 1, β = 0).</summary>
-    public BatchNormalization(int features, double momentum = 0.9, double eps = 1e-5)
+    public BatchNormalization(int features, double momentum = 0.9, double eps = 1e-5) : base(features, "features", momentum, eps)
     {
-        if (features < 1) throw new InvalidInputException($"BatchNormalization: features must be at least 1, not {features}");
-        if (!(momentum >= 0
-            && momentum <= 1)) throw new InvalidInputException($"BatchNormalization: momentum must be in [0, 1], not {momentum}");
-        if (!(eps > 0)
-            || !double.IsFinite(eps)) throw new InvalidInputException($"BatchNormalization: eps must be a positive number, not {eps}");
-        Momentum = momentum;
-        Eps = eps;
-        gamma = Tensor<T>.Zeros(features);
-        gamma.Span.Fill(T.One);
-        beta = Tensor<T>.Zeros(features);
-        RunningMean = Tensor<T>.Zeros(features);
-        RunningVar = Tensor<T>.Zeros(features);
-        RunningVar.Span.Fill(T.One);
-        _parameters = [new("gamma", gamma, Tensor<T>.Zeros(features), ParameterRole.NormScale), new("beta", beta, Tensor<T>.Zeros(features),
-            ParameterRole.NormShift)];
-        Buffers = [("running_mean", RunningMean), ("running_var", RunningVar)];
-        Hyperparameters = new Dictionary<string, object> { ["features"] = features, ["momentum"] = momentum, ["eps"] = eps };
         _mean = Tensor<T>.Zeros(features);
         _invStd = Tensor<T>.Zeros(features);
         _sumD = Tensor<T>.Zeros(features);
@@ -47,34 +29,6 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
 
     /// <inheritdoc/>
     public override string Kind => "batch_norm";
-
-#pragma warning disable IDE1006
-    /// <summary>The scale γ.</summary>
-    public Tensor<T> gamma { get; }
-    /// <summary>The shift β.</summary>
-    public Tensor<T> beta { get; }
-#pragma warning restore IDE1006
-
-    /// <summary>Running mean, used in inference.</summary>
-    public Tensor<T> RunningMean { get; }
-
-    /// <summary>Running variance, used in inference.</summary>
-    public Tensor<T> RunningVar { get; }
-
-    /// <summary>The running-statistics momentum.</summary>
-    public double Momentum { get; }
-
-    /// <summary>The ε added to the variance.</summary>
-    public double Eps { get; }
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<(string Name, Tensor<T> Value)> Buffers { get; }
-
-    /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> x)
@@ -139,8 +93,8 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
         CheckDout(dout, x.Shape);
         int B = x.Dim(0), D = gamma.Length;
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-        var dgamma = _parameters[0].Grad.Span;
-        var dbeta = _parameters[1].Grad.Span;
+        var dgamma = GammaGrad;
+        var dbeta = BetaGrad;
         var xhat = _xhat!.Span;
         var tmp = TensorBuffer.Ensure(ref _tmp, D).Span;
         dgamma.Clear();

@@ -14,66 +14,20 @@ namespace Backprop.Layers;
 /// inference uses the running statistics. Backward in training, with M = N·H·W values per channel: dβ = Σ dout,
 /// dγ = Σ dout·x̂, dx = (γ/√(σ² + ε))·(dout − dβ/M − x̂·dγ/M).
 /// </remarks>
-public sealed class BatchNormalization2d<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class BatchNormalization2d<T> : BatchNormalizationBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _x, _xhat, _y, _dx;
     private readonly T[] _invStd;
     private bool _trainedPass;
 
     /// <summary>Creates the layer for <paramref name="channels"/> channels (γ = 1, β = 0).</summary>
-    public BatchNormalization2d(int channels, double momentum = 0.9, double eps = 1e-5)
+    public BatchNormalization2d(int channels, double momentum = 0.9, double eps = 1e-5) : base(channels, "channels", momentum, eps)
     {
-        if (channels < 1) throw new InvalidInputException($"BatchNormalization2d: channels must be at least 1, not {channels}");
-        if (!(momentum >= 0 && momentum <= 1))
-            throw new InvalidInputException($"BatchNormalization2d: momentum must be in [0, 1], not {momentum}");
-        if (!(eps > 0) || !double.IsFinite(eps))
-            throw new InvalidInputException($"BatchNormalization2d: eps must be a positive number, not {eps}");
-        Momentum = momentum;
-        Eps = eps;
-        gamma = Tensor<T>.Zeros(channels);
-        gamma.Span.Fill(T.One);
-        beta = Tensor<T>.Zeros(channels);
-        RunningMean = Tensor<T>.Zeros(channels);
-        RunningVar = Tensor<T>.Zeros(channels);
-        RunningVar.Span.Fill(T.One);
-        _parameters = [new("gamma", gamma, Tensor<T>.Zeros(channels), ParameterRole.NormScale),
-            new("beta", beta, Tensor<T>.Zeros(channels), ParameterRole.NormShift)];
-        Buffers = [("running_mean", RunningMean), ("running_var", RunningVar)];
-        Hyperparameters = new Dictionary<string, object> { ["channels"] = channels, ["momentum"] = momentum, ["eps"] = eps };
         _invStd = new T[channels];
     }
 
     /// <inheritdoc/>
     public override string Kind => "batch_norm_2d";
-
-#pragma warning disable IDE1006
-    /// <summary>The scale γ, one per channel.</summary>
-    public Tensor<T> gamma { get; }
-    /// <summary>The shift β, one per channel.</summary>
-    public Tensor<T> beta { get; }
-#pragma warning restore IDE1006
-
-    /// <summary>Running mean per channel, used in inference.</summary>
-    public Tensor<T> RunningMean { get; }
-
-    /// <summary>Running (biased) variance per channel, used in inference.</summary>
-    public Tensor<T> RunningVar { get; }
-
-    /// <summary>The running-statistics momentum.</summary>
-    public double Momentum { get; }
-
-    /// <summary>The ε added to the variance.</summary>
-    public double Eps { get; }
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<(string Name, Tensor<T> Value)> Buffers { get; }
-
-    /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
 
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> x)
@@ -147,8 +101,8 @@ public sealed class BatchNormalization2d<T> : Layer<T> where T : unmanaged, IFlo
         var dxs = dx.Span;
         var ds = dout.Span;
         var xhat = _xhat!.Span;
-        var dgamma = _parameters[0].Grad.Span;
-        var dbeta = _parameters[1].Grad.Span;
+        var dgamma = GammaGrad;
+        var dbeta = BetaGrad;
         T invM = T.One / T.CreateTruncating(N * S);
         for (int c = 0; c < C; c++)
         {
