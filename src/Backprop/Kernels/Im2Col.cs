@@ -28,12 +28,11 @@ public static class Im2Col
         int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
         long cols = (long)N * P;
         Check(x.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
-        int vectors = (OW + Vector512<T>.Count - 1) / Vector512<T>.Count;
-        if (stride == 1 && Avx512F.IsSupported && vectors <= MaxVectors)
+        if (stride == 1 && Avx512F.IsSupported)
         {
             // Each input plane is copied once into a zero-padded plane; then every run of OW pixels (24 in SimpleConvNet)
             // is a plain copy from it, whole vectors and one masked tail, with no bounds to test.
-            int w = Vector512<T>.Count, Hp = H + 2 * pad, Wp = W + 2 * pad;
+            int w = Vector512<T>.Count, Hp = H + 2 * pad, Wp = W + 2 * pad, vectors = (OW + w - 1) / w;
             var keep = Simd.FirstLanes<T>(OW - (vectors - 1) * w);
             var padded = PaddedPlane<T>.Get((long)Hp * Wp + w);
             fixed (T* px = x, pc = col, pp = padded)
@@ -165,9 +164,6 @@ public static class Im2Col
             return t_plane;
         }
     }
-
-    // Runs longer than this many vectors take the plain loops.
-    private const int MaxVectors = 16;
 
     // The lanes l with from ≤ l < to.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -104,7 +104,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         var (N, _, _, _, OH, OW) = Dims(x);
         _x = x;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
-        Chunks(forward: true, dout: null, y, needDx: false);
+        Chunks(forward: true, dout: null, y, needDx: false, OH * OW);
         return y;
     }
 
@@ -119,10 +119,10 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         var (N, _, _, _, OH, OW) = Dims(x);
         int FN = W.Dim(0), K = W.Length / FN;
         CheckDout(dout, [N, FN, OH, OW]);
-        int size = ChunkSamples(N, K, FN, OH * OW), chunks = (N + size - 1) / size;
+        int chunks = ChunkPlan(N, OH * OW).Count;
         TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
-        Chunks(forward: false, dout, dx, needDx);
+        Chunks(forward: false, dout, dx, needDx, OH * OW);
         // The chunks' sums added in chunk order: the same on any number of threads.
         var parts = _dWParts!.Span;
         var dWs = dW.Span;
@@ -138,25 +138,25 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         return dx;
     }
 
-    // Samples per chunk: a chunk's col, product and dout in half of L2, and at least two chunks where the batch allows
-    // (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
-    private static int ChunkSamples(int N, int K, int FN, int P)
+    // Samples per chunk, and chunks: a chunk's col, product and dout in half of L2, and at least two chunks where the
+    // batch allows (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
+    private (int Size, int Count) ChunkPlan(int N, int P)
     {
+        int FN = W.Dim(0), K = W.Length / FN;
         long perSample = (long)(K + 2 * FN) * P * Unsafe.SizeOf<T>();
         int fit = (int)Math.Max(1, Processor.Caches.L2 / 2 / perSample);
-        return Math.Max(1, Math.Min(fit, (N + 1) / 2));
+        int size = Math.Max(1, Math.Min(fit, (N + 1) / 2));
+        return (size, (N + size - 1) / size);
     }
 
     // Runs the forward or backward pass chunk by chunk of samples, the chunks split between threads. Each chunk's col
     // lives in its thread's scratch, in cache, from im2col to the product (backward builds it again rather than keep
     // K·N·OH·OW values for the whole batch); its products run on its own thread.
-    private void Chunks(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx)
+    private void Chunks(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx, int P)
     {
-        var x = _x!;
-        int N = x.Dim(0), FN = W.Dim(0), K = W.Length / FN;
-        int P = Im2Col.OutputSize(x.Dim(2), W.Dim(2), Stride, Pad) * Im2Col.OutputSize(x.Dim(3), W.Dim(3), Stride, Pad);
-        int size = ChunkSamples(N, K, FN, P), chunks = (N + size - 1) / size;
-        long work = (long)N * P * K * FN;
+        int N = _x!.Dim(0);
+        var (size, chunks) = ChunkPlan(N, P);
+        long work = (long)N * P * W.Length;
         int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), chunks);
         var job = _job ??= new ChunkJob(this);
         job.Set(forward, dout, to, needDx, size, chunks);
@@ -171,7 +171,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     }
 
     private ChunkJob? _job;
-    private Scratch[] _scratch = [];
+    private readonly Scratch?[] _scratch = new Scratch?[WorkerPool.Shared.Capacity];   // one per part of a job
 
     // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P).
     private sealed class Scratch
@@ -186,11 +186,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         }
     }
 
-    private Scratch ScratchFor(int part)
-    {
-        if (_scratch.Length <= part) lock (this) if (_scratch.Length <= part) Array.Resize(ref _scratch, WorkerPool.Shared.Capacity);
-        return _scratch[part] ??= new Scratch();
-    }
+    private Scratch ScratchFor(int part) => _scratch[part] ??= new Scratch();
 
     private sealed class ChunkJob(Convolution<T> layer) : WorkerPool.IJob
     {

@@ -118,7 +118,7 @@ public static partial class OnnxFile
                     if (next.Count == 1 && next[0].OpType == "Gemm") { _done.Add(next[0]); return Gemm(next[0], Out(n)); }
                     if (next.Count == 1 && next[0].OpType == "MatMul") { _done.Add(next[0]); return MatMul(next[0], Out(n)); }
                     if (next.Count == 1 && next[0].OpType == "BatchNormalization" && _rank == 4)
-                        return FlatBatchNorm(n, next[0], x);
+                        throw Unsupported(next[0], "normalizes a flattened image without restoring its shape (Shape … Reshape)");
                     _rank = 2;   // a flatten the next fully connected layer would do anyway
                     return Out(n);
                 case "Shape":
@@ -279,7 +279,7 @@ public static partial class OnnxFile
             if ((n.Attribute("ceil_mode")?.I ?? 0) != 0) throw Unsupported(n, "rounds its output size up (ceil_mode = 1)");
             if (n.Attribute("dilations") is { } d && d.Ints.Any(v => v != 1)) throw Unsupported(n, "is dilated");
             if ((n.Attribute("storage_order")?.I ?? 0) != 0 || n.Outputs.Count > 1) throw Unsupported(n, "returns indices");
-            var (stride, pad) = Window(n, (int)k.Ints[0]);
+            var (stride, pad) = Window(n);
             bool max = n.OpType == "MaxPool";
             if (!max && pad > 0 && (n.Attribute("count_include_pad")?.I ?? 0) == 0)
                 throw Unsupported(n, "divides by the cells inside the input (count_include_pad = 0); Backprop's average pooling " +
@@ -290,7 +290,7 @@ public static partial class OnnxFile
         }
 
         // One stride and one pad for both axes and both sides, as Backprop's layers take them.
-        private (int Stride, int Pad) Window(OnnxNode n, int defaultStride = 1)
+        private (int Stride, int Pad) Window(OnnxNode n)
         {
             if ((n.Attribute("auto_pad")?.S ?? "NOTSET") is not ("NOTSET" or "VALID"))
                 throw Unsupported(n, $"pads automatically (auto_pad {n.Attribute("auto_pad")!.S})");
@@ -300,7 +300,6 @@ public static partial class OnnxFile
                 "stride for both axes");
             if (p.Length != 4 || p.Distinct().Count() != 1) throw Unsupported(n, $"has pads ({string.Join(", ", p)}); Backprop's " +
                 "layers pad every side alike");
-            _ = defaultStride;
             return ((int)s[0], (int)p[0]);
         }
 
@@ -325,13 +324,6 @@ public static partial class OnnxFile
                 ["eps"] = Real(n.Attribute("epsilon")?.F ?? 1e-5f),
             }));
             return Out(n);
-        }
-
-        private string FlatBatchNorm(OnnxNode flatten, OnnxNode bn, string x)
-        {
-            _ = flatten;
-            _ = x;
-            throw Unsupported(bn, "normalizes a flattened image without restoring its shape (Shape … Reshape)");
         }
 
         // 0.5·x·(1 + erf(x/√2)): Div, Erf, Add, Mul, Mul.
