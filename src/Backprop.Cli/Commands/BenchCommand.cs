@@ -42,6 +42,11 @@ internal static class BenchCommand
         bool quick = args.Flag("quick"), json = args.Flag("json");
         int epochs = args.Int("epochs", quick ? 3 : 6, 2, 1000);
         var records = new List<Record>();
+        void Add(Record r, string dtype, int t)   // a measured row, labelled and printed as it comes
+        {
+            records.Add(r with { Dtype = dtype, Threads = t });
+            if (!json) live.WriteLine(Line(records[^1]));
+        }
         int savedThreads = Parallelism.MaxThreads;
         try
         {
@@ -53,8 +58,7 @@ internal static class BenchCommand
                         {
                             Parallelism.MaxThreads = t;
                             var r = dtype == "float32" ? FullyConnected<float>(sh, t, quick) : FullyConnected<double>(sh, t, quick);
-                            records.Add(r with { Dtype = dtype, Threads = t });
-                            if (!json) live.WriteLine(Line(records[^1]));
+                            Add(r, dtype, t);
                         }
             }
             if (ops is "all" or "elementwise")
@@ -66,8 +70,7 @@ internal static class BenchCommand
                             {
                                 Parallelism.MaxThreads = t;
                                 var r = dtype == "float32" ? Elementwise<float>(op, n, quick) : Elementwise<double>(op, n, quick);
-                                records.Add(r with { Dtype = dtype, Threads = t });
-                                if (!json) live.WriteLine(Line(records[^1]));
+                                Add(r, dtype, t);
                             }
             }
             if (ops is "all" or "convnet")
@@ -78,8 +81,7 @@ internal static class BenchCommand
                         Parallelism.MaxThreads = t;
                         foreach (var r in dtype == "float32" ? ConvNet<float>(quick) : ConvNet<double>(quick))
                         {
-                            records.Add(r with { Dtype = dtype, Threads = t });
-                            if (!json) live.WriteLine(Line(records[^1]));
+                            Add(r, dtype, t);
                         }
                     }
             }
@@ -95,8 +97,7 @@ internal static class BenchCommand
                             Parallelism.MaxThreads = t;
                             var r = dtype == "float32" ? Training<float>(optimizer, epochs, train, test) : Training<double>(optimizer,
                                 epochs, train, test);
-                            records.Add(r with { Dtype = dtype, Threads = t });
-                            if (!json) live.WriteLine(Line(records[^1]));
+                            Add(r, dtype, t);
                         }
             }
         }
