@@ -57,14 +57,42 @@ public class ConvolutionTests
         Check<float>(N, C, H, Wd, FN, FH, FW, s, p, 1e-5);
     }
 
-    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol) where T : unmanaged,
-        IFloatingPointIeee754<T>
+    // Every stride-1 shape whose padding rows can share, in both forms: the shifted one (no im2col) and im2col. Besides
+    // the shapes above: a 1-row input, a filter as large as the input, pad = FH − 1, 17 channels, DeepConvNet's 8×8.
+    public static TheoryData<int, int, int, int, int, int, int, int> ShiftedShapes() => new()
+    {
+        { 1, 1, 5, 5, 1, 3, 3, 0 },
+        { 2, 3, 7, 5, 4, 3, 2, 1 },
+        { 1, 2, 4, 4, 3, 1, 1, 0 },
+        { 37, 3, 9, 8, 5, 3, 3, 1 },
+        { 19, 1, 12, 12, 30, 5, 5, 0 },
+        { 3, 17, 6, 11, 7, 3, 5, 2 },
+        { 5, 2, 1, 7, 3, 1, 3, 0 },
+        { 2, 1, 4, 4, 1, 4, 4, 0 },
+        { 1, 1, 3, 3, 2, 3, 3, 2 },
+        { 23, 16, 8, 8, 16, 3, 3, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ShiftedShapes))]
+    public void The_shifted_form_and_im2col_both_match_the_definition(int N, int C, int H, int Wd, int FN, int FH, int FW, int p)
+    {
+        foreach (bool shifted in new[] { true, false })
+        {
+            Check<double>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-12, shifted);
+            Check<float>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-5, shifted);
+        }
+    }
+
+    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol, bool? shifted = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(N * 100 + C * 10 + FH);
         var x = TestUtil.Random<T>(rng, N, C, H, Wd);
         var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
         var b = TestUtil.Random<T>(rng, FN);
-        var layer = new Convolution<T>(W, b, s, p);
+        var layer = new Convolution<T>(W, b, s, p) { ForceShifted = shifted };
+        if (shifted is bool forced) Assert.Equal(forced, layer.RunsShifted(x));
         var y = layer.Forward(x);
         var xd = TestUtil.ToDouble(x);
         var Wdd = TestUtil.ToDouble(W);
@@ -106,6 +134,7 @@ public class ConvolutionTests
     [InlineData(37, 3, 9, 8, 5, 3, 3, 1, 1)]
     [InlineData(100, 1, 28, 28, 30, 5, 5, 1, 0)]   // SimpleConvNet's first layer at batch 100
     [InlineData(23, 16, 7, 7, 32, 3, 3, 2, 2)]
+    [InlineData(23, 16, 8, 8, 16, 3, 3, 1, 1)]     // DeepConvNet's 8×8 layers take the shifted form
     public void Convolution_is_bit_identical_on_one_and_two_threads_and_without_dx(int N, int C, int H, int Wd, int FN, int FH, int FW,
         int s, int p)
     {
@@ -260,6 +289,10 @@ public class ConvolutionTests
         var layers = new Layer<double>[]
         {
             new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 2), TestUtil.Random<double>(rng, 3), stride: 2, pad: 1),
+            new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 2), TestUtil.Random<double>(rng, 3), pad: 1)
+            {
+                ForceShifted = true,
+            },
             new MaxPooling<double>(2, 3, stride: 1, pad: 1),
             new AveragePooling<double>(3, 2, stride: 2, pad: 1),
         };

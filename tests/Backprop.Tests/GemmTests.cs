@@ -396,3 +396,58 @@ public class GemmPlanTests
         }
     }
 }
+
+[Collection("Global kernel settings")]
+public class GemmRowStartTests
+{
+    // B given by where each row starts, the rows overlapping (a convolution's shifted views of one plane): packed and long
+    // dot-product shapes, both orientations, every path, against the naive product of the B those rows spell out.
+    [Theory]
+    [InlineData(13, 70, 37)]
+    [InlineData(16, 144, 784)]
+    [InlineData(64, 395, 576)]
+    [InlineData(1, 1, 1)]
+    public void Products_over_row_starts_match_naive_loops(int M, int N, int K)
+    {
+        foreach (var path in new[] { GemmPath.Scalar, GemmPath.Vector256, GemmPath.Vector512 })
+        {
+            if (path > Gemm.BestPath) continue;
+            Gemm.Path = path;
+            try
+            {
+                foreach (bool transB in new[] { false, true })
+                {
+                    RowStarts<double>(M, N, K, transB, 1e-12);
+                    RowStarts<float>(M, N, K, transB, 1e-5);
+                }
+            }
+            finally
+            {
+                Gemm.Path = GemmPath.Auto;
+            }
+        }
+    }
+
+    private static unsafe void RowStarts<T>(int M, int N, int K, bool transB, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(M + N + K);
+        int rows = transB ? N : K, length = transB ? K : N;
+        var offsets = new long[rows];
+        for (int r = 0; r < rows; r++) offsets[r] = r * 3L + r % 5;           // rows overlap and step unevenly
+        var buffer = new T[offsets.Max() + length];
+        for (int i = 0; i < buffer.Length; i++) buffer[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        var a = new T[M * K];
+        for (int i = 0; i < a.Length; i++) a[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        var opB = new double[K * N];                                          // op(B)[k, j]
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < N; j++) opB[k * N + j] = double.CreateTruncating(transB ? buffer[offsets[j] + k] : buffer[offsets[k] + j]);
+        var ad = a.Select(double.CreateTruncating).ToArray();
+        var expected = Naive.MatMul(ad, opB, M, K, N);
+        var c = new T[M * N];
+        fixed (T* pa = a, pb = buffer, pc = c)
+        fixed (long* po = offsets)
+            Gemm.MultiplyRows(transB, M, N, K, pa, K, pb, po, pc, N);
+        TestUtil.Close(expected, c.Select(double.CreateTruncating).ToArray(), tol * 10, Naive.AbsMatMul(ad, opB, M, K, N),
+            what: $"C ({typeof(T).Name}, transB {transB}, {Gemm.Path})");
+    }
+}

@@ -29,9 +29,10 @@ public static unsafe partial class Gemm
         return (int)Math.Clamp(kb / w * w, 16L * w, 1L << 16);
     }
 
-    // Rows m0..m1 and columns n0..n1 of C (row stride ldc) = A·Bᵀ (+ bias[j]) (+ old C), A rows of lda, B rows of ldb.
+    // Rows m0..m1 and columns n0..n1 of C (row stride ldc) = A·Bᵀ (+ bias[j]) (+ old C), A rows of lda, B rows of ldb (or
+    // B's row r at b + bRows[r], where bRows is given).
     private static void LongDot<T>(int m0, int m1, int n0, int n1, int M, int N, int K, T* a, int lda, T* b, int ldb, T* c, int ldc,
-        T* bias, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+        T* bias, bool accumulate, long* bRows = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count, kb = LongDotBlock<T>(M, N);
         T* partial = stackalloc T[16];
@@ -41,13 +42,11 @@ public static unsafe partial class Gemm
             for (int i = m0; i < m1; i += 4)
                 for (int j = n0; j < n1; j += 4)
                 {
-                    T* a0 = a + (long)i * lda + k0, b0 = b + (long)j * ldb + k0;
+                    T* a0 = a + (long)i * lda + k0;
                     // Rows past the end repeat the last one; their sums are dropped.
                     long da1 = Math.Min(1, m1 - 1 - i) * (long)lda, da2 = Math.Min(2, m1 - 1 - i) * (long)lda;
                     long da3 = Math.Min(3, m1 - 1 - i) * (long)lda;
-                    long db1 = Math.Min(1, n1 - 1 - j) * (long)ldb, db2 = Math.Min(2, n1 - 1 - j) * (long)ldb;
-                    long db3 = Math.Min(3, n1 - 1 - j) * (long)ldb;
-                    Block4x4(a0, a0 + da1, a0 + da2, a0 + da3, b0, b0 + db1, b0 + db2, b0 + db3, kl, w, partial);
+                    Block4x4(a0, a0 + da1, a0 + da2, a0 + da3, Row(j, k0), Row(j + 1, k0), Row(j + 2, k0), Row(j + 3, k0), kl, w, partial);
                     for (int r = 0; r < 4 && i + r < m1; r++)
                         for (int s = 0; s < 4 && j + s < n1; s++)
                         {
@@ -60,6 +59,9 @@ public static unsafe partial class Gemm
         if (bias != null)
             for (int i = m0; i < m1; i++)
                 for (int j = n0; j < n1; j++) c[(long)i * ldc + j] += bias[j];
+
+        // B's row r (the last one past n1) from k0 of the current block.
+        T* Row(int r, int k0) => b + (bRows == null ? (long)Math.Min(r, n1 - 1) * ldb : bRows[Math.Min(r, n1 - 1)]) + k0;
     }
 
     private sealed class LongDotJob<T> : WorkerPool.IJob where T : unmanaged, IFloatingPointIeee754<T>

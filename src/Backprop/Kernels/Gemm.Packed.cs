@@ -86,13 +86,15 @@ public static unsafe partial class Gemm
             accumulate, sums);
     }
 
+    // bRows, where given, replaces ldb: B's row r (a row of op(B) without transB, a column with it) starts at b + bRows[r].
     private readonly struct JobArgs<T>(GemmPath path, bool transA, bool transB, bool accumulate, int m, int n, int k,
-        int lda, int ldb, int rsC, int csC, T* a, T* b, T* c, T* bias) where T : unmanaged
+        int lda, int ldb, int rsC, int csC, T* a, T* b, T* c, T* bias, long* bRows = null) where T : unmanaged
     {
         public readonly GemmPath Path = path;
         public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate;
         public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, RsC = rsC, CsC = csC;
         public readonly T* A = a, B = b, C = c, Bias = bias;
+        public readonly long* BRows = bRows;
     }
 
     private static void Compute<T>(Job<T> j, int m0, int m1, int n0, int n1, T* sums) where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -122,7 +124,7 @@ public static unsafe partial class Gemm
                 int kc = Math.Min(KCb, p.K - pc);
                 bool first = pc == 0 && !p.Accumulate;
                 T* bias = pc == 0 ? p.Bias : null;
-                PackB(p.TransB, p.B, p.Ldb, pc, kc, jc, nc, nr, packB, vector, sums == null ? null : sums + jc);
+                PackB(p.TransB, p.B, p.Ldb, p.BRows, pc, kc, jc, nc, nr, packB, vector, sums == null ? null : sums + jc);
                 for (int ic = m0; ic < m1; ic += mcBlock)
                 {
                     int mc = Math.Min(mcBlock, m1 - ic);
@@ -174,7 +176,9 @@ public static unsafe partial class Gemm
 
     // op(B) k pc..pc+kc, columns jc..jc+nc → micro-panels of nr columns: panel[k·nr + c]; columns past N are zero.
     // With sums (non-transposed B only): sums[0..nc) = Σ of the rows packed so far (set by row 0 of B, then added).
-    private static void PackB<T>(bool transB, T* b, int ldb, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector, T* sums = null)
+    // With bRows, B's row r starts at b + bRows[r] instead of b + r·ldb.
+    private static void PackB<T>(bool transB, T* b, int ldb, long* bRows, int pc, int kc, int jc, int nc, int nr, T* dst, bool vector,
+        T* sums = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!transB)
@@ -184,7 +188,7 @@ public static unsafe partial class Gemm
             bool split = vector && Avx512F.IsSupported && nr <= 2 * Vector512<T>.Count;
             for (int k = 0; k < kc; k++)
             {
-                T* src = b + (long)(pc + k) * ldb + jc;
+                T* src = b + (bRows == null ? (long)(pc + k) * ldb : bRows[pc + k]) + jc;
                 if (split) Packing.SplitRow(src, nc, nr, dst + (long)k * nr, (long)nr * kc);
                 else
                     for (int jr = 0; jr < nc; jr += nr)
@@ -202,7 +206,7 @@ public static unsafe partial class Gemm
         {
             int cols = Math.Min(nr, nc - jr);
             // op(B)[k,j] = B[j·ldb + k]: the nr rows of B are contiguous in k; interleave them.
-            for (int c = 0; c < cols; c++) rows[c] = b + (long)(jc + jr + c) * ldb + pc;
+            for (int c = 0; c < cols; c++) rows[c] = b + (bRows == null ? (long)(jc + jr + c) * ldb : bRows[jc + jr + c]) + pc;
             Packing.Interleave(rows, cols, nr, kc, dst + (long)jr * kc, vector);
         }
     }

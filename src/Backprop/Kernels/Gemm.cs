@@ -189,6 +189,30 @@ public static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// C (M×N, row stride ldc) = A (M×K, row stride lda) · op(B), where B is given by where its rows start: row r at
+    /// b + bRows[r]. Without <paramref name="transB"/>, op(B) = B has K rows of N values; with it, op(B) = Bᵀ and B has
+    /// N rows of K values. The rows may overlap: a convolution's shifted views of one zero-padded plane
+    /// (<see cref="ShiftedConvolution"/>). Runs packed (or as long dot products) on the calling thread.
+    /// </summary>
+    internal static void MultiplyRows<T>(bool transB, int M, int N, int K, T* a, int lda, T* b, long* bRows, T* c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (M <= 0 || N <= 0) return;
+        var path = EffectivePath;
+        if (K <= 0)
+        {
+            for (int i = 0; i < M; i++) new Span<T>(c + (long)i * ldc, N).Clear();
+            return;
+        }
+        if (transB && IsLongDot<T>(path, false, true, M, N, K))
+        {
+            LongDot(0, M, 0, N, M, N, K, a, lda, b, 0, c, ldc, null, false, bRows);
+            return;
+        }
+        Compute(new JobArgs<T>(path, false, transB, false, M, N, K, lda, 0, ldc, 1, a, b, c, null, bRows), 0, M, 0, N, null);
+    }
+
     /// <summary>sum[j] = Σ_i a[i·cols + j], in order of i: the column sums of a rows×cols matrix (db = Σ_batch dout).</summary>
     internal static void ColumnSums<T>(ReadOnlySpan<T> a, int rows, int cols, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
     {
