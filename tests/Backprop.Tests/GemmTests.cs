@@ -407,6 +407,7 @@ public class GemmRowStartTests
     [InlineData(16, 144, 784)]
     [InlineData(64, 395, 576)]
     [InlineData(1, 1, 1)]
+    [InlineData(9, 49, 601)]   // past a row block, a column tile and two reduction blocks of the unpacked path
     public void Products_over_row_starts_match_naive_loops(int M, int N, int K)
     {
         foreach (var path in new[] { GemmPath.Scalar, GemmPath.Vector256, GemmPath.Vector512 })
@@ -434,7 +435,7 @@ public class GemmRowStartTests
         int rows = transB ? N : K, length = transB ? K : N;
         var offsets = new long[rows];
         for (int r = 0; r < rows; r++) offsets[r] = r * 3L + r % 5;           // rows overlap and step unevenly
-        var buffer = new T[offsets.Max() + length];
+        var buffer = new T[offsets.Max() + length + Gemm.RowStartsOverread<T>()];
         for (int i = 0; i < buffer.Length; i++) buffer[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
         var a = new T[M * K];
         for (int i = 0; i < a.Length; i++) a[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
@@ -444,10 +445,19 @@ public class GemmRowStartTests
         var ad = a.Select(double.CreateTruncating).ToArray();
         var expected = Naive.MatMul(ad, opB, M, K, N);
         var c = new T[M * N];
+        var scale = Naive.AbsMatMul(ad, opB, M, K, N);
         fixed (T* pa = a, pb = buffer, pc = c)
         fixed (long* po = offsets)
             Gemm.MultiplyRows(transB, M, N, K, pa, K, pb, po, pc, N);
-        TestUtil.Close(expected, c.Select(double.CreateTruncating).ToArray(), tol * 10, Naive.AbsMatMul(ad, opB, M, K, N),
+        TestUtil.Close(expected, c.Select(double.CreateTruncating).ToArray(), tol * 10, scale,
             what: $"C ({typeof(T).Name}, transB {transB}, {Gemm.Path})");
+        if (transB || !Gemm.RowStartsDirect) return;
+        // The unpacked path (AVX-512): B read in place, only A packed.
+        var packA = new T[Gemm.RowStartsScratch(M, K)];
+        Array.Clear(c);
+        fixed (T* pa = a, pb = buffer, pc = c, pp = packA)
+        fixed (long* po = offsets)
+            Gemm.MultiplyRowStarts(M, N, K, pa, K, pb, po, pc, N, pp);
+        TestUtil.Close(expected, c.Select(double.CreateTruncating).ToArray(), tol * 10, scale, what: $"C ({typeof(T).Name}, unpacked)");
     }
 }
