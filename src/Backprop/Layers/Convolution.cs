@@ -20,7 +20,7 @@ namespace Backprop.Layers;
 /// col's rows are shifted views of zero-padded planes (<see cref="ShiftedConvolution"/>), and on AVX-512 the forward
 /// product reads them in place without packing: 15–30 % faster per layer than im2col.
 /// </remarks>
-public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _x, _y, _dx, _dWParts;
@@ -106,9 +106,43 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
         ArgumentNullException.ThrowIfNull(x);
         var (N, _, _, _, OH, OW) = Dims(x);
         _x = x;
+        _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
         Chunks(forward: true, dout: null, y, needDx: false);
         return y;
+    }
+
+    // _relu: the pass under way also applies the ReLU that follows (forward) or its backward (dout masked by y > 0);
+    // _yRelu: the last forward pass did, so y holds the ReLU's output.
+    private bool _relu, _yRelu;
+
+    Tensor<T> IReluFusable<T>.ForwardRelu(Tensor<T> x)
+    {
+        _relu = true;
+        try
+        {
+            var y = Forward(x);
+            _yRelu = true;
+            return y;
+        }
+        finally
+        {
+            _relu = false;
+        }
+    }
+
+    Tensor<T>? IReluFusable<T>.BackwardRelu(Tensor<T> dout, bool needDx)
+    {
+        if (!_yRelu) throw new InvalidOperationException("Convolution: BackwardRelu needs the ReLU's output from ForwardRelu");
+        _relu = true;
+        try
+        {
+            return Backward(dout, needDx);
+        }
+        finally
+        {
+            _relu = false;
+        }
     }
 
     /// <summary>dx (x's shape) from dout (N, FN, OH, OW); stores dW = dout·colᵀ and db = Σ dout.</summary>
@@ -216,7 +250,7 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
     // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P).
     private sealed class Scratch
     {
-        public T[] Col = [], Out = [], Dcol = [], PackA = [];
+        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [];
 
         // At least n elements, kept between steps (the last chunk of a batch may be shorter: it uses a prefix).
         public static Span<T> Take(ref T[] buffer, long n)
@@ -247,13 +281,29 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
             Gemm.SerialOnThisThread = parts > 1;
             try
             {
+                int outSample = layer._y!.Length / layer._y.Dim(0);
                 for (int c = c0; c < c1; c++)
                 {
                     int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
-                    if (_shifted is not null && _forward) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
-                    else if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, _dout!, _needDx ? _to : null);
-                    else if (_forward) layer.ForwardChunk(scratch, n0, n1, _to!);
-                    else layer.BackwardChunk(scratch, c, n0, n1, _dout!, _needDx ? _to : null);
+                    var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                    if (_forward)
+                    {
+                        if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
+                        else layer.ForwardChunk(scratch, n0, n1, _to!);
+                        // The ReLU that follows, applied while the chunk's outputs are in cache.
+                        if (layer._relu) Elementwise.ReluForward<T>(y, y);
+                        continue;
+                    }
+                    ReadOnlySpan<T> dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                    if (layer._relu)
+                    {
+                        // dout is the ReLU's; y is its output, positive exactly where its input was.
+                        var masked = Scratch.Take(ref scratch.Masked, dout.Length);
+                        Elementwise.ReluBackward<T>(y, dout, masked);
+                        dout = masked;
+                    }
+                    if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, _needDx ? _to : null);
+                    else layer.BackwardChunk(scratch, c, n0, n1, dout, _needDx ? _to : null);
                 }
             }
             finally
@@ -288,16 +338,15 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
                 TensorPrimitives.Add(o.Slice(f * cols + n * P, P), bs[f], ys.Slice(((n0 + n) * FN + f) * P, P));
     }
 
-    private void BackwardChunk(Scratch s, int chunk, int n0, int n1, Tensor<T> dout, Tensor<T>? dx)
+    private void BackwardChunk(Scratch s, int chunk, int n0, int n1, ReadOnlySpan<T> ds, Tensor<T>? dx)
     {
         var x = _x!;
         int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = W.Dim(0), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW, count = n1 - n0;
         var col = Unfold(s, n0, n1, out int P);
         int cols = count * P;
-        var ds = dout.Span;
         var dc = Scratch.Take(ref s.Out, (long)FN * cols);
         for (int n = 0; n < count; n++)                                       // (S, FN, P) → (FN, S·P)
-            for (int f = 0; f < FN; f++) ds.Slice(((n0 + n) * FN + f) * P, P).CopyTo(dc.Slice(f * cols + n * P, P));
+            for (int f = 0; f < FN; f++) ds.Slice((n * FN + f) * P, P).CopyTo(dc.Slice(f * cols + n * P, P));
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
         Gemm.Multiply<T>(transA: false, transB: true, FN, K, cols, dc, cols, col, cols, part, K);
         for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * cols, cols));
@@ -327,14 +376,14 @@ public sealed class Convolution<T> : Layer<T> where T : unmanaged, IFloatingPoin
 
     // The shifted form's backward: dout spread over the extended columns (zero in the dropped ones), dW = dout·colᵀ over
     // shifted rows, db = Σ dout, and dx = col2im(Wᵀ·dout) as a sum of shifted rows.
-    private unsafe void BackwardChunk(ShiftedConvolution g, Scratch s, int chunk, int n0, int n1, Tensor<T> dout, Tensor<T>? dx)
+    private unsafe void BackwardChunk(ShiftedConvolution g, Scratch s, int chunk, int n0, int n1, ReadOnlySpan<T> dout, Tensor<T>? dx)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
         int outSample = FN * g.OH * g.OW;
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
         var dc = Scratch.Take(ref s.Out, (long)FN * columns);
-        g.Spread<T>(dout.Span.Slice(n0 * outSample, count * outSample), count, FN, dc);
+        g.Spread<T>(dout, count, FN, dc);
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
         fixed (T* pd = dc, pp = planes, pdw = part)
         fixed (long* offsets = g.Offsets)

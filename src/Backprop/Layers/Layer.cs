@@ -41,6 +41,21 @@ public interface ISgdFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
     Tensor<T>? BackwardSgd(Tensor<T> dout, T lr, bool needDx);
 }
 
+/// <summary>
+/// A layer that can apply the ReLU that follows it inside its own passes, while each chunk of its output is still in
+/// cache, instead of the ReLU reading and writing the whole tensor again: <see cref="Networks.Sequential{T}"/> fuses such
+/// a pair. The results are the ReLU layer's, bit for bit.
+/// </summary>
+internal interface IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>relu(layer(x)), in the layer's own output buffer.</summary>
+    Tensor<T> ForwardRelu(Tensor<T> x);
+
+    /// <summary>The layer's backward pass from dout = ∂L/∂relu(y), after <see cref="ForwardRelu"/>: dout masked where
+    /// the ReLU's output is positive, then as <see cref="Layer{T}.Backward(Tensor{T}, bool)"/>.</summary>
+    Tensor<T>? BackwardRelu(Tensor<T> dout, bool needDx);
+}
+
 /// <summary>A layer that draws random numbers (dropout masks) from a generator of its own, saved in checkpoints.</summary>
 public interface IStochasticLayer
 {
@@ -122,6 +137,18 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
 
     private Tensor<T>? _x, _y, _dx;
     private ChunkJob? _job;
+
+    /// <summary>
+    /// Takes y = f(x), computed by the layer before (<see cref="IReluFusable{T}"/>), as this layer's last forward pass on
+    /// input y: valid for an f with f(f(x)) = f(x) whose derivative at f(x) is its derivative at x, as ReLU's
+    /// (f′ = [x &gt; 0] and f(x) &gt; 0 exactly where x &gt; 0). Returns y; this layer's own output buffer is not written.
+    /// </summary>
+    internal Tensor<T> Adopt(Tensor<T> y)
+    {
+        _x = y;
+        TensorBuffer.Ensure(ref _y, y.Shape);
+        return y;
+    }
 
     /// <summary>The input of the last forward pass.</summary>
     protected Tensor<T> X => _x!;

@@ -12,6 +12,7 @@ namespace Backprop.Networks;
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Layer<T>[] _layers;
+    private readonly bool[] _fused;   // _fused[i]: the last forward pass ran layer i with the ReLU at i + 1 (IReluFusable)
 
     /// <summary>Creates the network from its layers and its loss.</summary>
     public Sequential(IEnumerable<Layer<T>> layers, Loss<T> loss)
@@ -19,6 +20,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(loss);
         _layers = layers.ToArray();
+        _fused = new bool[_layers.Length];
         Loss = loss;
         Parameters = _layers.SelectMany(l => l.Parameters).ToArray();
     }
@@ -44,9 +46,23 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(x);
         using var _ = Enter();
-        foreach (var layer in _layers) x = layer.Forward(x);
+        Array.Clear(_fused);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (FuseRelu && i + 1 < _layers.Length && _layers[i] is IReluFusable<T> fusable && _layers[i + 1] is Relu<T> relu)
+            {
+                x = relu.Adopt(fusable.ForwardRelu(x));
+                _fused[i++] = true;
+                continue;
+            }
+            x = _layers[i].Forward(x);
+        }
         return x;
     }
+
+    /// <summary>Whether a ReLU runs inside the layer before it where that layer can (a convolution); on by default, off
+    /// in the tests that compare the two.</summary>
+    internal bool FuseRelu { get; set; } = true;
 
     /// <summary>Runs the layers and the loss; returns the loss.</summary>
     public T ComputeLoss(Tensor<T> x, Tensor<T> t)
@@ -75,8 +91,11 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         Tensor<T>? d = Loss.Backward(dout);
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
+            if (via is null && i > 0 && _fused[i - 1])
+                i--;   // the ReLU's backward inside its layer's (a step that updates parameters runs the two apart)
             bool needDx = i > 0 || inputGradient;
-            d = via is null ? _layers[i].Backward(d!, needDx) : via.Backward(_layers[i], d!, needDx);
+            d = via is not null ? via.Backward(_layers[i], d!, needDx)
+                : _fused[i] ? ((IReluFusable<T>)_layers[i]).BackwardRelu(d!, needDx) : _layers[i].Backward(d!, needDx);
             if (needDx && d is null)
                 throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
         }
