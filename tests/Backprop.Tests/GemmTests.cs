@@ -408,6 +408,8 @@ public class GemmRowStartTests
     [InlineData(64, 395, 576)]
     [InlineData(1, 1, 1)]
     [InlineData(9, 49, 601)]   // past a row block, a column tile and two reduction blocks of the unpacked path
+    [InlineData(40, 90, 300)]  // with transB, Cᵀ in place: 12×2W tiles, the last ones partial
+    [InlineData(70, 91, 300)]  // 6×4W tiles, partial
     public void Products_over_row_starts_match_naive_loops(int M, int N, int K)
     {
         foreach (var path in new[] { GemmPath.Scalar, GemmPath.Vector256, GemmPath.Vector512 })

@@ -210,7 +210,32 @@ public static unsafe partial class Gemm
             LongDot(0, M, 0, N, M, N, K, a, lda, b, 0, c, ldc, null, false, bRows);
             return;
         }
+        if (transB && path == GemmPath.Vector512 && Avx512F.IsSupported && M >= 2 * Vector512<T>.Count)
+        {
+            // Cᵀ = B·Aᵀ with B's rows broadcast in place (Gemm.RowStarts.cs): transposing A (M×K, small) and Cᵀ costs
+            // less than transposing B (N×K) into packed panels.
+            T* at = Buffer<T>(ref t_packA, (long)K * M);
+            T* ct = Buffer<T>(ref t_packB, (long)N * M);
+            Transpose(a, lda, M, K, at);
+            MultiplyColumnStarts(N, M, K, b, bRows, at, M, ct, M);
+            for (int j = 0; j < N; j++)
+                for (int i = 0; i < M; i++) c[(long)i * ldc + j] = ct[(long)j * M + i];
+            return;
+        }
         Compute(new JobArgs<T>(path, false, transB, false, M, N, K, lda, 0, ldc, 1, a, b, c, null, bRows), 0, M, 0, N, null);
+    }
+
+    // dst (cols×rows, contiguous) = the transpose of src (rows×cols, row stride lds).
+    private static void Transpose<T>(T* src, int lds, int rows, int cols, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Block = 64;
+        T** p = stackalloc T*[Block];
+        for (int r0 = 0; r0 < rows; r0 += Block)
+        {
+            int n = Math.Min(Block, rows - r0);
+            for (int r = 0; r < n; r++) p[r] = src + (long)(r0 + r) * lds;
+            Packing.Interleave(p, n, rows, cols, dst + r0, vector: true, pad: false);
+        }
     }
 
     /// <summary>sum[j] = Σ_i a[i·cols + j], in order of i: the column sums of a rows×cols matrix (db = Σ_batch dout).</summary>
