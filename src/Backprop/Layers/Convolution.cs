@@ -16,7 +16,7 @@ namespace Backprop.Layers;
 /// dW = dout·colᵀ (a long reduction over the batch's pixels), db = Σ dout over N, OH and OW, and dx = col2im(Wᵀ·dout),
 /// which adds every window's gradient back onto the pixels it came from. The steps around the products (im2col, the
 /// reordering between (FN, N·P) and (N, FN, P), col2im) are split between threads by samples.
-/// Stride-1 layers with at least 32 taps and padding that rows can share (DeepConvNet's five inner layers) skip im2col:
+/// Stride-1 layers with padding that rows can share and few dropped columns (all six of DeepConvNet's) skip im2col:
 /// col's rows are shifted views of zero-padded planes (<see cref="ShiftedConvolution"/>), and on AVX-512 the forward
 /// product reads them in place without packing: 15–30 % faster per layer than im2col.
 /// </remarks>
