@@ -251,6 +251,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     private sealed class Scratch
     {
         public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [];
+        public long[] Rows = [];
 
         // At least n elements, kept between steps (the last chunk of a batch may be shorter: it uses a prefix).
         public static Span<T> Take(ref T[] buffer, long n)
@@ -319,18 +320,29 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var x = _x!;
         int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FH = W.Dim(2), FW = W.Dim(3), K = C * FH * FW, count = n1 - n0;
         P = Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad);
-        var col = Scratch.Take(ref s.Col, (long)K * count * P);
+        var col = Scratch.Take(ref s.Col, (long)K * count * P + Gemm.RowStartsOverread<T>());
         Im2Col.Unfold<T>(x.Span.Slice(n0 * C * H * Wd, count * C * H * Wd), count, C, H, Wd, FH, FW, Stride, Pad, col);
         return col;
     }
 
-    private void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
+    private unsafe void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0;
         var col = Unfold(s, n0, n1, out int P);
         int cols = count * P;
         var o = Scratch.Take(ref s.Out, (long)FN * cols);
-        Gemm.Multiply<T>(transA: false, transB: false, FN, cols, K, W.Span, K, col, cols, o, cols);
+        if (Gemm.RowStartsDirect)
+        {
+            // The unpacked product reads col's rows in place (SimpleConvNet's 25-tap layer: packing B would copy all of
+            // col for 30 multiply-adds per value).
+            var rows = s.Rows.Length >= K ? s.Rows : s.Rows = new long[K];
+            for (int k = 0; k < K; k++) rows[k] = (long)k * cols;
+            var packA = Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(FN, K));
+            fixed (T* pw = W.Span, pc = col, po = o, pa = packA)
+            fixed (long* pr = rows)
+                Gemm.MultiplyRowStarts(FN, cols, K, pw, K, pc, pr, po, cols, pa);
+        }
+        else Gemm.Multiply<T>(transA: false, transB: false, FN, cols, K, W.Span, K, col, cols, o, cols);
         var bs = b.Span;
         var ys = y.Span;
         for (int n = 0; n < count; n++)                                       // (FN, S·P) + b → (S, FN, P)
