@@ -21,9 +21,9 @@ internal sealed class ShiftedConvolution
     /// <summary>The most work, as a multiple of the useful products, this form may spend on dropped columns.</summary>
     public const double MaxOverhead = 1.3;
 
-    /// <summary>The fewest taps C·FH·FW for this form where its products are packed (no AVX-512): below, they are bound by
-    /// storing their outputs and im2col's copy is cheap (DeepConvNet's first layer, 9 taps, was 10–20 % slower this way;
-    /// with the unpacked AVX-512 products it is 5–17 % faster).</summary>
+    /// <summary>The fewest taps C·FH·FW for this form, except for float32 on AVX-512: below, the products are bound by
+    /// storing their outputs and im2col's copy is cheap (DeepConvNet's first layer, 9 taps, was 10–20 % slower this way
+    /// with packed products and 8–22 % slower in float64; in float32 with the unpacked products it is 5–17 % faster).</summary>
     public const int MinTaps = 32;
 
     public ShiftedConvolution(int C, int H, int W, int FH, int FW, int pad, int maxSamples)
@@ -62,11 +62,12 @@ internal sealed class ShiftedConvolution
     public static bool Fits(int H, int W, int FH, int FW, int stride, int pad) =>
         stride == 1 && pad <= FH - 1 && pad <= FW - 1 && FH <= H + 2 * pad && FW <= W + 2 * pad;
 
-    /// <summary>Whether it also pays: at least <see cref="MinTaps"/> taps where the products are packed, and at most
+    /// <summary>Whether it also pays for elements of <paramref name="elementSize"/> bytes: at least <see cref="MinTaps"/>
+    /// taps unless float32 products run unpacked, and at most
     /// <see cref="MaxOverhead"/> of the work on dropped columns (measured on DeepConvNet's layers, where the 8×8 ones spend
     /// 1.27 and still gain; SimpleConvNet's 5×5 layer without padding would spend 1.36 and is 12 % slower).</summary>
-    public static bool Pays(int C, int H, int W, int FH, int FW, int pad) =>
-        (Gemm.RowStartsDirect || C * FH * FW >= MinTaps)
+    public static bool Pays(int C, int H, int W, int FH, int FW, int pad, int elementSize) =>
+        ((Gemm.RowStartsDirect && elementSize == 4) || C * FH * FW >= MinTaps)
         && (double)(H + pad) * (W + pad) <= MaxOverhead * (H + 2 * pad - FH + 1) * (W + 2 * pad - FW + 1);
 
     /// <summary>Whether this geometry is the one for these sizes.</summary>

@@ -199,7 +199,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     {
         int FH = W.Dim(2), FW = W.Dim(3);
         return ForceShifted != false && ShiftedConvolution.Fits(H, Wd, FH, FW, Stride, Pad)
-            && (ForceShifted == true || ShiftedConvolution.Pays(C, H, Wd, FH, FW, Pad));
+            && (ForceShifted == true || ShiftedConvolution.Pays(C, H, Wd, FH, FW, Pad, Unsafe.SizeOf<T>()));
     }
 
     // The cells of one sample that a chunk holds: its extended output in the shifted form, else its OH·OW pixels.
