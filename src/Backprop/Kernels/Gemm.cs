@@ -216,17 +216,16 @@ public static unsafe partial class Gemm
             // less than transposing B (N×K) into packed panels.
             T* at = Buffer<T>(ref t_packA, (long)K * M);
             T* ct = Buffer<T>(ref t_packB, (long)N * M);
-            Transpose(a, lda, M, K, at);
+            Transpose(a, lda, M, K, at, M);
             MultiplyColumnStarts(N, M, K, b, bRows, at, M, ct, M);
-            for (int j = 0; j < N; j++)
-                for (int i = 0; i < M; i++) c[(long)i * ldc + j] = ct[(long)j * M + i];
+            Transpose(ct, M, N, M, c, ldc);
             return;
         }
         Compute(new JobArgs<T>(path, false, transB, false, M, N, K, lda, 0, ldc, 1, a, b, c, null, bRows), 0, M, 0, N, null);
     }
 
-    // dst (cols×rows, contiguous) = the transpose of src (rows×cols, row stride lds).
-    private static void Transpose<T>(T* src, int lds, int rows, int cols, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    // dst (cols×rows, row stride ldd ≥ rows) = the transpose of src (rows×cols, row stride lds).
+    private static void Transpose<T>(T* src, int lds, int rows, int cols, T* dst, int ldd) where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int Block = 64;
         T** p = stackalloc T*[Block];
@@ -234,7 +233,7 @@ public static unsafe partial class Gemm
         {
             int n = Math.Min(Block, rows - r0);
             for (int r = 0; r < n; r++) p[r] = src + (long)(r0 + r) * lds;
-            Packing.Interleave(p, n, rows, cols, dst + r0, vector: true, pad: false);
+            Packing.Interleave(p, n, ldd, cols, dst + r0, vector: true, pad: false);
         }
     }
 
