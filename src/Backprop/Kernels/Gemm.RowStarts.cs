@@ -106,15 +106,17 @@ public static unsafe partial class Gemm
         Vector512<T> v2, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
-        if (accumulate)
-        {
-            v0 += Simd.MaskLoad(c, m0);
-            v1 += Simd.MaskLoad(c + W, m1);
-            v2 += Simd.MaskLoad(c + 2 * W, m2);
-        }
-        Simd.MaskStore(c, m0, v0);
-        Simd.MaskStore(c + W, m1, v1);
-        Simd.MaskStore(c + 2 * W, m2, v2);
+        Put(c, m0, v0, accumulate);
+        Put(c + W, m1, v1, accumulate);
+        Put(c + 2 * W, m2, v2, accumulate);
+    }
+
+    // The lanes of v under mask stored at c, added to what is there when accumulating (a tile's later reduction blocks).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(T* c, Vector512<T> mask, Vector512<T> v, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (accumulate) v += Simd.MaskLoad(c, mask);
+        Simd.MaskStore(c, mask, v);
     }
 }
 
@@ -250,29 +252,17 @@ public static unsafe partial class Gemm
         Vector512<T> v1, Vector512<T> v2, Vector512<T> v3, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
-        if (accumulate)
-        {
-            v0 += Simd.MaskLoad(c, m0);
-            v1 += Simd.MaskLoad(c + W, m1);
-            v2 += Simd.MaskLoad(c + 2 * W, m2);
-            v3 += Simd.MaskLoad(c + 3 * W, m3);
-        }
-        Simd.MaskStore(c, m0, v0);
-        Simd.MaskStore(c + W, m1, v1);
-        Simd.MaskStore(c + 2 * W, m2, v2);
-        Simd.MaskStore(c + 3 * W, m3, v3);
+        Put(c, m0, v0, accumulate);
+        Put(c + W, m1, v1, accumulate);
+        Put(c + 2 * W, m2, v2, accumulate);
+        Put(c + 3 * W, m3, v3, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreTwo<T>(T* c, Vector512<T> m0, Vector512<T> m1, Vector512<T> v0, Vector512<T> v1, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (accumulate)
-        {
-            v0 += Simd.MaskLoad(c, m0);
-            v1 += Simd.MaskLoad(c + Vector512<T>.Count, m1);
-        }
-        Simd.MaskStore(c, m0, v0);
-        Simd.MaskStore(c + Vector512<T>.Count, m1, v1);
+        Put(c, m0, v0, accumulate);
+        Put(c + Vector512<T>.Count, m1, v1, accumulate);
     }
 }
