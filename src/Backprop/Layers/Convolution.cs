@@ -228,9 +228,10 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     private void Chunks(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx)
     {
         int N = _x!.Dim(0);
-        var (size, chunks) = ChunkPlan(N, CellsPerSample(_x));
+        int cells = CellsPerSample(_x);
+        var (size, chunks) = ChunkPlan(N, cells);
         var shifted = Shifted(_x, size);
-        long work = (long)N * CellsPerSample(_x) * W.Length;
+        long work = (long)N * cells * W.Length;
         int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), chunks);
         var job = _job ??= new ChunkJob(this);
         job.Set(forward, dout, to, needDx, size, chunks, shifted);
@@ -325,7 +326,18 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         return col;
     }
 
-    private unsafe void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
+    // o (FN, columns) = W·B, B's row k at b[rows[k]..], read in place by the unpacked product (AVX-512; W packed into the
+    // scratch).
+    private unsafe void ProductInPlace(Scratch s, ReadOnlySpan<T> b, ReadOnlySpan<long> rows, int columns, Span<T> o)
+    {
+        int FN = W.Dim(0), K = W.Length / FN;
+        var packA = Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(FN, K));
+        fixed (T* pw = W.Span, pb = b, po = o, pa = packA)
+        fixed (long* pr = rows)
+            Gemm.MultiplyRowStarts(FN, columns, K, pw, K, pb, pr, po, columns, pa);
+    }
+
+    private void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0;
         var col = Unfold(s, n0, n1, out int P);
@@ -337,10 +349,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
             // col for 30 multiply-adds per value).
             var rows = s.Rows.Length >= K ? s.Rows : s.Rows = new long[K];
             for (int k = 0; k < K; k++) rows[k] = (long)k * cols;
-            var packA = Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(FN, K));
-            fixed (T* pw = W.Span, pc = col, po = o, pa = packA)
-            fixed (long* pr = rows)
-                Gemm.MultiplyRowStarts(FN, cols, K, pw, K, pc, pr, po, cols, pa);
+            ProductInPlace(s, col, rows.AsSpan(0, K), cols, o);
         }
         else Gemm.Multiply<T>(transA: false, transB: false, FN, cols, K, W.Span, K, col, cols, o, cols);
         var bs = b.Span;
@@ -375,14 +384,11 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
         var o = Scratch.Take(ref s.Out, (long)FN * columns);
-        bool direct = Gemm.RowStartsDirect;
-        var packA = direct ? Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(FN, K)) : default;
-        fixed (T* pw = W.Span, pp = planes, po = o, pa = packA)
-        fixed (long* offsets = g.Offsets)
-        {
-            if (direct) Gemm.MultiplyRowStarts(FN, columns, K, pw, K, pp, offsets, po, columns, pa);
-            else Gemm.MultiplyRows(false, FN, columns, K, pw, K, pp, offsets, po, columns);
-        }
+        if (Gemm.RowStartsDirect) ProductInPlace(s, planes, g.Offsets, columns, o);
+        else
+            fixed (T* pw = W.Span, pp = planes, po = o)
+            fixed (long* offsets = g.Offsets)
+                Gemm.MultiplyRows(false, FN, columns, K, pw, K, pp, offsets, po, columns);
         g.Extract<T>(o, columns, count, b.Span, y.Span.Slice(n0 * FN * g.OH * g.OW, count * FN * g.OH * g.OW));
     }
 
