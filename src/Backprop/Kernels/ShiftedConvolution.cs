@@ -78,7 +78,12 @@ internal sealed class ShiftedConvolution
     public int CellsPerSample => V * R;
 
     /// <summary>The extended output's columns for <paramref name="samples"/> samples: through the last real output.</summary>
-    public int Columns(int samples) => ((samples - 1) * V + OH - 1) * R + OW;
+    public int Columns(int samples) => OutputColumn(samples - 1, OH - 1) + OW;
+
+    // Where x[s, c, h, 0] sits in channel c's plane, and the extended output column of y[s, ·, oh, 0].
+    private int InputCell(int s, int h) => (s * V + Pad + h) * R + Pad;
+
+    private int OutputColumn(int s, int oh) => (s * V + oh) * R;
 
     /// <summary>The planes of <paramref name="samples"/> samples x (S, C, H, W): zeros, then every row of x in place.</summary>
     public void Pack<T>(ReadOnlySpan<T> x, int samples, Span<T> planes) where T : unmanaged, IFloatingPointIeee754<T>
@@ -89,7 +94,7 @@ internal sealed class ShiftedConvolution
             var plane = planes.Slice((int)(c * PlaneLength), (int)PlaneLength);
             for (int s = 0; s < samples; s++)
                 for (int h = 0; h < H; h++)
-                    x.Slice(((s * C + c) * H + h) * W, W).CopyTo(plane[((s * V + Pad + h) * R + Pad)..]);
+                    x.Slice(((s * C + c) * H + h) * W, W).CopyTo(plane[InputCell(s, h)..]);
         }
     }
 
@@ -103,7 +108,7 @@ internal sealed class ShiftedConvolution
             {
                 var dst = y.Slice((s * FN + f) * OH * OW, OH * OW);
                 for (int oh = 0; oh < OH; oh++)
-                    TensorPrimitives.Add(ext.Slice(f * columns + (s * V + oh) * R, OW), b[f], dst.Slice(oh * OW, OW));
+                    TensorPrimitives.Add(ext.Slice(f * columns + OutputColumn(s, oh), OW), b[f], dst.Slice(oh * OW, OW));
             }
     }
 
@@ -117,7 +122,7 @@ internal sealed class ShiftedConvolution
             for (int f = 0; f < FN; f++)
             {
                 var src = dout.Slice((s * FN + f) * OH * OW, OH * OW);
-                for (int oh = 0; oh < OH; oh++) src.Slice(oh * OW, OW).CopyTo(ext[(f * columns + (s * V + oh) * R)..]);
+                for (int oh = 0; oh < OH; oh++) src.Slice(oh * OW, OW).CopyTo(ext[(f * columns + OutputColumn(s, oh))..]);
             }
     }
 
@@ -140,7 +145,7 @@ internal sealed class ShiftedConvolution
             var plane = planes.Slice((int)(c * PlaneLength), (int)PlaneLength);
             for (int s = 0; s < samples; s++)
                 for (int h = 0; h < H; h++)
-                    plane.Slice((s * V + Pad + h) * R + Pad, W).CopyTo(dx.Slice(((s * C + c) * H + h) * W, W));
+                    plane.Slice(InputCell(s, h), W).CopyTo(dx.Slice(((s * C + c) * H + h) * W, W));
         }
     }
 }
