@@ -68,14 +68,14 @@ internal sealed class ShiftedConvolution
     /// 1.27 and still gain; SimpleConvNet's 5×5 layer without padding would spend 1.36 and is 12 % slower).</summary>
     public static bool Pays(int C, int H, int W, int FH, int FW, int pad, int elementSize) =>
         ((Gemm.RowStartsDirect && elementSize == 4) || C * FH * FW >= MinTaps)
-        && (double)(H + pad) * (W + pad) <= MaxOverhead * (H + 2 * pad - FH + 1) * (W + 2 * pad - FW + 1);
+        && (double)Cells(H, W, pad) <= MaxOverhead * (H + 2 * pad - FH + 1) * (W + 2 * pad - FW + 1);
 
     /// <summary>Whether this geometry is the one for these sizes.</summary>
     public bool Matches(int c, int h, int w, int fh, int fw, int pad, int maxSamples) =>
         (c, h, w, fh, fw, pad, maxSamples) == (C, H, W, FH, FW, Pad, MaxSamples);
 
-    /// <summary>Cells of the extended output per sample, as the chunk plan counts them.</summary>
-    public int CellsPerSample => V * R;
+    /// <summary>Cells of the extended output per sample of H×W with this padding (V·R), as the chunk plan counts them.</summary>
+    public static int Cells(int H, int W, int pad) => (H + pad) * (W + pad);
 
     /// <summary>The extended output's columns for <paramref name="samples"/> samples: through the last real output.</summary>
     public int Columns(int samples) => OutputColumn(samples - 1, OH - 1) + OW;

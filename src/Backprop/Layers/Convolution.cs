@@ -207,7 +207,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     {
         int H = x.Dim(2), Wd = x.Dim(3), FH = W.Dim(2), FW = W.Dim(3);
         return IsShifted(x.Dim(1), H, Wd)
-            ? (H + Pad) * (Wd + Pad)
+            ? ShiftedConvolution.Cells(H, Wd, Pad)
             : Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad);
     }
 
