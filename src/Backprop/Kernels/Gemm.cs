@@ -193,7 +193,8 @@ public static unsafe partial class Gemm
     /// C (M×N, row stride ldc) = A (M×K, row stride lda) · op(B), where B is given by where its rows start: row r at
     /// b + bRows[r]. Without <paramref name="transB"/>, op(B) = B has K rows of N values; with it, op(B) = Bᵀ and B has
     /// N rows of K values. The rows may overlap: a convolution's shifted views of one zero-padded plane
-    /// (<see cref="ShiftedConvolution"/>). Runs packed (or as long dot products) on the calling thread.
+    /// (<see cref="ShiftedConvolution"/>). Runs on the calling thread: with transB and at least two vectors of rows of C
+    /// on AVX-512 as Cᵀ = B·Aᵀ with B's values broadcast in place, else packed or as long dot products.
     /// </summary>
     internal static void MultiplyRows<T>(bool transB, int M, int N, int K, T* a, int lda, T* b, long* bRows, T* c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
