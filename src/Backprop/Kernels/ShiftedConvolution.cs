@@ -80,6 +80,25 @@ internal sealed class ShiftedConvolution
     /// <summary>The extended output's columns for <paramref name="samples"/> samples: through the last real output.</summary>
     public int Columns(int samples) => OutputColumn(samples - 1, OH - 1) + OW;
 
+    /// <summary>Where x[0, c, 0, 0] sits in channel c's plane: the zeros before it are the padding.</summary>
+    public int Origin => InputCell(0, 0);
+
+    /// <summary>
+    /// The geometry of dx's convolution, for square filters (else null): dx is dout, padded by FH − 1 − pad, correlated
+    /// with the filters turned by 180° and with channels and filters swapped. Its planes have this geometry's R and V,
+    /// so that dout's planes, shifted by their <see cref="Origin"/>, are also this convolution's extended output with
+    /// zeros in every dropped column.
+    /// </summary>
+    public ShiftedConvolution? Adjoint(int filters)
+    {
+        if (FH != FW) return null;
+        if (_adjoint is null || _adjoint.C != filters)
+            _adjoint = new ShiftedConvolution(filters, OH, OW, FH, FW, FH - 1 - Pad, MaxSamples);
+        return _adjoint;
+    }
+
+    private ShiftedConvolution? _adjoint;
+
     // Where x[s, c, h, 0] sits in channel c's plane, and the extended output column of y[s, ·, oh, 0].
     private int InputCell(int s, int h) => (s * V + Pad + h) * R + Pad;
 

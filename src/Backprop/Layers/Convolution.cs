@@ -18,7 +18,9 @@ namespace Backprop.Layers;
 /// reordering between (FN, N·P) and (N, FN, P), col2im) are split between threads by samples.
 /// Stride-1 layers with padding that rows can share and few dropped columns (all six of DeepConvNet's) skip im2col:
 /// col's rows are shifted views of zero-padded planes (<see cref="ShiftedConvolution"/>), and on AVX-512 the forward
-/// product reads them in place without packing: 15–30 % faster per layer than im2col.
+/// product reads them in place without packing: 15–30 % faster per layer than im2col. With square filters their dx is
+/// itself such a convolution, of dout's zero-padded planes with the filters turned by 180°, so it needs neither Wᵀ·dout
+/// (K rows per pixel) nor col2im.
 /// </remarks>
 public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -156,9 +158,10 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var (N, _, _, _, OH, OW) = Dims(x);
         int FN = W.Dim(0), K = W.Length / FN;
         CheckDout(dout, [N, FN, OH, OW]);
-        int chunks = ChunkPlan(N, CellsPerSample(x)).Count;
+        int chunks = ChunkPlan(x).Count;
         TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
+        if (needDx && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && W.Dim(2) == W.Dim(3)) Turn();
         Chunks(forward: false, dout, dx, needDx);
         // The chunks' sums added in chunk order: the same on any number of threads.
         var parts = _dWParts!.Span;
@@ -173,6 +176,23 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
             TensorPrimitives.Add(dbs, part.Slice(FN * K, FN), dbs);
         }
         return dx;
+    }
+
+    private Tensor<T>? _turned, _zeros;
+
+    // The filters of dx's convolution: turned[c, f, i, j] = W[f, c, FH − 1 − i, FW − 1 − j], (C, FN·FH·FW); and C zeros
+    // for its bias.
+    private void Turn()
+    {
+        int FN = W.Dim(0), C = W.Dim(1), FH = W.Dim(2), FW = W.Dim(3);
+        var t = TensorBuffer.Ensure(ref _turned, [C, FN * FH * FW]).Span;
+        TensorBuffer.Ensure(ref _zeros, [C]).Span.Clear();
+        ReadOnlySpan<T> w = W.Span;
+        for (int f = 0; f < FN; f++)
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < FH; i++)
+                    for (int j = 0; j < FW; j++)
+                        t[((c * FN + f) * FH + FH - 1 - i) * FW + FW - 1 - j] = w[((f * C + c) * FH + i) * FW + j];
     }
 
     // The shifted form (no im2col) where it applies (stride 1, padding that rows can share, few dropped columns), made
@@ -211,12 +231,14 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
             : Im2Col.OutputSize(H, FH, Stride, Pad) * Im2Col.OutputSize(Wd, FW, Stride, Pad);
     }
 
-    // Samples per chunk, and chunks: a chunk's col, product and dout in half of L2, and at least two chunks where the
-    // batch allows (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
-    private (int Size, int Count) ChunkPlan(int N, int P)
+    // Samples per chunk, and chunks: a chunk's buffers in half of L2 (col, the product and dout; in the shifted form the
+    // planes of x and of dout, dx's extended output and the masked dout), and at least two chunks where the batch allows
+    // (so that threads can share them). Fixed by the shapes and the processor, never by the thread count.
+    private (int Size, int Count) ChunkPlan(Tensor<T> x)
     {
-        int FN = W.Dim(0), K = W.Length / FN;
-        long perSample = (long)(K + 2 * FN) * P * Unsafe.SizeOf<T>();
+        int N = x.Dim(0), C = x.Dim(1), FN = W.Dim(0), K = W.Length / FN;
+        long values = IsShifted(C, x.Dim(2), x.Dim(3)) ? 2L * (C + FN) : K + 2L * FN;
+        long perSample = values * CellsPerSample(x) * Unsafe.SizeOf<T>();
         int fit = (int)Math.Max(1, Processor.Caches.L2 / 2 / perSample);
         int size = Math.Max(1, Math.Min(fit, (N + 1) / 2));
         return (size, (N + size - 1) / size);
@@ -229,7 +251,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     {
         int N = _x!.Dim(0);
         int cells = CellsPerSample(_x);
-        var (size, chunks) = ChunkPlan(N, cells);
+        var (size, chunks) = ChunkPlan(_x);
         var shifted = Shifted(_x, size);
         long work = (long)N * cells * W.Length;
         int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), chunks);
@@ -328,13 +350,26 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
 
     // o (FN, columns) = W·B, B's row k at b[rows[k]..], read in place by the unpacked product (AVX-512; W packed into the
     // scratch).
-    private unsafe void ProductInPlace(Scratch s, ReadOnlySpan<T> b, ReadOnlySpan<long> rows, int columns, Span<T> o)
+    private void ProductInPlace(Scratch s, ReadOnlySpan<T> b, ReadOnlySpan<long> rows, int columns, Span<T> o) =>
+        Product(s, W.Span, W.Dim(0), b, rows, columns, o);
+
+    // o (M, columns) = a (M, rows.Length) · B, B's row k at b[rows[k]..]: in place on AVX-512 (a packed into the scratch),
+    // else packed by MultiplyRows.
+    private static unsafe void Product(Scratch s, ReadOnlySpan<T> a, int M, ReadOnlySpan<T> b, ReadOnlySpan<long> rows, int columns,
+        Span<T> o)
     {
-        int FN = W.Dim(0), K = W.Length / FN;
-        var packA = Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(FN, K));
-        fixed (T* pw = W.Span, pb = b, po = o, pa = packA)
+        int K = rows.Length;
+        fixed (T* pa = a, pb = b, po = o)
         fixed (long* pr = rows)
-            Gemm.MultiplyRowStarts(FN, columns, K, pw, K, pb, pr, po, columns, pa);
+        {
+            if (!Gemm.RowStartsDirect)
+            {
+                Gemm.MultiplyRows(false, M, columns, K, pa, K, pb, pr, po, columns);
+                return;
+            }
+            var packA = Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(M, K));
+            fixed (T* pk = packA) Gemm.MultiplyRowStarts(M, columns, K, pa, K, pb, pr, po, columns, pk);
+        }
     }
 
     private void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
@@ -384,30 +419,47 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
         var o = Scratch.Take(ref s.Out, (long)FN * columns);
-        if (Gemm.RowStartsDirect) ProductInPlace(s, planes, g.Offsets, columns, o);
-        else
-            fixed (T* pw = W.Span, pp = planes, po = o)
-            fixed (long* offsets = g.Offsets)
-                Gemm.MultiplyRows(false, FN, columns, K, pw, K, pp, offsets, po, columns);
+        ProductInPlace(s, planes, g.Offsets, columns, o);
         g.Extract<T>(o, columns, count, b.Span, y.Span.Slice(n0 * FN * g.OH * g.OW, count * FN * g.OH * g.OW));
     }
 
     // The shifted form's backward: dout spread over the extended columns (zero in the dropped ones), dW = dout·colᵀ over
-    // shifted rows, db = Σ dout, and dx = col2im(Wᵀ·dout) as a sum of shifted rows.
+    // shifted rows, db = Σ dout, and dx either as the convolution of dout's planes with the turned filters (square
+    // filters: dout's extended form is those planes) or as col2im(Wᵀ·dout), a sum of shifted rows.
     private unsafe void BackwardChunk(ShiftedConvolution g, Scratch s, int chunk, int n0, int n1, ReadOnlySpan<T> dout, Tensor<T>? dx)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
-        int outSample = FN * g.OH * g.OW;
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
-        var dc = Scratch.Take(ref s.Out, (long)FN * columns);
-        g.Spread<T>(dout, count, FN, dc);
+        var adjoint = g.Adjoint(FN);
+        Span<T> dc;
+        int origin = 0, ldd = columns;
+        if (adjoint is not null)
+        {
+            // dout's planes: the extended dout starts at their origin, row stride R, with zeros in every dropped column.
+            dc = Scratch.Take(ref s.Out, FN * adjoint.PlaneLength + Gemm.RowStartsOverread<T>());
+            adjoint.Pack(dout, count, dc);
+            (origin, ldd) = (adjoint.Origin, (int)adjoint.PlaneLength);
+        }
+        else
+        {
+            dc = Scratch.Take(ref s.Out, (long)FN * columns);
+            g.Spread<T>(dout, count, FN, dc);
+        }
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
         fixed (T* pd = dc, pp = planes, pdw = part)
         fixed (long* offsets = g.Offsets)
-            Gemm.MultiplyRows(true, FN, K, columns, pd, columns, pp, offsets, pdw, K);
-        for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * columns, columns));
+            Gemm.MultiplyRows(true, FN, K, columns, pd + origin, ldd, pp, offsets, pdw, K);
+        for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * ldd + origin, columns));
         if (dx is null) return;
+        if (adjoint is not null)
+        {
+            int dxColumns = adjoint.Columns(count);
+            var o = Scratch.Take(ref s.Dcol, (long)g.C * dxColumns);
+            Product(s, _turned!.Span, g.C, dc, adjoint.Offsets, dxColumns, o);
+            adjoint.Extract<T>(o, dxColumns, count, _zeros!.Span, dx.Span.Slice(n0 * sample, count * sample));
+            return;
+        }
         var dcol = Scratch.Take(ref s.Dcol, (long)K * columns);
         Gemm.Multiply<T>(transA: true, transB: false, K, columns, FN, W.Span, K, dc, columns, dcol, columns);
         g.Fold<T>(dcol, count, planes, dx.Span.Slice(n0 * sample, count * sample));
