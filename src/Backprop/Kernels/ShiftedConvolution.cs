@@ -91,13 +91,16 @@ internal sealed class ShiftedConvolution
     /// </summary>
     public ShiftedConvolution? Adjoint(int filters)
     {
-        if (FH != FW) return null;
+        if (!HasAdjoint(FH, FW)) return null;
         if (_adjoint is null || _adjoint.C != filters)
             _adjoint = new ShiftedConvolution(filters, OH, OW, FH, FW, FH - 1 - Pad, MaxSamples);
         return _adjoint;
     }
 
     private ShiftedConvolution? _adjoint;
+
+    /// <summary>Whether filters of FH×FW have an <see cref="Adjoint"/>: square ones, since the planes have one padding.</summary>
+    public static bool HasAdjoint(int FH, int FW) => FH == FW;
 
     // Where x[s, c, h, 0] sits in channel c's plane, and the extended output column of y[s, ·, oh, 0].
     private int InputCell(int s, int h) => (s * V + Pad + h) * R + Pad;

@@ -161,7 +161,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         int chunks = ChunkPlan(x).Count;
         TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
-        if (needDx && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && W.Dim(2) == W.Dim(3)) Turn();
+        if (needDx && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && ShiftedConvolution.HasAdjoint(W.Dim(2), W.Dim(3))) Turn();
         Chunks(forward: false, dout, dx, needDx);
         // The chunks' sums added in chunk order: the same on any number of threads.
         var parts = _dWParts!.Span;
@@ -348,8 +348,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         return col;
     }
 
-    // o (FN, columns) = W·B, B's row k at b[rows[k]..], read in place by the unpacked product (AVX-512; W packed into the
-    // scratch).
+    // o (FN, columns) = W·B, B's row k at b[rows[k]..] (Product).
     private void ProductInPlace(Scratch s, ReadOnlySpan<T> b, ReadOnlySpan<long> rows, int columns, Span<T> o) =>
         Product(s, W.Span, W.Dim(0), b, rows, columns, o);
 
@@ -413,9 +412,9 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     }
 
     // The shifted form's forward: the chunk's planes, y_ext = W·col over shifted rows, its real columns + b into y.
-    private unsafe void ForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Tensor<T> y)
+    private void ForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Tensor<T> y)
     {
-        int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
+        int FN = W.Dim(0), count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
         var o = Scratch.Take(ref s.Out, (long)FN * columns);
