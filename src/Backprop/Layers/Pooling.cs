@@ -10,7 +10,7 @@ namespace Backprop.Layers;
 /// Padded cells are −∞ and never win (as PyTorch and ONNX, not the textbook's zeros); ties go to the first maximum in
 /// row-major order of the window, and only it receives the gradient. OH = (H + 2·pad − pool_h)/stride + 1 (floor).
 /// </summary>
-public sealed class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad = 0) : PoolingLayer<T>(poolH, poolW, stride, pad)
+public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad = 0) : PoolingLayer<T>(poolH, poolW, stride, pad)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private int[] _argmax = [];
@@ -21,6 +21,13 @@ public sealed class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad 
     /// <inheritdoc/>
     protected override unsafe void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
+        if (Pairs)
+        {
+            fixed (T* px = x, py = y)
+            fixed (byte* pw = _winners)
+                PoolPairs((float*)px, (float*)py, pw, nc0, nc1, H, W, OH, OW);
+            return;
+        }
         if (Pad == 0 && typeof(T) == typeof(float) && Avx2.IsSupported)
         {
             fixed (T* px = x, py = y)
@@ -137,8 +144,16 @@ public sealed class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad 
     }
 
     /// <inheritdoc/>
-    protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
+    protected override unsafe void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0,
+        int nc1)
     {
+        if (Pairs)
+        {
+            fixed (T* pd = dout, px = dx)
+            fixed (byte* pw = _winners)
+                UnpoolPairs((float*)pd, (float*)px, pw, nc0, nc1, H, W, OH, OW);
+            return;
+        }
         dx.Slice(nc0 * H * W, (nc1 - nc0) * H * W).Clear();
         for (int o = nc0 * OH * OW; o < nc1 * OH * OW; o++) dx[_argmax[o]] += dout[o];
     }
@@ -146,6 +161,11 @@ public sealed class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad 
     /// <inheritdoc/>
     protected override void Prepare(int outputs)
     {
+        if (Pairs)
+        {
+            if (_winners.Length != outputs + 16) _winners = new byte[outputs + 16];   // a whole vector read past the last row
+            return;
+        }
         if (_argmax.Length != outputs) _argmax = new int[outputs];
     }
 }
