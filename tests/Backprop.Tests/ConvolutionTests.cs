@@ -71,27 +71,31 @@ public class ConvolutionTests
         { 2, 1, 4, 4, 1, 4, 4, 0 },
         { 1, 1, 3, 3, 2, 3, 3, 2 },
         { 23, 16, 8, 8, 16, 3, 3, 1 },
+        { 3, 5, 6, 7, 40, 3, 3, 1 },         // 40 filters: the gathered product's 6×4W tiles, the last vector partial
+        { 2, 36, 5, 4, 3, 3, 3, 2 },         // dx of 36 channels through the turned filters, gathered in 6×4W tiles
     };
 
+    // In the shifted form, also with the products over the real pixels only (gathered, AVX-512) forced on and off, for
+    // any number of filters and channels.
     [Theory]
     [MemberData(nameof(ShiftedShapes))]
     public void The_shifted_form_and_im2col_both_match_the_definition(int N, int C, int H, int Wd, int FN, int FH, int FW, int p)
     {
-        foreach (bool shifted in new[] { true, false })
+        foreach (var (shifted, gathered) in new[] { (true, (bool?)null), (true, true), (true, false), (false, null) })
         {
-            Check<double>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-12, shifted);
-            Check<float>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-5, shifted);
+            Check<double>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-12, shifted, gathered);
+            Check<float>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-5, shifted, gathered);
         }
     }
 
-    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol, bool? shifted = null)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol, bool? shifted = null,
+        bool? gathered = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(N * 100 + C * 10 + FH);
         var x = TestUtil.Random<T>(rng, N, C, H, Wd);
         var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
         var b = TestUtil.Random<T>(rng, FN);
-        var layer = new Convolution<T>(W, b, s, p) { ForceShifted = shifted };
+        var layer = new Convolution<T>(W, b, s, p) { ForceShifted = shifted, ForceGathered = gathered };
         if (shifted is bool forced) Assert.Equal(forced, layer.RunsShifted(x));
         var y = layer.Forward(x);
         var xd = TestUtil.ToDouble(x);
@@ -299,6 +303,11 @@ public class ConvolutionTests
             new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 2), TestUtil.Random<double>(rng, 3), pad: 1)
             {
                 ForceShifted = true,
+            },
+            new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 3), TestUtil.Random<double>(rng, 3), pad: 1)
+            {
+                ForceShifted = true,
+                ForceGathered = true,
             },
             new MaxPooling<double>(2, 3, stride: 1, pad: 1),
             new AveragePooling<double>(3, 2, stride: 2, pad: 1),

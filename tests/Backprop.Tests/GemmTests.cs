@@ -462,4 +462,49 @@ public class GemmRowStartTests
             Gemm.MultiplyRowStarts(M, N, K, pa, K, pb, po, pc, N, pp);
         TestUtil.Close(expected, c.Select(double.CreateTruncating).ToArray(), tol * 10, scale, what: $"C ({typeof(T).Name}, unpacked)");
     }
+
+    // M, N, K: one element; 6×4W tiles with the last rows and lanes partial (N = 4W + 1 takes a second column block);
+    // 8×2W and 8×W tiles; a prime reduction.
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(13, 65, 37)]
+    [InlineData(23, 30, 25)]
+    [InlineData(17, 16, 101)]
+    [InlineData(9, 3, 7)]
+    [InlineData(64, 64, 576)]
+    public unsafe void Gathered_products_match_naive_loops(int M, int N, int K)
+    {
+        if (!Gemm.RowStartsDirect) return;   // AVX-512 only
+        Check<double>(1e-12);
+        Check<float>(1e-5);
+
+        void Check<T>(double tol) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var rng = new Random(M * 7 + N + K);
+            // A[i, k] = a[rowOffsets[i] + colOffsets[k]]: rows and columns that step unevenly and overlap.
+            var rowOffsets = Enumerable.Range(0, M).Select(i => i * 5L + i % 3).ToArray();
+            var colOffsets = Enumerable.Range(0, K).Select(k => k * 2L + k % 7).ToArray();
+            var buffer = new T[rowOffsets.Max() + colOffsets.Max() + 1];
+            for (int i = 0; i < buffer.Length; i++) buffer[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+            var b = new T[K * N];
+            for (int i = 0; i < b.Length; i++) b[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+            var ad = new double[M * K];
+            for (int i = 0; i < M; i++)
+                for (int k = 0; k < K; k++) ad[i * K + k] = double.CreateTruncating(buffer[rowOffsets[i] + colOffsets[k]]);
+            var bd = b.Select(double.CreateTruncating).ToArray();
+            var expected = Naive.MatMul(ad, bd, M, K, N);
+            var scale = Naive.AbsMatMul(ad, bd, M, K, N);
+            int ldc = N + 3;                                                   // C's rows apart: nothing written between them
+            var c = Enumerable.Repeat(T.CreateTruncating(7), M * ldc).ToArray();
+            fixed (T* pa = buffer, pb = b, pc = c)
+            fixed (long* pr = rowOffsets, pk = colOffsets)
+                Gemm.MultiplyGathered(M, N, K, pa, pr, pk, pb, N, pc, ldc);
+            var got = new double[M * N];
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < ldc; j++)
+                    if (j < N) got[i * N + j] = double.CreateTruncating(c[i * ldc + j]);
+                    else Assert.Equal(T.CreateTruncating(7), c[i * ldc + j]);
+            TestUtil.Close(expected, got, tol * 10, scale, what: $"gathered C ({typeof(T).Name})");
+        }
+    }
 }

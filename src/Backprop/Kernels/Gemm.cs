@@ -226,7 +226,7 @@ public static unsafe partial class Gemm
     }
 
     // dst (cols×rows, row stride ldd ≥ rows) = the transpose of src (rows×cols, row stride lds).
-    private static void Transpose<T>(T* src, int lds, int rows, int cols, T* dst, int ldd) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Transpose<T>(T* src, int lds, int rows, int cols, T* dst, int ldd) where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int Block = 64;
         T** p = stackalloc T*[Block];

@@ -80,6 +80,22 @@ internal sealed class ShiftedConvolution
     /// <summary>The extended output's columns for <paramref name="samples"/> samples: through the last real output.</summary>
     public int Columns(int samples) => OutputColumn(samples - 1, OH - 1) + OW;
 
+    /// <summary>The extended output column of every real output (s, oh, ow) of <see cref="MaxSamples"/> samples, in order:
+    /// the cells a gathered product computes (<see cref="Gemm.MultiplyGathered{T}"/>), and no dropped one.</summary>
+    public long[] Pixels => _pixels ??= RealColumns();
+
+    private long[]? _pixels;
+
+    private long[] RealColumns()
+    {
+        var q = new long[(long)MaxSamples * OH * OW];
+        int i = 0;
+        for (int s = 0; s < MaxSamples; s++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) q[i++] = OutputColumn(s, oh) + ow;
+        return q;
+    }
+
     /// <summary>Where x[0, c, 0, 0] sits in channel c's plane: the zeros before it are the padding.</summary>
     public int Origin => InputCell(0, 0);
 

@@ -110,6 +110,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         _x = x;
         _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
+        if (IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0))) TransposeWeights();
         Chunks(forward: true, dout: null, y, needDx: false);
         return y;
     }
@@ -161,7 +162,8 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         int chunks = ChunkPlan(x).Count;
         TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
-        if (needDx && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && ShiftedConvolution.HasAdjoint(W.Dim(2), W.Dim(3))) Turn();
+        if (needDx && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && ShiftedConvolution.HasAdjoint(W.Dim(2), W.Dim(3)))
+            Turn(transposed: Gathers(x.Dim(1)));
         Chunks(forward: false, dout, dx, needDx);
         // The chunks' sums added in chunk order: the same on any number of threads.
         var parts = _dWParts!.Span;
@@ -178,21 +180,32 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         return dx;
     }
 
-    private Tensor<T>? _turned, _zeros;
+    private Tensor<T>? _turned, _zeros, _wt;
 
-    // The filters of dx's convolution: turned[c, f, i, j] = W[f, c, FH − 1 − i, FW − 1 − j], (C, FN·FH·FW); and C zeros
-    // for its bias.
-    private void Turn()
+    // The filters of dx's convolution: turned[c, f, i, j] = W[f, c, FH − 1 − i, FW − 1 − j], (C, FN·FH·FW), or its
+    // transpose (FN·FH·FW, C) for the gathered product; and C zeros for its bias.
+    private void Turn(bool transposed)
     {
-        int FN = W.Dim(0), C = W.Dim(1), FH = W.Dim(2), FW = W.Dim(3);
-        var t = TensorBuffer.Ensure(ref _turned, [C, FN * FH * FW]).Span;
+        int FN = W.Dim(0), C = W.Dim(1), FH = W.Dim(2), FW = W.Dim(3), K = FN * FH * FW;
+        var t = TensorBuffer.Ensure(ref _turned, [C, K]).Span;
         TensorBuffer.Ensure(ref _zeros, [C]).Span.Clear();
         ReadOnlySpan<T> w = W.Span;
         for (int f = 0; f < FN; f++)
             for (int c = 0; c < C; c++)
                 for (int i = 0; i < FH; i++)
                     for (int j = 0; j < FW; j++)
-                        t[((c * FN + f) * FH + FH - 1 - i) * FW + FW - 1 - j] = w[((f * C + c) * FH + i) * FW + j];
+                    {
+                        int k = (f * FH + FH - 1 - i) * FW + FW - 1 - j;
+                        t[transposed ? k * C + c : c * K + k] = w[((f * C + c) * FH + i) * FW + j];
+                    }
+    }
+
+    // Wᵀ (C·FH·FW, FN): the gathered forward's B.
+    private unsafe void TransposeWeights()
+    {
+        int FN = W.Dim(0), K = W.Length / FN;
+        var wt = TensorBuffer.Ensure(ref _wt, [K, FN]);
+        fixed (T* pw = W.Span, pt = wt.Span) Gemm.Transpose(pw, K, FN, K, pt, FN);
     }
 
     // The shifted form (no im2col) where it applies (stride 1, padding that rows can share, few dropped columns), made
@@ -211,6 +224,17 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     /// <summary>null: the shifted form where it fits and pays; true: wherever it fits; false: never (tests compare the
     /// forms).</summary>
     internal bool? ForceShifted { get; set; }
+
+    /// <summary>null: in the shifted form on AVX-512, products over the real pixels only (gathered) where they produce at
+    /// least a vector of channels; true: wherever the shifted form runs on AVX-512; false: never (tests compare).</summary>
+    internal bool? ForceGathered { get; set; }
+
+    // Whether a shifted pass's product that produces this many channels per pixel (FN for y and dW, C for dx) is gathered.
+    private bool Gathers(int channels) =>
+        Gemm.RowStartsDirect && ForceGathered != false && (ForceGathered == true || channels >= MinGatheredChannels);
+
+    // Below a vector of float32 channels, a gathered tile's lanes are mostly masked off (C = 1 for DeepConvNet's dx).
+    private const int MinGatheredChannels = 16;
 
     /// <summary>Whether a pass on <paramref name="x"/> runs in the shifted form.</summary>
     internal bool RunsShifted(Tensor<T> x) => IsShifted(x.Dim(1), x.Dim(2), x.Dim(3));
@@ -273,7 +297,7 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P).
     private sealed class Scratch
     {
-        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [];
+        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [], DoutT = [], DwT = [];
         public long[] Rows = [];
 
         // At least n elements, kept between steps (the last chunk of a batch may be shorter: it uses a prefix).
@@ -417,9 +441,42 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         int FN = W.Dim(0), count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
+        int P = g.OH * g.OW;
+        var ys = y.Span.Slice(n0 * FN * P, count * FN * P);
+        if (Gathers(FN))
+        {
+            // (S·P, FN) over the real pixels only, then (S, FN, P) + b.
+            var t = Scratch.Take(ref s.Out, (long)count * P * FN);
+            Gathered(planes, g.Pixels, g.Offsets, count * P, _wt!.Span, FN, t);
+            FromPixelRows(t, count, P, FN, b.Span, ys);
+            return;
+        }
         var o = Scratch.Take(ref s.Out, (long)FN * columns);
         ProductInPlace(s, planes, g.Offsets, columns, o);
-        g.Extract<T>(o, columns, count, b.Span, y.Span.Slice(n0 * FN * g.OH * g.OW, count * FN * g.OH * g.OW));
+        g.Extract<T>(o, columns, count, b.Span, ys);
+    }
+
+    // c (M, N) = A·b, A[i, k] = a[rows[i] + columns[k]] for i < M and k < columns.Length, b (columns.Length, N).
+    private static unsafe void Gathered(ReadOnlySpan<T> a, ReadOnlySpan<long> rows, ReadOnlySpan<long> columns, int M,
+        ReadOnlySpan<T> b, int N, Span<T> c)
+    {
+        fixed (T* pa = a, pb = b, pc = c)
+        fixed (long* pr = rows, pk = columns)
+            Gemm.MultiplyGathered(M, N, columns.Length, pa, pr, pk, pb, N, pc, N);
+    }
+
+    // y[s, f, p] = t[s·P + p, f] (+ bias[f]): per sample, a (P, F) block transposed.
+    private static unsafe void FromPixelRows(ReadOnlySpan<T> t, int samples, int P, int F, ReadOnlySpan<T> bias, Span<T> y)
+    {
+        fixed (T* pt = t, py = y)
+            for (int n = 0; n < samples; n++) Gemm.Transpose(pt + (long)n * P * F, F, P, F, py + (long)n * F * P, P);
+        if (bias.IsEmpty) return;
+        for (int n = 0; n < samples; n++)
+            for (int f = 0; f < F; f++)
+            {
+                var row = y.Slice((n * F + f) * P, P);
+                TensorPrimitives.Add(row, bias[f], row);
+            }
     }
 
     // The shifted form's backward: dout spread over the extended columns (zero in the dropped ones), dW = dout·colᵀ over
@@ -431,6 +488,14 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
         g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
         var adjoint = g.Adjoint(FN);
+        var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
+        bool gatherW = Gathers(FN), gatherDx = dx is not null && adjoint is not null && Gathers(g.C);
+        if (gatherW) GatheredWeightGradient(g, s, count, dout, planes, part);
+        if (gatherW && (dx is null || gatherDx))
+        {
+            if (dx is not null) GatheredInputGradient(g, adjoint!, s, count, dout, dx.Span.Slice(n0 * sample, count * sample));
+            return;
+        }
         Span<T> dc;
         int origin = 0, ldd = columns;
         if (adjoint is not null)
@@ -445,12 +510,19 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
             dc = Scratch.Take(ref s.Out, (long)FN * columns);
             g.Spread<T>(dout, count, FN, dc);
         }
-        var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
-        fixed (T* pd = dc, pp = planes, pdw = part)
-        fixed (long* offsets = g.Offsets)
-            Gemm.MultiplyRows(true, FN, K, columns, pd + origin, ldd, pp, offsets, pdw, K);
-        for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * ldd + origin, columns));
+        if (!gatherW)
+        {
+            fixed (T* pd = dc, pp = planes, pdw = part)
+            fixed (long* offsets = g.Offsets)
+                Gemm.MultiplyRows(true, FN, K, columns, pd + origin, ldd, pp, offsets, pdw, K);
+            for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * ldd + origin, columns));
+        }
         if (dx is null) return;
+        if (gatherDx)
+        {
+            GatheredInputGradient(g, adjoint!, s, count, dout, dx.Span.Slice(n0 * sample, count * sample), dc);
+            return;
+        }
         if (adjoint is not null)
         {
             int dxColumns = adjoint.Columns(count);
@@ -462,6 +534,42 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var dcol = Scratch.Take(ref s.Dcol, (long)K * columns);
         Gemm.Multiply<T>(transA: true, transB: false, K, columns, FN, W.Span, K, dc, columns, dcol, columns);
         g.Fold<T>(dcol, count, planes, dx.Span.Slice(n0 * sample, count * sample));
+    }
+
+    // dx over its real pixels only: dout's planes (packed here unless given) gathered with the turned filters (FN·FH·FW,
+    // C), then (S·H·W, C) → (S, C, H, W).
+    private void GatheredInputGradient(ShiftedConvolution g, ShiftedConvolution adjoint, Scratch s, int count, ReadOnlySpan<T> dout,
+        Span<T> dx, Span<T> planes = default)
+    {
+        int FN = W.Dim(0), HW = g.H * g.W;
+        if (planes.IsEmpty)
+        {
+            planes = Scratch.Take(ref s.Out, FN * adjoint.PlaneLength + Gemm.RowStartsOverread<T>());
+            adjoint.Pack(dout, count, planes);
+        }
+        var t = Scratch.Take(ref s.Dcol, (long)count * HW * g.C);
+        Gathered(planes, adjoint.Pixels, adjoint.Offsets, count * HW, _turned!.Span, g.C, t);
+        FromPixelRows(t, count, HW, g.C, default, dx);
+    }
+
+    // dWᵀ (taps, FN) = Σ over the real pixels of x's taps · doutᵀ (pixels, FN), gathered from the planes; then dW and
+    // db = Σ dout into the chunk's part.
+    private unsafe void GatheredWeightGradient(ShiftedConvolution g, Scratch s, int count, ReadOnlySpan<T> dout,
+        ReadOnlySpan<T> planes, Span<T> part)
+    {
+        int FN = W.Dim(0), K = W.Length / FN, P = g.OH * g.OW;
+        var dt = Scratch.Take(ref s.DoutT, (long)count * P * FN);
+        var dwt = Scratch.Take(ref s.DwT, (long)K * FN);
+        fixed (T* pd = dout, pt = dt)
+            for (int n = 0; n < count; n++) Gemm.Transpose(pd + (long)n * FN * P, P, FN, P, pt + (long)n * P * FN, FN);
+        Gathered(planes, g.Offsets, g.Pixels.AsSpan(0, count * P), K, dt, FN, dwt);
+        fixed (T* pw = dwt, pp = part) Gemm.Transpose(pw, FN, K, FN, pp, K);
+        for (int f = 0; f < FN; f++)
+        {
+            T sum = T.Zero;
+            for (int n = 0; n < count; n++) sum += TensorPrimitives.Sum(dout.Slice((n * FN + f) * P, P));
+            part[FN * K + f] = sum;
+        }
     }
 
     private (int N, int C, int H, int W, int OH, int OW) Dims(Tensor<T> x)
