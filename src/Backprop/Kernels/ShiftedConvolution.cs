@@ -14,7 +14,8 @@ namespace Backprop.Kernels;
 /// (c, i, j) is plane_c[q + i·R + j]: row (c·FH + i)·FW + j of col is the plane itself from offset c·L + i·R + j. So
 /// y = W·col is a product whose B rows are pointers into the planes (<see cref="Gemm.MultiplyRows{T}"/>), dW = dout·colᵀ
 /// the same with B transposed, and col2im a sum of shifted rows. The columns between rows (ow ≥ OW) and between samples
-/// (oh ≥ OH) are computed and dropped: (V·R)/(OH·OW) of the work, which <see cref="Pays"/> bounds.
+/// (oh ≥ OH) are computed and dropped: (V·R)/(OH·OW) of the work, which <see cref="Pays"/> bounds. The gathered products
+/// (<see cref="Gemm.MultiplyGathered{T}"/>) compute only the real outputs, the cells listed in <see cref="Pixels"/>.
 /// </remarks>
 internal sealed class ShiftedConvolution
 {
