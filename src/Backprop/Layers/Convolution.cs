@@ -294,7 +294,8 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     private ChunkJob? _job;
     private readonly Scratch?[] _scratch = new Scratch?[WorkerPool.Shared.Capacity];   // one per part of a job
 
-    // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P).
+    // One thread's buffers for one chunk: col (K, S·P), the product or dout (FN, S·P), and Wᵀ·dout (K, S·P); for the
+    // gathered products also doutᵀ (S·P, FN) and dWᵀ (K, FN).
     private sealed class Scratch
     {
         public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [], DoutT = [], DwT = [];

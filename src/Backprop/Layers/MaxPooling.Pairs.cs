@@ -43,8 +43,7 @@ public sealed partial class MaxPooling<T>
                     else
                     {
                         // The last windows of the row: their 2n cells, never past the row (2·OW ≤ W).
-                        var m0 = Simd.FirstLanes<float>(Math.Min(2 * n, 16));
-                        var m1 = Simd.FirstLanes<float>(Math.Max(2 * n - 16, 0));
+                        var (m0, m1) = CellMasks(n);
                         (a0, a1) = (Simd.MaskLoad(a + c, m0), Simd.MaskLoad(a + c + 16, m1));
                         (b0, b1) = (Simd.MaskLoad(b + c, m0), Simd.MaskLoad(b + c + 16, m1));
                     }
@@ -101,8 +100,7 @@ public sealed partial class MaxPooling<T>
                         a0.Store(a + c); a1.Store(a + c + 16); b0.Store(b + c); b1.Store(b + c + 16);
                         continue;
                     }
-                    var m0 = Simd.FirstLanes<float>(Math.Min(2 * n, 16));
-                    var m1 = Simd.FirstLanes<float>(Math.Max(2 * n - 16, 0));
+                    var (m0, m1) = CellMasks(n);
                     Simd.MaskStore(a + c, m0, a0); Simd.MaskStore(a + c + 16, m1, a1);
                     Simd.MaskStore(b + c, m0, b0); Simd.MaskStore(b + c + 16, m1, b1);
                 }
@@ -115,6 +113,10 @@ public sealed partial class MaxPooling<T>
             if (2 * OH < H) new Span<float>(dx + ((long)nc * H + 2 * OH) * W, (H - 2 * OH) * W).Clear();
         }
     }
+
+    // The lanes of a row's last n < 16 windows' 2n cells, over the two vectors of the row that hold them.
+    private static (Vector512<float>, Vector512<float>) CellMasks(int n) =>
+        (Simd.FirstLanes<float>(Math.Min(2 * n, 16)), Simd.FirstLanes<float>(Math.Max(2 * n - 16, 0)));
 
     private static Vector512<float> Where(Vector512<int> at, int cell, Vector512<float> d) =>
         Vector512.ConditionalSelect(Vector512.Equals(at, Vector512.Create(cell)).AsSingle(), d, Vector512<float>.Zero);
