@@ -3,7 +3,7 @@
 
 Each tile keeps ROWS x VECS vectors of C in registers; per k it loads VECS vectors of B's row k (the last masked),
 broadcasts each row's A value a[rowOffsets[r] + colOffsets[k]] and issues ROWS*VECS fused multiply-adds. Rows past the
-tile's repeat its last row, and their sums are dropped.
+tile's repeat its last row, and their sums are dropped; with accumulate, C's old values are added.
 
   python3 tools/gen_gathered_tiles.py
 """
@@ -17,7 +17,7 @@ def tile(rows, vecs):
     L.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     L.append(f"    private static void GatheredTile{rows}x{vecs}<T>(int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c, "
              "int ldc, int rows,")
-    L.append("        int cols) where T : unmanaged, IFloatingPointIeee754<T>")
+    L.append("        int cols, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>")
     L.append("    {")
     L.append("        int W = Vector512<T>.Count;")
     L.append("        // Rows past the tile's repeat its last row (their sums are dropped).")
@@ -46,11 +46,11 @@ def tile(rows, vecs):
         cond = "" if r == 0 else f"if (rows > {r}) "
         cr = "c" if r == 0 else ("c + ldc" if r == 1 else f"c + {r}L * ldc")
         if vecs == 4:
-            call = f"StoreFour({cr}, m0, m1, m2, m3, c{r}0, c{r}1, c{r}2, c{r}3, false);"
+            call = f"StoreFour({cr}, m0, m1, m2, m3, c{r}0, c{r}1, c{r}2, c{r}3, accumulate);"
         elif vecs == 2:
-            call = f"StoreTwo({cr}, m0, m1, c{r}0, c{r}1, false);"
+            call = f"StoreTwo({cr}, m0, m1, c{r}0, c{r}1, accumulate);"
         else:
-            call = f"Simd.MaskStore({cr}, m0, c{r}0);"
+            call = f"Put({cr}, m0, c{r}0, accumulate);"
         L.append(f"        {cond}{call}")
     L.append("    }")
     return "\n".join(L)

@@ -88,15 +88,41 @@ public class ConvolutionTests
         }
     }
 
+    // 3×3 stride-1 shapes of whole vectors of channels and filters (16 float32, 8 float64), in the Winograd form F(2×2, 3×3)
+    // and without it: odd and even outputs (tiles that hang over the edge), a 1×1 output, padding 0 to 3 (tiles wholly in
+    // the padding), batch 1 and a prime batch (chunks of several samples, the last one short), DeepConvNet's 8×8 64→64.
+    public static TheoryData<int, int, int, int, int, int> WinogradShapes() => new()
+    {
+        { 1, 16, 3, 3, 16, 0 },
+        { 2, 16, 5, 7, 32, 1 },
+        { 3, 32, 6, 4, 16, 2 },
+        { 1, 16, 4, 5, 48, 3 },
+        { 13, 16, 9, 8, 16, 1 },
+        { 4, 64, 8, 8, 64, 1 },
+        { 2, 16, 1, 11, 16, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(WinogradShapes))]
+    public void The_Winograd_form_matches_the_definition(int N, int C, int H, int Wd, int FN, int p)
+    {
+        foreach (bool? winograd in new bool?[] { true, false, null })
+        {
+            Check<double>(N, C, H, Wd, FN, 3, 3, 1, p, 1e-12, winograd: winograd);
+            Check<float>(N, C, H, Wd, FN, 3, 3, 1, p, 1e-5, winograd: winograd);
+        }
+    }
+
     private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol, bool? shifted = null,
-        bool? gathered = null) where T : unmanaged, IFloatingPointIeee754<T>
+        bool? gathered = null, bool? winograd = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(N * 100 + C * 10 + FH);
         var x = TestUtil.Random<T>(rng, N, C, H, Wd);
         var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
         var b = TestUtil.Random<T>(rng, FN);
-        var layer = new Convolution<T>(W, b, s, p) { ForceShifted = shifted, ForceGathered = gathered };
+        var layer = new Convolution<T>(W, b, s, p) { ForceShifted = shifted, ForceGathered = gathered, ForceWinograd = winograd };
         if (shifted is bool forced) Assert.Equal(forced, layer.RunsShifted(x));
+        if (winograd is bool forcedW) Assert.Equal(forcedW, layer.RunsWinograd(x));
         var y = layer.Forward(x);
         var xd = TestUtil.ToDouble(x);
         var Wdd = TestUtil.ToDouble(W);
@@ -321,6 +347,21 @@ public class ConvolutionTests
             foreach (var r in GradientCheck.Layer(layer, x, 5, target: layer.Kind))
                 Assert.True(r.MaxRelativeError < 1e-7, $"{layer.Kind} {r.Parameter}: {r.MaxRelativeError:E2}");
         }
+    }
+
+    [Fact]
+    public void The_Winograd_form_matches_numerical_gradients()
+    {
+        // Eight float64 channels and filters (a vector), odd output sizes (tiles over the edge), padding 1.
+        var rng = new Random(11);
+        var layer = new Convolution<double>(TestUtil.Random<double>(rng, 8, 8, 3, 3), TestUtil.Random<double>(rng, 8), pad: 1)
+        {
+            ForceWinograd = true,
+        };
+        var x = TestUtil.Random<double>(rng, 2, 8, 5, 3);
+        Assert.True(layer.RunsWinograd(x));
+        foreach (var r in GradientCheck.Layer(layer, x, 5, target: layer.Kind))
+            Assert.True(r.MaxRelativeError < 1e-7, $"winograd {r.Parameter}: {r.MaxRelativeError:E2}");
     }
 
     [Fact]

@@ -475,10 +475,14 @@ public class GemmRowStartTests
     public unsafe void Gathered_products_match_naive_loops(int M, int N, int K)
     {
         if (!Gemm.RowStartsDirect) return;   // AVX-512 only
-        Check<double>(1e-12);
-        Check<float>(1e-5);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            Check<double>(1e-12, accumulate);
+            Check<float>(1e-5, accumulate);
+        }
 
-        void Check<T>(double tol) where T : unmanaged, IFloatingPointIeee754<T>
+        // With accumulate, C starts at 7 and the product is added to it.
+        void Check<T>(double tol, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
         {
             var rng = new Random(M * 7 + N + K);
             // A[i, k] = a[rowOffsets[i] + colOffsets[k]]: rows and columns that step unevenly and overlap.
@@ -493,12 +497,13 @@ public class GemmRowStartTests
                 for (int k = 0; k < K; k++) ad[i * K + k] = double.CreateTruncating(buffer[rowOffsets[i] + colOffsets[k]]);
             var bd = b.Select(double.CreateTruncating).ToArray();
             var expected = Naive.MatMul(ad, bd, M, K, N);
+            if (accumulate) expected = expected.Select(e => e + 7).ToArray();
             var scale = Naive.AbsMatMul(ad, bd, M, K, N);
             int ldc = N + 3;                                                   // C's rows apart: nothing written between them
             var c = Enumerable.Repeat(T.CreateTruncating(7), M * ldc).ToArray();
             fixed (T* pa = buffer, pb = b, pc = c)
             fixed (long* pr = rowOffsets, pk = colOffsets)
-                Gemm.MultiplyGathered(M, N, K, pa, pr, pk, pb, N, pc, ldc);
+                Gemm.MultiplyGathered(M, N, K, pa, pr, pk, pb, N, pc, ldc, accumulate);
             var got = new double[M * N];
             for (int i = 0; i < M; i++)
                 for (int j = 0; j < ldc; j++)

@@ -14,10 +14,11 @@ namespace Backprop.Kernels;
 public static unsafe partial class Gemm
 {
     /// <summary>
-    /// C (M×N, row stride ldc) = A·B on one thread, A[i, k] = a[rowOffsets[i] + colOffsets[k]], B (K×N, row stride ldb).
+    /// C (M×N, row stride ldc) = A·B on one thread, A[i, k] = a[rowOffsets[i] + colOffsets[k]], B (K×N, row stride ldb),
+    /// plus the old C when <paramref name="accumulate"/>.
     /// </summary>
     internal static void MultiplyGathered<T>(int M, int N, int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c,
-        int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        int ldc, bool accumulate = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
         for (int j0 = 0; j0 < N; j0 += 4 * W)
@@ -26,15 +27,18 @@ public static unsafe partial class Gemm
             T* bj = b + j0, cj = c + j0;
             if (cols > 2 * W)
                 for (int i0 = 0; i0 < M; i0 += 6)
-                    GatheredTile6x4(K, a, rowOffsets + i0, colOffsets, bj, ldb, cj + (long)i0 * ldc, ldc, Math.Min(6, M - i0), cols);
+                    GatheredTile6x4(K, a, rowOffsets + i0, colOffsets, bj, ldb, cj + (long)i0 * ldc, ldc, Math.Min(6, M - i0), cols,
+                        accumulate);
             else if (cols > W)
                 for (int i0 = 0; i0 < M; i0 += 8)
-                    GatheredTile8x2(K, a, rowOffsets + i0, colOffsets, bj, ldb, cj + (long)i0 * ldc, ldc, Math.Min(8, M - i0), cols);
+                    GatheredTile8x2(K, a, rowOffsets + i0, colOffsets, bj, ldb, cj + (long)i0 * ldc, ldc, Math.Min(8, M - i0), cols,
+                        accumulate);
             else if (M is > 8 and <= 12)
-                GatheredTile12x1(K, a, rowOffsets, colOffsets, bj, ldb, cj, ldc, M, cols);   // 3×3 taps of one channel: one tile
+                GatheredTile12x1(K, a, rowOffsets, colOffsets, bj, ldb, cj, ldc, M, cols, accumulate);   // 3×3 taps of a channel
             else
                 for (int i0 = 0; i0 < M; i0 += 8)
-                    GatheredTile8x1(K, a, rowOffsets + i0, colOffsets, bj, ldb, cj + (long)i0 * ldc, ldc, Math.Min(8, M - i0), cols);
+                    GatheredTile8x1(K, a, rowOffsets + i0, colOffsets, bj, ldb, cj + (long)i0 * ldc, ldc, Math.Min(8, M - i0), cols,
+                        accumulate);
         }
     }
 }

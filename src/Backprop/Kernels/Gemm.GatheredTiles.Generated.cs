@@ -10,7 +10,7 @@ public static unsafe partial class Gemm
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatheredTile6x4<T>(int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c, int ldc, int rows,
-        int cols) where T : unmanaged, IFloatingPointIeee754<T>
+        int cols, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
         // Rows past the tile's repeat its last row (their sums are dropped).
@@ -48,17 +48,17 @@ public static unsafe partial class Gemm
             var x5 = Vector512.Create(p5[o]);
             c50 = Simd.Fma(x5, b0, c50); c51 = Simd.Fma(x5, b1, c51); c52 = Simd.Fma(x5, b2, c52); c53 = Simd.Fma(x5, b3, c53);
         }
-        StoreFour(c, m0, m1, m2, m3, c00, c01, c02, c03, false);
-        if (rows > 1) StoreFour(c + ldc, m0, m1, m2, m3, c10, c11, c12, c13, false);
-        if (rows > 2) StoreFour(c + 2L * ldc, m0, m1, m2, m3, c20, c21, c22, c23, false);
-        if (rows > 3) StoreFour(c + 3L * ldc, m0, m1, m2, m3, c30, c31, c32, c33, false);
-        if (rows > 4) StoreFour(c + 4L * ldc, m0, m1, m2, m3, c40, c41, c42, c43, false);
-        if (rows > 5) StoreFour(c + 5L * ldc, m0, m1, m2, m3, c50, c51, c52, c53, false);
+        StoreFour(c, m0, m1, m2, m3, c00, c01, c02, c03, accumulate);
+        if (rows > 1) StoreFour(c + ldc, m0, m1, m2, m3, c10, c11, c12, c13, accumulate);
+        if (rows > 2) StoreFour(c + 2L * ldc, m0, m1, m2, m3, c20, c21, c22, c23, accumulate);
+        if (rows > 3) StoreFour(c + 3L * ldc, m0, m1, m2, m3, c30, c31, c32, c33, accumulate);
+        if (rows > 4) StoreFour(c + 4L * ldc, m0, m1, m2, m3, c40, c41, c42, c43, accumulate);
+        if (rows > 5) StoreFour(c + 5L * ldc, m0, m1, m2, m3, c50, c51, c52, c53, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatheredTile8x2<T>(int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c, int ldc, int rows,
-        int cols) where T : unmanaged, IFloatingPointIeee754<T>
+        int cols, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
         // Rows past the tile's repeat its last row (their sums are dropped).
@@ -97,19 +97,19 @@ public static unsafe partial class Gemm
             var x7 = Vector512.Create(p7[o]);
             c70 = Simd.Fma(x7, b0, c70); c71 = Simd.Fma(x7, b1, c71);
         }
-        StoreTwo(c, m0, m1, c00, c01, false);
-        if (rows > 1) StoreTwo(c + ldc, m0, m1, c10, c11, false);
-        if (rows > 2) StoreTwo(c + 2L * ldc, m0, m1, c20, c21, false);
-        if (rows > 3) StoreTwo(c + 3L * ldc, m0, m1, c30, c31, false);
-        if (rows > 4) StoreTwo(c + 4L * ldc, m0, m1, c40, c41, false);
-        if (rows > 5) StoreTwo(c + 5L * ldc, m0, m1, c50, c51, false);
-        if (rows > 6) StoreTwo(c + 6L * ldc, m0, m1, c60, c61, false);
-        if (rows > 7) StoreTwo(c + 7L * ldc, m0, m1, c70, c71, false);
+        StoreTwo(c, m0, m1, c00, c01, accumulate);
+        if (rows > 1) StoreTwo(c + ldc, m0, m1, c10, c11, accumulate);
+        if (rows > 2) StoreTwo(c + 2L * ldc, m0, m1, c20, c21, accumulate);
+        if (rows > 3) StoreTwo(c + 3L * ldc, m0, m1, c30, c31, accumulate);
+        if (rows > 4) StoreTwo(c + 4L * ldc, m0, m1, c40, c41, accumulate);
+        if (rows > 5) StoreTwo(c + 5L * ldc, m0, m1, c50, c51, accumulate);
+        if (rows > 6) StoreTwo(c + 6L * ldc, m0, m1, c60, c61, accumulate);
+        if (rows > 7) StoreTwo(c + 7L * ldc, m0, m1, c70, c71, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatheredTile8x1<T>(int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c, int ldc, int rows,
-        int cols) where T : unmanaged, IFloatingPointIeee754<T>
+        int cols, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
         // Rows past the tile's repeat its last row (their sums are dropped).
@@ -145,19 +145,19 @@ public static unsafe partial class Gemm
             var x7 = Vector512.Create(p7[o]);
             c70 = Simd.Fma(x7, b0, c70);
         }
-        Simd.MaskStore(c, m0, c00);
-        if (rows > 1) Simd.MaskStore(c + ldc, m0, c10);
-        if (rows > 2) Simd.MaskStore(c + 2L * ldc, m0, c20);
-        if (rows > 3) Simd.MaskStore(c + 3L * ldc, m0, c30);
-        if (rows > 4) Simd.MaskStore(c + 4L * ldc, m0, c40);
-        if (rows > 5) Simd.MaskStore(c + 5L * ldc, m0, c50);
-        if (rows > 6) Simd.MaskStore(c + 6L * ldc, m0, c60);
-        if (rows > 7) Simd.MaskStore(c + 7L * ldc, m0, c70);
+        Put(c, m0, c00, accumulate);
+        if (rows > 1) Put(c + ldc, m0, c10, accumulate);
+        if (rows > 2) Put(c + 2L * ldc, m0, c20, accumulate);
+        if (rows > 3) Put(c + 3L * ldc, m0, c30, accumulate);
+        if (rows > 4) Put(c + 4L * ldc, m0, c40, accumulate);
+        if (rows > 5) Put(c + 5L * ldc, m0, c50, accumulate);
+        if (rows > 6) Put(c + 6L * ldc, m0, c60, accumulate);
+        if (rows > 7) Put(c + 7L * ldc, m0, c70, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatheredTile12x1<T>(int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c, int ldc, int rows,
-        int cols) where T : unmanaged, IFloatingPointIeee754<T>
+        int cols, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
         // Rows past the tile's repeat its last row (their sums are dropped).
@@ -205,17 +205,17 @@ public static unsafe partial class Gemm
             var x11 = Vector512.Create(p11[o]);
             c110 = Simd.Fma(x11, b0, c110);
         }
-        Simd.MaskStore(c, m0, c00);
-        if (rows > 1) Simd.MaskStore(c + ldc, m0, c10);
-        if (rows > 2) Simd.MaskStore(c + 2L * ldc, m0, c20);
-        if (rows > 3) Simd.MaskStore(c + 3L * ldc, m0, c30);
-        if (rows > 4) Simd.MaskStore(c + 4L * ldc, m0, c40);
-        if (rows > 5) Simd.MaskStore(c + 5L * ldc, m0, c50);
-        if (rows > 6) Simd.MaskStore(c + 6L * ldc, m0, c60);
-        if (rows > 7) Simd.MaskStore(c + 7L * ldc, m0, c70);
-        if (rows > 8) Simd.MaskStore(c + 8L * ldc, m0, c80);
-        if (rows > 9) Simd.MaskStore(c + 9L * ldc, m0, c90);
-        if (rows > 10) Simd.MaskStore(c + 10L * ldc, m0, c100);
-        if (rows > 11) Simd.MaskStore(c + 11L * ldc, m0, c110);
+        Put(c, m0, c00, accumulate);
+        if (rows > 1) Put(c + ldc, m0, c10, accumulate);
+        if (rows > 2) Put(c + 2L * ldc, m0, c20, accumulate);
+        if (rows > 3) Put(c + 3L * ldc, m0, c30, accumulate);
+        if (rows > 4) Put(c + 4L * ldc, m0, c40, accumulate);
+        if (rows > 5) Put(c + 5L * ldc, m0, c50, accumulate);
+        if (rows > 6) Put(c + 6L * ldc, m0, c60, accumulate);
+        if (rows > 7) Put(c + 7L * ldc, m0, c70, accumulate);
+        if (rows > 8) Put(c + 8L * ldc, m0, c80, accumulate);
+        if (rows > 9) Put(c + 9L * ldc, m0, c90, accumulate);
+        if (rows > 10) Put(c + 10L * ldc, m0, c100, accumulate);
+        if (rows > 11) Put(c + 11L * ldc, m0, c110, accumulate);
     }
 }

@@ -21,8 +21,11 @@ namespace Backprop.Layers;
 /// product reads them in place without packing: 15–30 % faster per layer than im2col. With square filters their dx is
 /// itself such a convolution, of dout's zero-padded planes with the filters turned by 180°, so it needs neither Wᵀ·dout
 /// (K rows per pixel) nor col2im.
+/// 3×3 stride-1 layers whose channels and filters fill whole vectors (DeepConvNet's five after the first) take
+/// Winograd's F(2×2, 3×3) instead on AVX-512 (<see cref="Kernels.Winograd"/>): 16 products of (tiles, C)·(C, FN) per chunk
+/// with 2.25 times fewer multiply-adds than the direct form, for forward, dW and dx alike.
 /// </remarks>
-public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _x, _y, _dx, _dWParts;
@@ -110,7 +113,8 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         _x = x;
         _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
-        if (IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0))) TransposeWeights();
+        if (IsWinograd(x.Dim(1), x.Dim(2), x.Dim(3))) TransformFilters();
+        else if (IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0))) TransposeWeights();
         Chunks(forward: true, dout: null, y, needDx: false);
         return y;
     }
@@ -159,28 +163,30 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         var (N, _, _, _, OH, OW) = Dims(x);
         int FN = W.Dim(0), K = W.Length / FN;
         CheckDout(dout, [N, FN, OH, OW]);
-        int chunks = ChunkPlan(x).Count;
-        TensorBuffer.Ensure(ref _dWParts, chunks, FN * K + FN);              // each chunk's dW and db
+        bool winograd = IsWinograd(x.Dim(1), x.Dim(2), x.Dim(3));
+        int groups = Groups(forward: false, ChunkPlan(x).Count), grads = winograd ? Kernels.Winograd.Positions * x.Dim(1) * FN : FN * K;
+        TensorBuffer.Ensure(ref _dWParts, groups, grads + FN);              // each group's dW (or dU) and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
-        if (needDx && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && ShiftedConvolution.HasAdjoint(W.Dim(2), W.Dim(3)))
+        if (needDx && !winograd && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && ShiftedConvolution.HasAdjoint(W.Dim(2), W.Dim(3)))
             Turn(transposed: Gathers(x.Dim(1)));
         Chunks(forward: false, dout, dx, needDx);
-        // The chunks' sums added in chunk order: the same on any number of threads.
+        // The groups' sums added in group order: the same on any number of threads.
         var parts = _dWParts!.Span;
-        var dWs = dW.Span;
+        var dWs = winograd ? TensorBuffer.Ensure(ref _du, grads).Span : dW.Span;
         var dbs = db.Span;
-        parts[..(FN * K)].CopyTo(dWs);
-        parts.Slice(FN * K, FN).CopyTo(dbs);
-        for (int c = 1; c < chunks; c++)
+        parts[..grads].CopyTo(dWs);
+        parts.Slice(grads, FN).CopyTo(dbs);
+        for (int c = 1; c < groups; c++)
         {
-            var part = parts.Slice(c * (FN * K + FN), FN * K + FN);
-            TensorPrimitives.Add(dWs, part[..(FN * K)], dWs);
-            TensorPrimitives.Add(dbs, part.Slice(FN * K, FN), dbs);
+            var part = parts.Slice(c * (grads + FN), grads + FN);
+            TensorPrimitives.Add(dWs, part[..grads], dWs);
+            TensorPrimitives.Add(dbs, part.Slice(grads, FN), dbs);
         }
+        if (winograd) Kernels.Winograd.FilterGradient<T>(dWs, FN, x.Dim(1), dW.Span);
         return dx;
     }
 
-    private Tensor<T>? _turned, _zeros, _wt;
+    private Tensor<T>? _turned, _zeros, _wt, _du;
 
     // The filters of dx's convolution: turned[c, f, i, j] = W[f, c, FH − 1 − i, FW − 1 − j], (C, FN·FH·FW), or its
     // transpose (FN·FH·FW, C) for the gathered product; and C zeros for its bias.
@@ -262,11 +268,21 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     {
         int N = x.Dim(0), C = x.Dim(1), FN = W.Dim(0), K = W.Length / FN;
         long values = IsShifted(C, x.Dim(2), x.Dim(3)) ? 2L * (C + FN) : K + 2L * FN;
-        long perSample = values * CellsPerSample(x) * Unsafe.SizeOf<T>();
+        long perSample = IsWinograd(C, x.Dim(2), x.Dim(3))
+            ? Winograd.ValuesPerSample(C, x.Dim(2), x.Dim(3), FN, Pad) * Unsafe.SizeOf<T>()
+            : values * CellsPerSample(x) * Unsafe.SizeOf<T>();
         int fit = (int)Math.Max(1, Processor.Caches.L2 / 2 / perSample);
         int size = Math.Max(1, Math.Min(fit, (N + 1) / 2));
         return (size, (N + size - 1) / size);
     }
+
+    // Chunks are split between threads in groups, each group's on one thread in order: one chunk per group, except for
+    // the Winograd form's backward, whose chunks add their dU into one of at most MaxGroups sums (its chunks are small, and
+    // a sum per chunk cost more than its products). A pure function of the chunks, never of the thread count.
+    private int Groups(bool forward, int chunks) =>
+        !forward && _x is not null && IsWinograd(_x.Dim(1), _x.Dim(2), _x.Dim(3)) ? Math.Min(chunks, MaxGroups) : chunks;
+
+    private const int MaxGroups = 8;
 
     // Runs the forward or backward pass chunk by chunk of samples, the chunks split between threads. Each chunk's col
     // lives in its thread's scratch, in cache, from im2col to the product (backward builds it again rather than keep
@@ -276,18 +292,19 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
         int N = _x!.Dim(0);
         int cells = CellsPerSample(_x);
         var (size, chunks) = ChunkPlan(_x);
-        var shifted = Shifted(_x, size);
+        var winograd = WinogradForm(_x, size);
+        var shifted = winograd is null ? Shifted(_x, size) : null;
         long work = (long)N * cells * W.Length;
-        int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), chunks);
+        int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), Groups(forward, chunks));
         var job = _job ??= new ChunkJob(this);
-        job.Set(forward, dout, to, needDx, size, chunks, shifted);
+        job.Set(forward, dout, to, needDx, size, chunks, Groups(forward, chunks), shifted, winograd);
         try
         {
             WorkerPool.Shared.Run(job, parts);
         }
         finally
         {
-            job.Set(forward, null, null, false, 0, 0, null);
+            job.Set(forward, null, null, false, 0, 0, 0, null, null);
         }
     }
 
@@ -315,16 +332,29 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
     {
         private bool _forward, _needDx;
         private Tensor<T>? _dout, _to;
-        private int _size, _chunks;
+        private int _size, _chunks, _groups;
         private ShiftedConvolution? _shifted;
+        private Winograd? _winograd;
 
-        public void Set(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx, int size, int chunks, ShiftedConvolution? shifted) =>
-            (_forward, _dout, _to, _needDx, _size, _chunks, _shifted) = (forward, dout, to, needDx, size, chunks, shifted);
+        public void Set(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx, int size, int chunks, int groups,
+            ShiftedConvolution? shifted, Winograd? winograd) =>
+            (_forward, _dout, _to, _needDx, _size, _chunks, _groups, _shifted, _winograd) = (forward, dout, to, needDx, size, chunks,
+                groups, shifted, winograd);
+
+        // The group that holds chunk c: groups are consecutive runs of chunks (WorkerPool.Part's split).
+        private int GroupOf(int c)
+        {
+            int g = (int)((long)c * _groups / _chunks);
+            while (WorkerPool.Part(_chunks, 1, g, _groups).Hi <= c) g++;
+            while (WorkerPool.Part(_chunks, 1, g, _groups).Lo > c) g--;
+            return g;
+        }
 
         public void Execute(int part, int parts)
         {
-            var (c0, c1) = WorkerPool.Part(_chunks, 1, part, parts);
-            if (c0 >= c1) return;
+            var (g0, g1) = WorkerPool.Part(_groups, 1, part, parts);
+            if (g0 >= g1) return;
+            int c0 = WorkerPool.Part(_chunks, 1, g0, _groups).Lo, c1 = WorkerPool.Part(_chunks, 1, g1 - 1, _groups).Hi;
             var scratch = layer.ScratchFor(part);
             bool serial = Gemm.SerialOnThisThread;
             Gemm.SerialOnThisThread = parts > 1;
@@ -337,7 +367,8 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
                     var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
                     if (_forward)
                     {
-                        if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
+                        if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
+                        else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
                         else layer.ForwardChunk(scratch, n0, n1, _to!);
                         // The ReLU that follows, applied while the chunk's outputs are in cache.
                         if (layer._relu) Elementwise.ReluForward<T>(y, y);
@@ -351,7 +382,14 @@ public sealed class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanag
                         Elementwise.ReluBackward<T>(y, dout, masked);
                         dout = masked;
                     }
-                    if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, _needDx ? _to : null);
+                    if (_winograd is not null)
+                    {
+                        // The group's first chunk starts its dU and db, the others add to them.
+                        int group = GroupOf(c);
+                        layer.BackwardChunk(_winograd, scratch, group, c > WorkerPool.Part(_chunks, 1, group, _groups).Lo, n0, n1, dout,
+                            _needDx ? _to : null);
+                    }
+                    else if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, _needDx ? _to : null);
                     else layer.BackwardChunk(scratch, c, n0, n1, dout, _needDx ? _to : null);
                 }
             }
