@@ -164,7 +164,8 @@ public class ConvolutionTests
     [InlineData(37, 3, 9, 8, 5, 3, 3, 1, 1)]
     [InlineData(100, 1, 28, 28, 30, 5, 5, 1, 0)]   // SimpleConvNet's first layer at batch 100
     [InlineData(23, 16, 7, 7, 32, 3, 3, 2, 2)]
-    [InlineData(23, 16, 8, 8, 16, 3, 3, 1, 1)]     // DeepConvNet's 8×8 layers take the shifted form
+    [InlineData(23, 16, 8, 8, 16, 3, 3, 1, 1)]     // the Winograd form on AVX-512 (else the shifted one)
+    [InlineData(100, 16, 8, 8, 32, 3, 3, 1, 1)]    // Winograd with more chunks than dU groups: chunks add into groups
     public void Convolution_is_bit_identical_on_one_and_two_threads_and_without_dx(int N, int C, int H, int Wd, int FN, int FH, int FW,
         int s, int p)
     {
