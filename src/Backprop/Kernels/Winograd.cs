@@ -29,12 +29,11 @@ internal sealed unsafe class Winograd
         (this.C, this.H, this.W, this.FN, Pad, MaxSamples) = (C, H, W, FN, pad, maxSamples);
         OH = H + 2 * pad - 2;
         OW = W + 2 * pad - 2;
-        TH = (OH + 1) / 2;
-        TW = (OW + 1) / 2;
+        (TH, TW) = TileGrid(H, W, pad);
         Rows = 2 * TH + 2;
         Columns = 2 * TW + 2;
-        VStride = Positions * C + Skew;
-        MStride = Positions * FN + Skew;
+        VStride = TileStride(C);
+        MStride = TileStride(FN);
         int tiles = maxSamples * Tiles;
         VRows = new long[tiles];
         MRows = new long[tiles];
@@ -42,6 +41,11 @@ internal sealed unsafe class Winograd
         Identity = new long[Math.Max(C, FN)];
         for (int i = 0; i < Identity.Length; i++) Identity[i] = i;
     }
+
+    // Tile rows and columns, ⌈OH/2⌉ and ⌈OW/2⌉, and the values from one tile to the next for this many channels.
+    private static (int TH, int TW) TileGrid(int H, int W, int pad) => ((H + 2 * pad - 1) / 2, (W + 2 * pad - 1) / 2);
+
+    private static int TileStride(int channels) => Positions * channels + Skew;
 
     // Values between consecutive tiles beyond their 16 positions: a tile's stride of 16·C values would be a power of two
     // for C = 16, 32 or 64, and the products' strided rows would all fall into the same few L1 sets.
@@ -89,9 +93,9 @@ internal sealed unsafe class Winograd
     /// channel-last output.</summary>
     public static long ValuesPerSample(int C, int H, int W, int FN, int pad)
     {
-        int th = (H + 2 * pad - 1) / 2, tw = (W + 2 * pad - 1) / 2;                // ⌈OH/2⌉, ⌈OW/2⌉
+        var (th, tw) = TileGrid(H, W, pad);
         long tiles = (long)th * tw;
-        return tiles * (Positions * (C + FN) + 2 * Skew) + (2L * th + 2) * (2L * tw + 2) * C + 4 * tiles * FN;
+        return tiles * (TileStride(C) + TileStride(FN)) + (2L * th + 2) * (2L * tw + 2) * C + 4 * tiles * FN;
     }
 
     public bool Matches(int c, int h, int w, int fn, int pad, int maxSamples) =>

@@ -102,12 +102,7 @@ public sealed partial class Convolution<T>
         for (int pos = 0; pos < Kernels.Winograd.Positions; pos++)       // dU_pos (+)= V_posᵀ·dM_pos
             TileProduct(C, FN, tiles, v[(pos * C)..], g.Identity, g.VRows, true, g.VStride, dm[(pos * FN)..], g.MStride,
                 part.Slice(pos * C * FN, C * FN), FN, accumulate);
-        for (int f = 0; f < FN; f++)
-        {
-            T sum = accumulate ? part[grads + f] : T.Zero;
-            for (int n = 0; n < count; n++) sum += TensorPrimitives.Sum(dout.Slice((n * FN + f) * P, P));
-            part[grads + f] = sum;
-        }
+        BiasGradient(dout, count, FN, P, part.Slice(grads, FN), accumulate);
         if (dx is null) return;
         ReadOnlySpan<T> ut = _ut!.Span;
         for (int pos = 0; pos < Kernels.Winograd.Positions; pos++)       // dV_pos = dM_pos·U_posᵀ, over V (dU is done with it)

@@ -341,56 +341,47 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
             (_forward, _dout, _to, _needDx, _size, _chunks, _groups, _shifted, _winograd) = (forward, dout, to, needDx, size, chunks,
                 groups, shifted, winograd);
 
-        // The group that holds chunk c: groups are consecutive runs of chunks (WorkerPool.Part's split).
-        private int GroupOf(int c)
-        {
-            int g = (int)((long)c * _groups / _chunks);
-            while (WorkerPool.Part(_chunks, 1, g, _groups).Hi <= c) g++;
-            while (WorkerPool.Part(_chunks, 1, g, _groups).Lo > c) g--;
-            return g;
-        }
-
         public void Execute(int part, int parts)
         {
             var (g0, g1) = WorkerPool.Part(_groups, 1, part, parts);
             if (g0 >= g1) return;
-            int c0 = WorkerPool.Part(_chunks, 1, g0, _groups).Lo, c1 = WorkerPool.Part(_chunks, 1, g1 - 1, _groups).Hi;
             var scratch = layer.ScratchFor(part);
             bool serial = Gemm.SerialOnThisThread;
             Gemm.SerialOnThisThread = parts > 1;
             try
             {
                 int outSample = layer._y!.Length / layer._y.Dim(0);
-                for (int c = c0; c < c1; c++)
+                for (int g = g0; g < g1; g++)
                 {
-                    int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
-                    var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
-                    if (_forward)
+                    // Groups are consecutive runs of chunks (WorkerPool.Part's split).
+                    var (first, last) = WorkerPool.Part(_chunks, 1, g, _groups);
+                    for (int c = first; c < last; c++)
                     {
-                        if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
-                        else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
-                        else layer.ForwardChunk(scratch, n0, n1, _to!);
-                        // The ReLU that follows, applied while the chunk's outputs are in cache.
-                        if (layer._relu) Elementwise.ReluForward<T>(y, y);
-                        continue;
+                        int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
+                        var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                        if (_forward)
+                        {
+                            if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
+                            else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
+                            else layer.ForwardChunk(scratch, n0, n1, _to!);
+                            // The ReLU that follows, applied while the chunk's outputs are in cache.
+                            if (layer._relu) Elementwise.ReluForward<T>(y, y);
+                            continue;
+                        }
+                        ReadOnlySpan<T> dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                        if (layer._relu)
+                        {
+                            // dout is the ReLU's; y is its output, positive exactly where its input was.
+                            var masked = Scratch.Take(ref scratch.Masked, dout.Length);
+                            Elementwise.ReluBackward<T>(y, dout, masked);
+                            dout = masked;
+                        }
+                        // A Winograd group's first chunk starts its dU and db, the others add to them.
+                        var dx = _needDx ? _to : null;
+                        if (_winograd is not null) layer.BackwardChunk(_winograd, scratch, g, c > first, n0, n1, dout, dx);
+                        else if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, dx);
+                        else layer.BackwardChunk(scratch, c, n0, n1, dout, dx);
                     }
-                    ReadOnlySpan<T> dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
-                    if (layer._relu)
-                    {
-                        // dout is the ReLU's; y is its output, positive exactly where its input was.
-                        var masked = Scratch.Take(ref scratch.Masked, dout.Length);
-                        Elementwise.ReluBackward<T>(y, dout, masked);
-                        dout = masked;
-                    }
-                    if (_winograd is not null)
-                    {
-                        // The group's first chunk starts its dU and db, the others add to them.
-                        int group = GroupOf(c);
-                        layer.BackwardChunk(_winograd, scratch, group, c > WorkerPool.Part(_chunks, 1, group, _groups).Lo, n0, n1, dout,
-                            _needDx ? _to : null);
-                    }
-                    else if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, _needDx ? _to : null);
-                    else layer.BackwardChunk(scratch, c, n0, n1, dout, _needDx ? _to : null);
                 }
             }
             finally
@@ -603,11 +594,17 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
             for (int n = 0; n < count; n++) Gemm.Transpose(pd + (long)n * FN * P, P, FN, P, pt + (long)n * P * FN, FN);
         Gathered(planes, g.Offsets, g.Pixels.AsSpan(0, count * P), K, dt, FN, dwt);
         fixed (T* pw = dwt, pp = part) Gemm.Transpose(pw, FN, K, FN, pp, K);
+        BiasGradient(dout, count, FN, P, part.Slice(FN * K, FN), accumulate: false);
+    }
+
+    // db[f] = Σ over the chunk's samples of Σ dout[n, f, ·], dout (count, FN, P); with accumulate, added to db's old values.
+    private static void BiasGradient(ReadOnlySpan<T> dout, int count, int FN, int P, Span<T> db, bool accumulate)
+    {
         for (int f = 0; f < FN; f++)
         {
-            T sum = T.Zero;
+            T sum = accumulate ? db[f] : T.Zero;
             for (int n = 0; n < count; n++) sum += TensorPrimitives.Sum(dout.Slice((n * FN + f) * P, P));
-            part[FN * K + f] = sum;
+            db[f] = sum;
         }
     }
 
