@@ -113,15 +113,47 @@ public class ConvolutionTests
         }
     }
 
+    // Square filters of at most nine taps C·FH·FW, in the direct form (AVX-512) and without it: DeepConvNet's first layer,
+    // one filter, 8 + 1 filters with a row of one vector and one lane, pad 2, 2×2 and 1×1 filters over several channels, a
+    // one-row input, a prime batch (chunks of several samples, the last one short).
+    public static TheoryData<int, int, int, int, int, int, int> DirectShapes() => new()
+    {
+        { 2, 1, 28, 28, 16, 3, 1 },
+        { 1, 1, 5, 5, 1, 3, 0 },
+        { 3, 1, 13, 15, 9, 3, 2 },
+        { 5, 2, 6, 7, 3, 2, 1 },
+        { 2, 9, 4, 5, 8, 1, 0 },
+        { 4, 1, 1, 20, 17, 3, 1 },
+        { 37, 1, 9, 8, 5, 3, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(DirectShapes))]
+    public void The_direct_form_matches_the_definition(int N, int C, int H, int Wd, int FN, int F, int p)
+    {
+        foreach (bool? direct in new bool?[] { null, false })
+        {
+            Check<double>(N, C, H, Wd, FN, F, F, 1, p, 1e-12, direct: direct);
+            Check<float>(N, C, H, Wd, FN, F, F, 1, p, 1e-5, direct: direct);
+        }
+    }
+
     private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol, bool? shifted = null,
-        bool? gathered = null, bool? winograd = false) where T : unmanaged, IFloatingPointIeee754<T>
+        bool? gathered = null, bool? winograd = false, bool? direct = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(N * 100 + C * 10 + FH);
         var x = TestUtil.Random<T>(rng, N, C, H, Wd);
         var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
         var b = TestUtil.Random<T>(rng, FN);
-        var layer = new Convolution<T>(W, b, s, p) { ForceShifted = shifted, ForceGathered = gathered, ForceWinograd = winograd };
+        var layer = new Convolution<T>(W, b, s, p)
+        {
+            ForceShifted = shifted,
+            ForceGathered = gathered,
+            ForceWinograd = winograd,
+            ForceDirect = direct,
+        };
         if (shifted is bool forced) Assert.Equal(forced, layer.RunsShifted(x));
+        Assert.Equal(direct is null && DirectConvolution.Available && shifted != false, layer.RunsDirect(x));
         if (winograd is bool forcedW) Assert.Equal(forcedW, layer.RunsWinograd(x));
         var y = layer.Forward(x);
         var xd = TestUtil.ToDouble(x);
@@ -336,6 +368,7 @@ public class ConvolutionTests
                 ForceShifted = true,
                 ForceGathered = true,
             },
+            new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 2, 2), TestUtil.Random<double>(rng, 3), pad: 1),   // direct
             new MaxPooling<double>(2, 3, stride: 1, pad: 1),
             new AveragePooling<double>(3, 2, stride: 2, pad: 1),
         };

@@ -114,7 +114,8 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
         if (IsWinograd(x.Dim(1), x.Dim(2), x.Dim(3))) TransformFilters();
-        else if (IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0))) TransposeWeights();
+        else if (!IsDirect(x.Dim(1), x.Dim(2), x.Dim(3)) && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0)))
+            TransposeWeights();
         Chunks(forward: true, dout: null, y, needDx: false);
         return y;
     }
@@ -168,7 +169,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         TensorBuffer.Ensure(ref _dWParts, groups, grads + FN);              // each group's dW (or dU) and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
         if (needDx && !winograd && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && ShiftedConvolution.HasAdjoint(W.Dim(2), W.Dim(3)))
-            Turn(transposed: Gathers(x.Dim(1)));
+            Turn(transposed: !IsDirect(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(x.Dim(1)));
         Chunks(forward: false, dout, dx, needDx);
         // The groups' sums added in group order: the same on any number of threads.
         var parts = _dWParts!.Span;
@@ -248,8 +249,8 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     private bool IsShifted(int C, int H, int Wd)
     {
         int FH = W.Dim(2), FW = W.Dim(3);
-        return ForceShifted != false && ShiftedConvolution.Fits(H, Wd, FH, FW, Stride, Pad)
-            && (ForceShifted == true || ShiftedConvolution.Pays(C, H, Wd, FH, FW, Pad, Unsafe.SizeOf<T>()));
+        return IsDirect(C, H, Wd) || (ForceShifted != false && ShiftedConvolution.Fits(H, Wd, FH, FW, Stride, Pad)
+            && (ForceShifted == true || ShiftedConvolution.Pays(C, H, Wd, FH, FW, Pad, Unsafe.SizeOf<T>())));
     }
 
     // The cells of one sample that a chunk holds: its extended output in the shifted form, else its OH·OW pixels.
@@ -297,14 +298,15 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         long work = (long)N * cells * W.Length;
         int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), Groups(forward, chunks));
         var job = _job ??= new ChunkJob(this);
-        job.Set(forward, dout, to, needDx, size, chunks, Groups(forward, chunks), shifted, winograd);
+        job.Set(forward, dout, to, needDx, size, chunks, Groups(forward, chunks), shifted, winograd,
+            shifted is not null && IsDirect(_x.Dim(1), _x.Dim(2), _x.Dim(3)));
         try
         {
             WorkerPool.Shared.Run(job, parts);
         }
         finally
         {
-            job.Set(forward, null, null, false, 0, 0, 0, null, null);
+            job.Set(forward, null, null, false, 0, 0, 0, null, null, false);
         }
     }
 
@@ -330,16 +332,16 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
 
     private sealed class ChunkJob(Convolution<T> layer) : WorkerPool.IJob
     {
-        private bool _forward, _needDx;
+        private bool _forward, _needDx, _direct;
         private Tensor<T>? _dout, _to;
         private int _size, _chunks, _groups;
         private ShiftedConvolution? _shifted;
         private Winograd? _winograd;
 
         public void Set(bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx, int size, int chunks, int groups,
-            ShiftedConvolution? shifted, Winograd? winograd) =>
-            (_forward, _dout, _to, _needDx, _size, _chunks, _groups, _shifted, _winograd) = (forward, dout, to, needDx, size, chunks,
-                groups, shifted, winograd);
+            ShiftedConvolution? shifted, Winograd? winograd, bool direct) =>
+            (_forward, _dout, _to, _needDx, _size, _chunks, _groups, _shifted, _winograd, _direct) = (forward, dout, to, needDx, size,
+                chunks, groups, shifted, winograd, direct);
 
         public void Execute(int part, int parts)
         {
@@ -359,6 +361,11 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                     {
                         int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
                         var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                        if (_forward && _direct)
+                        {
+                            layer.DirectForwardChunk(_shifted!, scratch, n0, n1, _to!, layer._relu);   // the ReLU fused
+                            continue;
+                        }
                         if (_forward)
                         {
                             if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
@@ -369,6 +376,13 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                             continue;
                         }
                         ReadOnlySpan<T> dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                        var dx = _needDx ? _to : null;
+                        if (_direct && dx is null)
+                        {
+                            // Without dx, the direct form's dW and db read dout and the ReLU's mask in one pass.
+                            layer.DirectBackwardChunk(_shifted!, scratch, c, n0, n1, dout, layer._relu ? y : default, null);
+                            continue;
+                        }
                         if (layer._relu)
                         {
                             // dout is the ReLU's; y is its output, positive exactly where its input was.
@@ -377,8 +391,8 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                             dout = masked;
                         }
                         // A Winograd group's first chunk starts its dU and db, the others add to them.
-                        var dx = _needDx ? _to : null;
-                        if (_winograd is not null) layer.BackwardChunk(_winograd, scratch, g, c > first, n0, n1, dout, dx);
+                        if (_direct) layer.DirectBackwardChunk(_shifted!, scratch, c, n0, n1, dout, default, dx);
+                        else if (_winograd is not null) layer.BackwardChunk(_winograd, scratch, g, c > first, n0, n1, dout, dx);
                         else if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, dx);
                         else layer.BackwardChunk(scratch, c, n0, n1, dout, dx);
                     }
