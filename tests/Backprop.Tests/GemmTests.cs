@@ -13,7 +13,7 @@ public class GemmTests
         int[][] shapes =
         [
             [1, 1, 1], [2, 3, 2], [1, 17, 33], [7, 1, 9], [8, 32, 1], [9, 33, 17], [15, 16, 31], [17, 97, 65],
-            [6, 16, 8], [13, 257, 40], [97, 5, 300], [64, 64, 64], [100, 10, 100], [3, 600, 2], [130, 70, 45],
+            [6, 16, 8], [13, 257, 40], [97, 5, 300], [40, 70, 784], [64, 64, 64], [100, 10, 100], [3, 600, 2], [130, 70, 45],
             // narrow products: 8-row blocks and remainders; N at, past and at twice a vector
             [3, 8, 5], [9, 16, 1], [17, 7, 64], [33, 9, 20], [11, 20, 7], [9, 32, 13],
             [100, 100, 10], [5, 301, 16], [4, 13, 3],         // short reductions against a transposed B
@@ -351,10 +351,23 @@ public class GemmPlanTests
         var (l1, l2) = Processor.Caches;
         Assert.InRange(l1, 8 << 10, 4 << 20);
         Assert.InRange(l2, 64 << 10, 1 << 30);
-        // half of L1d holds one KC×NR micro-panel of B: 32 floats or 16 doubles (64-byte rows) a k
-        Assert.Equal(Math.Clamp(l1 / 2 / 128 / 8 * 8, 64, 512), Gemm.KC<float>(GemmPath.Vector512));
-        Assert.Equal(Gemm.KC<float>(GemmPath.Vector512), Gemm.KC<double>(GemmPath.Vector512));
+        // A's MR×KC micro-panel (12 rows) in half of L1d, B's KC×NC block (NC = 1024) in L2, at most 256 deep
+        Assert.Equal(Math.Clamp(Math.Min(l1 / 2 / (12 * 4), l2 / (1024 * 4)) / 8 * 8, 64, 256), Gemm.KC<float>(GemmPath.Vector512));
+        Assert.Equal(Math.Clamp(Math.Min(l1 / 2 / (12 * 8), l2 / (1024 * 8)) / 8 * 8, 64, 256), Gemm.KC<double>(GemmPath.Vector512));
         Assert.Contains($"KC {Gemm.KC<float>(GemmPath.Vector512)}", Gemm.Blocking<float>(GemmPath.Vector512));
+    }
+
+    [Theory]
+    [InlineData(256, 784, 200)]   // four blocks of 200, 200, 200 and 184, not 256, 256, 256 and 16
+    [InlineData(256, 256, 256)]
+    [InlineData(256, 257, 136)]   // 136 and 121
+    [InlineData(256, 100, 104)]   // one block (the buffers hold min(depth, K))
+    [InlineData(128, 1024, 128)]
+    public void Blocks_of_K_are_as_equal_as_multiples_of_8_allow(int kc, int K, int depth)
+    {
+        Assert.Equal(depth, Gemm.Depth(kc, K));
+        int blocks = (K + depth - 1) / depth;
+        Assert.Equal((K + kc - 1) / kc, blocks);   // no more blocks than kc needs
     }
 
     [Fact]

@@ -109,7 +109,7 @@ public static unsafe partial class Gemm
         int mcBlock = MC / mr * mr;   // whole micro-panels per block, so packing never runs past the buffer
         int ncMax = Math.Min(NC, RoundUp(n1 - n0, nr));
         int mcMax = Math.Max(mr, Math.Min(mcBlock, RoundUp(m1 - m0, mr)));
-        int KCb = KC<T>(p.Path);
+        int KCb = Depth(KC<T>(p.Path), p.K);
         int kcMax = Math.Min(KCb, p.K);
         T* packA = Buffer<T>(ref t_packA, (long)mcMax * kcMax);
         T* packB = Buffer<T>(ref t_packB, (long)ncMax * kcMax);
@@ -137,12 +137,36 @@ public static unsafe partial class Gemm
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             T* cTile = p.C + (long)(ic + ir) * p.RsC + (long)(jc + jr) * p.CsC;
+                            // The next tile's rows of C, fetched while this one computes: C (all of it read and written
+                            // once per block of K) is too large for L2, and a tile's loads from L3 stalled the kernel.
+                            if (jr + nr < nc && p.CsC == 1 && Sse.IsSupported) PrefetchTile(cTile + nr, p.RsC, mrEff, nr);
                             MicroKernels.Run(p.Path, kc, pa, packB + (long)jr * kc, cTile, p.RsC, p.CsC, bias == null ? null : bias + jc
                                 + jr, first, mrEff, Math.Min(nr, nc - jr), tile);
                         }
                     }
                 }
             }
+        }
+    }
+
+    // Blocks of K as equal as whole multiples of 8 allow, none deeper than kc: K = 784 in four blocks of 200 (the last
+    // 184), not three of 256 and one of 16, whose micro-kernel calls would be mostly loads and stores of C.
+    internal static int Depth(int kc, int K)
+    {
+        int blocks = (K + kc - 1) / kc;
+        return Math.Min(kc, RoundUp((K + blocks - 1) / blocks, 8));
+    }
+
+    // Every cache line of an mr×nr tile of a row-major C (row stride rsC) into L1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile<T>(T* c, int rsC, int mr, int nr) where T : unmanaged
+    {
+        int bytes = nr * sizeof(T);
+        for (int r = 0; r < mr; r++)
+        {
+            byte* row = (byte*)(c + (long)r * rsC);
+            for (int o = 0; o < bytes; o += 64) Sse.Prefetch0(row + o);
+            Sse.Prefetch0(row + bytes - 1);   // the last line, where the row does not start on one
         }
     }
 

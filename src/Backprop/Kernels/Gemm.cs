@@ -283,19 +283,23 @@ public static unsafe partial class Gemm
             throw new ArgumentException($"Gemm: {name} holds {length} elements, too few for {rows}×{cols} with leading dimension {ld}");
     }
 
-    // The depth of a packed block: on the AVX-512 path, the KC×NR micro-panel of B that every micro-kernel call streams
-    // fills half of this core's L1d (CPUID), as BLIS sizes it: 192 for a 48 KiB L1d, 128 for 32 KiB. Elsewhere 192.
+    // The depth of a packed block on the AVX-512 path, from this core's caches (CPUID): the MR×KC micro-panel of A that
+    // stays in L1 while B's micro-panels stream past it fills at most half of L1d, and the KC×NC block of B fits in L2.
+    // On a Zen 4 (32 KiB L1d, 1 MiB L2) that is 256 for float32 (L2-bound; 128 before, when the KC×NR micro-panel of B
+    // was sized to half of L1: C, read and written once per block of K, then cost 4–6 % of a 1024³ product) and 128 for
+    // float64. At most 256, the deepest measured. Elsewhere 192.
     internal static int KC<T>(GemmPath path) where T : unmanaged
     {
         if (path != GemmPath.Vector512) return 192;
-        int kc = Processor.Caches.L1 / 2 / (NR<T>(path) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        return Math.Clamp(kc / 8 * 8, 64, 512);
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int kc = Math.Min(Processor.Caches.L1 / 2 / (MR<T>(path) * size), Processor.Caches.L2 / (NC * size));
+        return Math.Clamp(kc / 8 * 8, 64, 256);
     }
 
     /// <summary>The packed path's blocking on <paramref name="path"/>, as <c>bench</c> prints it.</summary>
     public static string Blocking<T>(GemmPath path) where T : unmanaged =>
         $"MR×NR {MR<T>(path)}×{NR<T>(path)}, KC {KC<T>(path)}" + (path == GemmPath.Vector512
-            ? $" (half of L1d {Processor.Caches.L1 / 1024} KiB over NR·{System.Runtime.CompilerServices.Unsafe.SizeOf<T>()} B)" : "")
+            ? $" (A's micro-panel in half of L1d {Processor.Caches.L1 / 1024} KiB, B's block in L2 {Processor.Caches.L2 / 1024} KiB)" : "")
         + $", MC {MC / MR<T>(path) * MR<T>(path)}, NC {NC}";
 
     internal static int MR<T>(GemmPath path) => path switch
