@@ -24,7 +24,8 @@ internal sealed class ShiftedConvolution
 
     /// <summary>The fewest taps C·FH·FW for this form, except for float32 on AVX-512: below, the products are bound by
     /// storing their outputs and im2col's copy is cheap (DeepConvNet's first layer, 9 taps, was 10–20 % slower this way
-    /// with packed products and 8–22 % slower in float64; in float32 with the unpacked products it is 5–17 % faster).</summary>
+    /// with packed products and 8–22 % slower in float64; in float32 with the unpacked products it is 5–17 % faster; on
+    /// AVX-512 it now runs in <see cref="DirectConvolution"/>'s form on these planes).</summary>
     public const int MinTaps = 32;
 
     public ShiftedConvolution(int C, int H, int W, int FH, int FW, int pad, int maxSamples)
