@@ -172,8 +172,8 @@ internal static unsafe class DirectConvolution
         if (K > 8) dw[8] = Vector512.Sum(a8);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     // A row's vector, masked past the row's end (a mask of all lanes elsewhere: the same speed as a plain store).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store<T>(T* p, Vector512<T> v, Vector512<T> mask, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
