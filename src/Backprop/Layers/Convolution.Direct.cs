@@ -25,10 +25,9 @@ public sealed partial class Convolution<T>
     // The chunk's planes, then y (with the bias and, where fused, the ReLU) straight into its samples of y.
     private unsafe void DirectForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Tensor<T> y, bool relu)
     {
-        int FN = W.Dim(0), count = n1 - n0, sample = g.C * g.H * g.W;
+        int FN = W.Dim(0), count = n1 - n0;
         long P = (long)g.OH * g.OW;
-        var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength);
-        g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
+        var planes = Planes(g, s, n0, count);
         fixed (T* pp = planes, pw = W.Span, pb = b.Span, py = y.Span)
             DirectConvolution.Forward(g, pp, count, pw, pb, FN, py + n0 * FN * P, relu);
     }
@@ -39,8 +38,7 @@ public sealed partial class Convolution<T>
         ReadOnlySpan<T> reluY, Tensor<T>? dx)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0, sample = g.C * g.H * g.W;
-        var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength);
-        g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
+        var planes = Planes(g, s, n0, count);
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
         fixed (T* pp = planes, pd = dout, py = reluY, pg = part)
             DirectConvolution.WeightGradient(g, pp, count, pd, reluY.IsEmpty ? null : py, FN, pg, pg + FN * K);

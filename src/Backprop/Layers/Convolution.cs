@@ -361,29 +361,22 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                     {
                         int n0 = c * _size, n1 = Math.Min(n0 + _size, layer._x!.Dim(0));
                         var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
-                        if (_forward && _direct)
-                        {
-                            layer.DirectForwardChunk(_shifted!, scratch, n0, n1, _to!, layer._relu);   // the ReLU fused
-                            continue;
-                        }
                         if (_forward)
                         {
-                            if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
+                            // The direct form applies the ReLU that follows in its stores; the others right after, while the
+                            // chunk's outputs are in cache.
+                            if (_direct) layer.DirectForwardChunk(_shifted!, scratch, n0, n1, _to!, layer._relu);
+                            else if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
                             else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
                             else layer.ForwardChunk(scratch, n0, n1, _to!);
-                            // The ReLU that follows, applied while the chunk's outputs are in cache.
-                            if (layer._relu) Elementwise.ReluForward<T>(y, y);
+                            if (layer._relu && !_direct) Elementwise.ReluForward<T>(y, y);
                             continue;
                         }
                         ReadOnlySpan<T> dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
                         var dx = _needDx ? _to : null;
-                        if (_direct && dx is null)
-                        {
-                            // Without dx, the direct form's dW and db read dout and the ReLU's mask in one pass.
-                            layer.DirectBackwardChunk(_shifted!, scratch, c, n0, n1, dout, layer._relu ? y : default, null);
-                            continue;
-                        }
-                        if (layer._relu)
+                        // Without dx, the direct form's dW and db read dout and the ReLU's mask in one pass.
+                        bool maskInPass = _direct && dx is null && layer._relu;
+                        if (layer._relu && !maskInPass)
                         {
                             // dout is the ReLU's; y is its output, positive exactly where its input was.
                             var masked = Scratch.Take(ref scratch.Masked, dout.Length);
@@ -391,7 +384,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                             dout = masked;
                         }
                         // A Winograd group's first chunk starts its dU and db, the others add to them.
-                        if (_direct) layer.DirectBackwardChunk(_shifted!, scratch, c, n0, n1, dout, default, dx);
+                        if (_direct) layer.DirectBackwardChunk(_shifted!, scratch, c, n0, n1, dout, maskInPass ? y : default, dx);
                         else if (_winograd is not null) layer.BackwardChunk(_winograd, scratch, g, c > first, n0, n1, dout, dx);
                         else if (_shifted is not null) layer.BackwardChunk(_shifted, scratch, c, n0, n1, dout, dx);
                         else layer.BackwardChunk(scratch, c, n0, n1, dout, dx);
@@ -479,12 +472,20 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         Im2Col.Fold<T>(dcol, count, C, H, Wd, FH, FW, Stride, Pad, dx.Span.Slice(n0 * C * H * Wd, count * C * H * Wd));
     }
 
+    // The shifted form's planes of samples n0..n0 + count of x in the scratch's col (with the products' overread after them).
+    private Span<T> Planes(ShiftedConvolution g, Scratch s, int n0, int count)
+    {
+        int sample = g.C * g.H * g.W;
+        var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
+        g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
+        return planes;
+    }
+
     // The shifted form's forward: the chunk's planes, y_ext = W·col over shifted rows, its real columns + b into y.
     private void ForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Tensor<T> y)
     {
-        int FN = W.Dim(0), count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
-        var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
-        g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
+        int FN = W.Dim(0), count = n1 - n0, columns = g.Columns(count);
+        var planes = Planes(g, s, n0, count);
         int P = g.OH * g.OW;
         var ys = y.Span.Slice(n0 * FN * P, count * FN * P);
         if (Gathers(FN))
@@ -529,8 +530,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     private unsafe void BackwardChunk(ShiftedConvolution g, Scratch s, int chunk, int n0, int n1, ReadOnlySpan<T> dout, Tensor<T>? dx)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0, sample = g.C * g.H * g.W, columns = g.Columns(count);
-        var planes = Scratch.Take(ref s.Col, g.C * g.PlaneLength + Gemm.RowStartsOverread<T>());
-        g.Pack<T>(_x!.Span.Slice(n0 * sample, count * sample), count, planes);
+        var planes = Planes(g, s, n0, count);
         var adjoint = g.Adjoint(FN);
         var part = _dWParts!.Span.Slice(chunk * (FN * K + FN), FN * K + FN);
         bool gatherW = Gathers(FN), gatherDx = dx is not null && adjoint is not null && Gathers(g.C);
