@@ -6,6 +6,7 @@ using Backprop.Layers;
 namespace Backprop.Tests;
 
 /// <summary>Convolution and pooling against plain loops written from their definitions, and against numerical gradients.</summary>
+[Collection("Global kernel settings")]   // sets Parallelism.MaxThreads, which the allocation tests read
 public class ConvolutionTests
 {
     // (N, C, H, W, FN, FH, FW, stride, pad): batch 1, C = 1, FN = 1, 1×1 filters, a filter as large as the padded input,
@@ -440,6 +441,7 @@ public class ConvolutionTests
     }
 }
 
+[Collection("Global kernel settings")]   // sets Parallelism.MaxThreads, which the allocation tests read
 public class ConvNetTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Backprop.Networks;
 
 namespace Backprop.Tests;
 
+[Collection("Global kernel settings")]   // sets Parallelism.MaxThreads, which the allocation tests read
 public class KernelTests
 {
     [Fact]
