@@ -52,7 +52,9 @@ internal static class TestUtil
             try
             {
                 Console.SetIn(new StringReader(stdin));
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
                 int code = Backprop.Cli.Program.Run(args, o, e);
+                LastCliTime = System.Diagnostics.Stopwatch.GetElapsedTime(start);
                 return (code, o.ToString(), e.ToString());
             }
             finally
@@ -63,6 +65,9 @@ internal static class TestUtil
     }
 
     private static readonly object CliLock = new();
+
+    /// <summary>How long this thread's last <see cref="Cli"/> command ran, not counting the wait for another test's command.</summary>
+    [ThreadStatic] public static TimeSpan LastCliTime;
 
     public const string TextbookInput = """
         W:
