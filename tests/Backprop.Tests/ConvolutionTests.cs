@@ -509,6 +509,64 @@ public class ConvNetTests
         }
     }
 
+    // A pooling layer after a ReLU after a convolution, run inside the convolution chunk by chunk (Sequential's fusion),
+    // against the three layers run apart and against the ReLU alone fused: loss, dx, every gradient, the parameters after
+    // an Adam and a plain SGD step (which runs the layers apart, updating as it goes) and the inference outputs, bit for
+    // bit. Max pooling with overlapping, padded and strided windows (whose zeros from the ReLU tie) and 2×2 pairs, average
+    // pooling with padding; im2col (5×5) and shifted (3×3, pad 1) convolutions, one of them the network's first layer
+    // and one with dx; both precisions, 1 and 2 threads, a batch that chunks unevenly.
+    [Fact]
+    public void A_pooling_layer_fused_into_its_convolution_gives_the_same_bits()
+    {
+        Same<float>();
+        Same<double>();
+
+        static void Same<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var pools = new (int H, int W, int Stride, int Pad, bool Max)[] { (3, 3, 2, 1, true), (2, 2, 2, 0, true), (2, 3, 3, 0, true),
+                (3, 2, 2, 1, false) };
+            foreach (var (ph, pw, ps, pp, max) in pools)
+                foreach (int k in new[] { 5, 3 })
+                    foreach (int threads in new[] { 1, 2 })
+                        foreach (bool sgd in new[] { false, true })
+                        {
+                            using var _ = TestUtil.Threads(threads);
+                            var x = TestUtil.Random<T>(new Random(5), 9, 2, 15, 13);
+                            var t = Tensor<T>.Zeros(9);
+                            for (int i = 0; i < 9; i++) t.Span[i] = T.CreateTruncating(i % 3);
+                            int pad = k == 3 ? 1 : 0, oh = 15 + 2 * pad - k + 1, ow = 13 + 2 * pad - k + 1;
+                            int poh = (oh + 2 * pp - ph) / ps + 1, pow = (ow + 2 * pp - pw) / ps + 1;
+                            var runs = new List<T[]>[3];
+                            for (int mode = 0; mode < 3; mode++)
+                            {
+                                PoolingLayer<T> pool = max ? new MaxPooling<T>(ph, pw, ps, pp) : new AveragePooling<T>(ph, pw, ps, pp);
+                                var net = new Backprop.Networks.Sequential<T>([
+                                    new Convolution<T>(6, 2, k, k, pad: pad, rng: new Rng(2)), new Relu<T>(), pool,
+                                    new Convolution<T>(4, 6, 3, 3, pad: 1, rng: new Rng(3)), new Relu<T>(), new MaxPooling<T>(2, 2, 2),
+                                    new FullyConnected<T>(4 * (poh / 2) * (pow / 2), 3, rng: new Rng(4))],
+                                    new Backprop.Losses.SoftmaxCrossEntropy<T>())
+                                { FuseRelu = mode > 0, FusePool = mode > 1 };
+                                var got = runs[mode] = [];
+                                got.Add([net.ComputeLoss(x, t)]);
+                                got.Add(net.Backward(T.One).Span.ToArray());
+                                got.AddRange(net.Parameters.Select(q => q.Grad.Span.ToArray()));
+                                Backprop.Optimizers.Optimizer<T> opt = sgd
+                                    ? new Backprop.Optimizers.Sgd<T>(net.Parameters, 0.1)
+                                    : new Backprop.Optimizers.Adam<T>(net.Parameters);
+                                net.ComputeLoss(x, t);
+                                opt.Step(net);
+                                got.AddRange(net.Parameters.Select(q => q.Value.Span.ToArray()));
+                                got.Add(net.Infer(x).Span.ToArray());
+                            }
+                            for (int mode = 1; mode < 3; mode++)
+                            {
+                                Assert.Equal(runs[0].Count, runs[mode].Count);
+                                for (int i = 0; i < runs[0].Count; i++) Assert.Equal(runs[0][i], runs[mode][i]);
+                            }
+                        }
+        }
+    }
+
     // A one-channel 3×3 convolution after another, each with a ReLU (both in the direct form on AVX-512, the second one with
     // dx): the ReLU fused into each gives the same bits as apart, and the direct form agrees with the products.
     [Fact]

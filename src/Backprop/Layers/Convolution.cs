@@ -113,6 +113,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         _x = x;
         _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
+        _pool?.BeginFused(y);
         if (IsWinograd(x.Dim(1), x.Dim(2), x.Dim(3))) TransformFilters();
         else if (!IsDirect(x.Dim(1), x.Dim(2), x.Dim(3)) && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0)))
             TransposeWeights();
@@ -121,12 +122,15 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     }
 
     // _relu: the pass under way also applies the ReLU that follows (forward) or its backward (dout masked by y > 0);
-    // _yRelu: the last forward pass did, so y holds the ReLU's output.
+    // _yRelu: the last forward pass did, so y holds the ReLU's output. _pool: the pass under way also runs the pooling
+    // layer after the ReLU, chunk by chunk (forward: pools each chunk's y; backward: dout is the pooling layer's, and each
+    // chunk's dy is made from it in the chunk's scratch).
     private bool _relu, _yRelu;
+    private PoolingLayer<T>? _pool;
 
-    Tensor<T> IReluFusable<T>.ForwardRelu(Tensor<T> x)
+    Tensor<T> IReluFusable<T>.ForwardRelu(Tensor<T> x, PoolingLayer<T>? pool)
     {
-        _relu = true;
+        (_relu, _pool) = (true, pool);
         try
         {
             var y = Forward(x);
@@ -135,21 +139,24 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         }
         finally
         {
-            _relu = false;
+            (_relu, _pool) = (false, null);
         }
     }
 
-    Tensor<T>? IReluFusable<T>.BackwardRelu(Tensor<T> dout, bool needDx)
+    Tensor<T>? IReluFusable<T>.BackwardRelu(Tensor<T> dout, bool needDx, PoolingLayer<T>? pool)
     {
         if (!_yRelu) throw new InvalidOperationException("Convolution: BackwardRelu needs the ReLU's output from ForwardRelu");
-        _relu = true;
+        if (pool is not null && !ReferenceEquals(pool.Input, _y))
+            throw new InvalidOperationException("Convolution: BackwardRelu with a pooling layer needs that layer's forward pass from " +
+                "ForwardRelu");
+        (_relu, _pool) = (true, pool);
         try
         {
             return Backward(dout, needDx);
         }
         finally
         {
-            _relu = false;
+            (_relu, _pool) = (false, null);
         }
     }
 
@@ -163,7 +170,8 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         var x = RequireForward(_x);
         var (N, _, _, _, OH, OW) = Dims(x);
         int FN = W.Dim(0), K = W.Length / FN;
-        CheckDout(dout, [N, FN, OH, OW]);
+        if (_pool is null) CheckDout(dout, [N, FN, OH, OW]);
+        else _pool.CheckFusedDout(dout);
         bool winograd = IsWinograd(x.Dim(1), x.Dim(2), x.Dim(3));
         int groups = Groups(forward: false, ChunkPlan(x).Count), grads = winograd ? Kernels.Winograd.Positions * x.Dim(1) * FN : FN * K;
         TensorBuffer.Ensure(ref _dWParts, groups, grads + FN);              // each group's dW (or dU) and db
@@ -317,7 +325,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     // gathered products also doutᵀ (S·P, FN) and dWᵀ (K, FN).
     private sealed class Scratch
     {
-        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [], DoutT = [], DwT = [];
+        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [], PoolMasked = [], DoutT = [], DwT = [];
         public long[] Rows = [];
 
         // At least n elements, kept between steps (the last chunk of a batch may be shorter: it uses a prefix).
@@ -352,7 +360,8 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
             Gemm.SerialOnThisThread = parts > 1;
             try
             {
-                int outSample = layer._y!.Length / layer._y.Dim(0);
+                int outSample = layer._y!.Length / layer._y.Dim(0), fn = layer._y.Dim(1);
+                int pooledSample = layer._pool?.Output is { } pooled ? pooled.Length / pooled.Dim(0) : 0;
                 for (int g = g0; g < g1; g++)
                 {
                     // Groups are consecutive runs of chunks (WorkerPool.Part's split).
@@ -370,13 +379,23 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                             else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
                             else layer.ForwardChunk(scratch, n0, n1, _to!);
                             if (layer._relu && !_direct) Elementwise.ReluForward<T>(y, y);
+                            layer._pool?.PoolPlanes(n0 * fn, n1 * fn);
                             continue;
                         }
-                        ReadOnlySpan<T> dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
                         var dx = _needDx ? _to : null;
                         // Without dx, the direct form's dW and db read dout and the ReLU's mask in one pass.
-                        bool maskInPass = _direct && dx is null && layer._relu;
-                        if (layer._relu && !maskInPass)
+                        bool maskInPass = _direct && dx is null && layer._relu && layer._pool is null;
+                        ReadOnlySpan<T> dout;
+                        if (layer._pool is { } pool)
+                        {
+                            // The pooling layer's and the ReLU's backward passes for the chunk, into its scratch.
+                            var dy = Scratch.Take(ref scratch.Masked, (n1 - n0) * outSample);
+                            var masked = layer._relu ? Scratch.Take(ref scratch.PoolMasked, (n1 - n0) * pooledSample) : default;
+                            pool.UnpoolPlanes(_dout!.Span, dy, n0 * fn, n1 * fn, layer._relu, masked);
+                            dout = dy;
+                        }
+                        else dout = _dout!.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
+                        if (layer._relu && !maskInPass && layer._pool is null)
                         {
                             // dout is the ReLU's; y is its output, positive exactly where its input was.
                             var masked = Scratch.Take(ref scratch.Masked, dout.Length);

@@ -19,6 +19,9 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
     public override string Kind => "max_pooling";
 
     /// <inheritdoc/>
+    protected override bool MasksAtOutputs => true;
+
+    /// <inheritdoc/>
     protected override unsafe void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
         if (Pairs)
@@ -149,13 +152,15 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
     {
         if (Pairs)
         {
+            // The kernel indexes whole tensors by plane: the spans' pointers moved back to where plane 0 would be.
             fixed (T* pd = dout, px = dx)
             fixed (byte* pw = _winners)
-                UnpoolPairs((float*)pd, (float*)px, pw, nc0, nc1, H, W, OH, OW);
+                UnpoolPairs((float*)pd - (long)nc0 * OH * OW, (float*)px - (long)nc0 * H * W, pw, nc0, nc1, H, W, OH, OW);
             return;
         }
-        dx.Slice(nc0 * H * W, (nc1 - nc0) * H * W).Clear();
-        for (int o = nc0 * OH * OW; o < nc1 * OH * OW; o++) dx[_argmax[o]] += dout[o];
+        dx.Clear();
+        int o0 = nc0 * OH * OW, x0 = nc0 * H * W;
+        for (int o = o0; o < nc1 * OH * OW; o++) dx[_argmax[o] - x0] += dout[o - o0];
     }
 
     /// <inheritdoc/>
@@ -206,9 +211,9 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
     /// <inheritdoc/>
     protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
-        dx.Slice(nc0 * H * W, (nc1 - nc0) * H * W).Clear();
+        dx.Clear();
         T inv = T.One / T.CreateTruncating(PoolH * PoolW);
-        for (int nc = nc0; nc < nc1; nc++)
+        for (int nc = 0; nc < nc1 - nc0; nc++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++)
                 {
@@ -284,10 +289,77 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
         return dx;
     }
 
+    // Fusion (Sequential): a convolution followed by a ReLU and this layer pools each chunk of its output as soon as the
+    // chunk is computed, while it is in cache, and runs this layer's backward pass chunk by chunk inside its own, so that
+    // this layer's dx (as large as the convolution's output) is never written out and read back. The layer's state after
+    // a fused forward pass is that of its own forward pass, so its own backward pass still works (an SGD step that updates
+    // as it goes runs the layers apart).
+
+    /// <summary>Starts a forward pass on x whose planes are then pooled a range at a time by <see cref="PoolPlanes"/>;
+    /// returns y, computed as those calls go.</summary>
+    internal Tensor<T> BeginFused(Tensor<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var (N, C, _, _, OH, OW) = Dims(x);
+        _x = x;
+        var y = TensorBuffer.Ensure(ref _y, [N, C, OH, OW]);
+        Prepare(y.Length);
+        return y;
+    }
+
+    /// <summary>The output of the last forward pass.</summary>
+    internal Tensor<T>? Output => _y;
+
+    /// <summary>The input of the last forward pass.</summary>
+    internal Tensor<T>? Input => _x;
+
+    /// <summary>y for the planes nc0 ≤ n·C + c &lt; nc1 of the input given to <see cref="BeginFused"/>.</summary>
+    internal void PoolPlanes(int nc0, int nc1)
+    {
+        var (N, C, H, W, OH, OW) = Dims(_x!);
+        Pool(_x!.Span, _y!.Span, N, C, H, W, OH, OW, nc0, nc1);
+    }
+
+    /// <summary>Throws unless dout has the shape of the last forward pass's y.</summary>
+    internal void CheckFusedDout(Tensor<T> dout)
+    {
+        var (N, C, _, _, OH, OW) = Dims(RequireForward(_x));
+        CheckDout(dout, [N, C, OH, OW]);
+    }
+
+    /// <summary>
+    /// dx of the planes nc0..nc1 into <paramref name="dx"/> (which starts at plane nc0) from the whole
+    /// <paramref name="dout"/>; with <paramref name="relu"/>, through the ReLU before this layer as well: masked where the
+    /// ReLU's output, this layer's input, is positive. <paramref name="masked"/> holds the planes' outputs (max pooling
+    /// masks dout there instead of dx).
+    /// </summary>
+    internal void UnpoolPlanes(ReadOnlySpan<T> dout, Span<T> dx, int nc0, int nc1, bool relu, Span<T> masked)
+    {
+        var (N, C, H, W, OH, OW) = Dims(_x!);
+        int outputs = OH * OW, cells = H * W;
+        var d = dout.Slice(nc0 * outputs, (nc1 - nc0) * outputs);
+        bool early = relu && MasksAtOutputs;
+        if (early)
+        {
+            Elementwise.ReluBackward<T>(_y!.Span.Slice(nc0 * outputs, d.Length), d, masked[..d.Length]);
+            d = masked[..d.Length];
+        }
+        Unpool(d, dx, N, C, H, W, OH, OW, nc0, nc1);
+        if (relu && !early) Elementwise.ReluBackward<T>(_x!.Span.Slice(nc0 * cells, dx.Length), dx, dx);
+    }
+
+    /// <summary>
+    /// Whether masking dout where y &gt; 0 masks dx where x &gt; 0 (x a ReLU's output): true for max pooling, where only
+    /// a window's winner receives its gradient and y is the winner's x. The mask then reads y, a quarter of x for 2×2
+    /// windows.
+    /// </summary>
+    protected virtual bool MasksAtOutputs => false;
+
     /// <summary>y from x, for the planes (n, c) with nc0 ≤ n·C + c &lt; nc1.</summary>
     protected abstract void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
 
-    /// <summary>dx from dout for the planes nc0 ≤ n·C + c &lt; nc1 (their part of dx is overwritten).</summary>
+    /// <summary>dx from dout for the planes nc0 ≤ n·C + c &lt; nc1: <paramref name="dout"/> and <paramref name="dx"/> start at
+    /// plane nc0 (its first output and its first input cell), and the planes' cells of dx are all overwritten.</summary>
     protected abstract void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
 
     /// <summary>Called before a forward pass with the number of outputs, to size what the layer keeps for backward.</summary>
@@ -324,7 +396,12 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
             var (lo, hi) = WorkerPool.Part(d[0] * d[1], 1, part, parts);
             if (lo >= hi) return;
             if (_forward) layer.Pool(_from!.Span, _to!.Span, d[0], d[1], d[2], d[3], d[4], d[5], lo, hi);
-            else layer.Unpool(_from!.Span, _to!.Span, d[0], d[1], d[2], d[3], d[4], d[5], lo, hi);
+            else
+            {
+                int inPlane = d[2] * d[3], outPlane = d[4] * d[5];
+                layer.Unpool(_from!.Span[(lo * outPlane)..], _to!.Span.Slice(lo * inPlane, (hi - lo) * inPlane), d[0], d[1], d[2], d[3],
+                    d[4], d[5], lo, hi);
+            }
         }
     }
 

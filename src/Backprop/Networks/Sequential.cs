@@ -12,7 +12,9 @@ namespace Backprop.Networks;
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Layer<T>[] _layers;
-    private readonly bool[] _fused;   // _fused[i]: the last forward pass ran layer i with the ReLU at i + 1 (IReluFusable)
+    // _fused[i]: how many of the layers after layer i the last forward pass ran inside it (IReluFusable): 1, the ReLU at
+    // i + 1; 2, that ReLU and the pooling layer at i + 2; else 0.
+    private readonly int[] _fused;
 
     /// <summary>Creates the network from its layers and its loss.</summary>
     public Sequential(IEnumerable<Layer<T>> layers, Loss<T> loss)
@@ -20,7 +22,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(loss);
         _layers = layers.ToArray();
-        _fused = new bool[_layers.Length];
+        _fused = new int[_layers.Length];
         Loss = loss;
         Parameters = _layers.SelectMany(l => l.Parameters).ToArray();
     }
@@ -51,8 +53,11 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (FuseRelu && i + 1 < _layers.Length && _layers[i] is IReluFusable<T> fusable && _layers[i + 1] is Relu<T> relu)
             {
-                x = relu.Adopt(fusable.ForwardRelu(x));
-                _fused[i++] = true;
+                var pool = FusePool && i + 2 < _layers.Length ? _layers[i + 2] as PoolingLayer<T> : null;
+                x = relu.Adopt(fusable.ForwardRelu(x, pool));
+                _fused[i] = pool is null ? 1 : 2;
+                if (pool is not null) x = pool.Output!;
+                i += _fused[i];
                 continue;
             }
             x = _layers[i].Forward(x);
@@ -60,9 +65,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return x;
     }
 
-    /// <summary>Whether a ReLU runs inside the layer before it where that layer can (a convolution); on by default, off
-    /// in the tests that compare the two.</summary>
+    /// <summary>Whether a ReLU runs inside the layer before it where that layer can (a convolution), and with
+    /// <see cref="FusePool"/> a pooling layer after that ReLU too; on by default, off in the tests that compare.</summary>
     internal bool FuseRelu { get; set; } = true;
+
+    /// <summary>Whether a pooling layer after a fused ReLU runs inside the same layer (with <see cref="FuseRelu"/>).</summary>
+    internal bool FusePool { get; set; } = true;
 
     /// <summary>Runs the layers and the loss; returns the loss.</summary>
     public T ComputeLoss(Tensor<T> x, Tensor<T> t)
@@ -91,11 +99,14 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         Tensor<T>? d = Loss.Backward(dout);
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
-            if (via is null && i > 0 && _fused[i - 1])
-                i--;   // the ReLU's backward inside its layer's (a step that updates parameters runs the two apart)
+            // The ReLU's backward (and the pooling layer's) inside its layer's; a step that updates parameters runs them apart.
+            if (via is null && i > 1 && _fused[i - 2] == 2) i -= 2;
+            else if (via is null && i > 0 && _fused[i - 1] == 1) i--;
             bool needDx = i > 0 || inputGradient;
             d = via is not null ? via.Backward(_layers[i], d!, needDx)
-                : _fused[i] ? ((IReluFusable<T>)_layers[i]).BackwardRelu(d!, needDx) : _layers[i].Backward(d!, needDx);
+                : _fused[i] > 0 ? ((IReluFusable<T>)_layers[i]).BackwardRelu(d!, needDx, _fused[i] == 2 ? (PoolingLayer<T>)_layers[i + 2]
+                    : null)
+                : _layers[i].Backward(d!, needDx);
             if (needDx && d is null)
                 throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
         }
