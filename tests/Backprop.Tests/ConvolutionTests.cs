@@ -558,6 +558,16 @@ public class ConvNetTests
                                 got.AddRange(net.Parameters.Select(q => q.Value.Span.ToArray()));
                                 got.Add(net.Infer(x).Span.ToArray());
                             }
+                            if (max)
+                            {
+                                // Fused max pooling keeps none of the convolution's output: the ReLU's own backward pass
+                                // refuses to run on it rather than read stale values.
+                                var relu = new Relu<T>();
+                                var net = new Backprop.Networks.Sequential<T>([new Convolution<T>(6, 2, k, k, pad: pad, rng: new Rng(2)),
+                                    relu, new MaxPooling<T>(ph, pw, ps, pp)], new Backprop.Losses.MeanSquaredError<T>());
+                                net.Forward(x);
+                                Assert.Throws<InvalidOperationException>(() => relu.Backward(Tensor<T>.Zeros(9, 6, oh, ow)));
+                            }
                             for (int mode = 1; mode < 3; mode++)
                             {
                                 Assert.Equal(runs[0].Count, runs[mode].Count);

@@ -22,14 +22,13 @@ public sealed partial class Convolution<T>
             && C * FH * FW <= DirectConvolution.MaxTaps && ShiftedConvolution.Fits(H, Wd, FH, FW, Stride, Pad);
     }
 
-    // The chunk's planes, then y (with the bias and, where fused, the ReLU) straight into its samples of y.
-    private unsafe void DirectForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Tensor<T> y, bool relu)
+    // The chunk's planes, then y (with the bias and, where fused, the ReLU) straight into the chunk's outputs.
+    private unsafe void DirectForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Span<T> y, bool relu)
     {
         int FN = W.Dim(0), count = n1 - n0;
-        long P = (long)g.OH * g.OW;
         var planes = Planes(g, s, n0, count);
-        fixed (T* pp = planes, pw = W.Span, pb = b.Span, py = y.Span)
-            DirectConvolution.Forward(g, pp, count, pw, pb, FN, py + n0 * FN * P, relu);
+        fixed (T* pp = planes, pw = W.Span, pb = b.Span, py = y)
+            DirectConvolution.Forward(g, pp, count, pw, pb, FN, py, relu);
     }
 
     // dW and db of the chunk into its part, from dout, or with reluY (the ReLU's output) from the ReLU's backward of dout;

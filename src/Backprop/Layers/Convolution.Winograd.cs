@@ -73,7 +73,7 @@ public sealed partial class Convolution<T>
             Gemm.MultiplyGathered(M, N, K, pa, pr, pk, pb, ldb, pc, ldc, accumulate);
     }
 
-    private void ForwardChunk(Winograd g, Scratch s, int n0, int n1, Tensor<T> y)
+    private void ForwardChunk(Winograd g, Scratch s, int n0, int n1, Span<T> y)
     {
         int FN = g.FN, C = g.C, count = n1 - n0, tiles = count * g.Tiles, P = g.OH * g.OW;
         var v = TransformedInput(g, s, n0, count, out _);
@@ -84,7 +84,7 @@ public sealed partial class Convolution<T>
                 m[(pos * FN)..], g.MStride);
         var o = Scratch.Take(ref s.DoutT, (long)count * P * FN);
         g.TransformOutput<T>(m, count, o);
-        FromPixelRows(o, count, P, FN, b.Span, y.Span.Slice(n0 * FN * P, count * FN * P));
+        FromPixelRows(o, count, P, FN, b.Span, y);
     }
 
     // dM = A dY Aᵀ of dout's tiles; dU = Vᵀ·dM per position (V built again from x) and db = Σ dout, added into the

@@ -113,6 +113,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         _x = x;
         _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
+        _yDropped = _pool is { MasksAtOutputs: true };
         _pool?.BeginFused(y);
         if (IsWinograd(x.Dim(1), x.Dim(2), x.Dim(3))) TransformFilters();
         else if (!IsDirect(x.Dim(1), x.Dim(2), x.Dim(3)) && IsShifted(x.Dim(1), x.Dim(2), x.Dim(3)) && Gathers(W.Dim(0)))
@@ -127,6 +128,11 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     // chunk's dy is made from it in the chunk's scratch).
     private bool _relu, _yRelu;
     private PoolingLayer<T>? _pool;
+
+    // The last forward pass ran a fused max pooling layer, which needs none of y for its backward pass (it masks dout by
+    // its own outputs): y was pooled chunk by chunk in the scratch and never written out. Only the fused backward pass
+    // can follow.
+    private bool _yDropped;
 
     Tensor<T> IReluFusable<T>.ForwardRelu(Tensor<T> x, PoolingLayer<T>? pool)
     {
@@ -145,7 +151,8 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
 
     Tensor<T>? IReluFusable<T>.BackwardRelu(Tensor<T> dout, bool needDx, PoolingLayer<T>? pool)
     {
-        if (!_yRelu) throw new InvalidOperationException("Convolution: BackwardRelu needs the ReLU's output from ForwardRelu");
+        if (!_yRelu || (_yDropped && pool is null))
+            throw new InvalidOperationException("Convolution: BackwardRelu needs the ReLU's output from ForwardRelu");
         if (pool is not null && !ReferenceEquals(pool.Input, _y))
             throw new InvalidOperationException("Convolution: BackwardRelu with a pooling layer needs that layer's forward pass from " +
                 "ForwardRelu");
@@ -325,7 +332,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     // gathered products also doutᵀ (S·P, FN) and dWᵀ (K, FN).
     private sealed class Scratch
     {
-        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [], PoolMasked = [], DoutT = [], DwT = [];
+        public T[] Col = [], Out = [], Dcol = [], PackA = [], Masked = [], PoolMasked = [], Y = [], DoutT = [], DwT = [];
         public long[] Rows = [];
 
         // At least n elements, kept between steps (the last chunk of a batch may be shorter: it uses a prefix).
@@ -372,14 +379,17 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                         var y = layer._y.Span.Slice(n0 * outSample, (n1 - n0) * outSample);
                         if (_forward)
                         {
+                            // Where the pooling layer that follows is fused and needs no y for its backward pass (max
+                            // pooling), the chunk's y stays in its scratch: written, pooled and dropped while in cache.
+                            if (layer._yDropped) y = Scratch.Take(ref scratch.Y, y.Length);
                             // The direct form applies the ReLU that follows in its stores; the others right after, while the
                             // chunk's outputs are in cache.
-                            if (_direct) layer.DirectForwardChunk(_shifted!, scratch, n0, n1, _to!, layer._relu);
-                            else if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, _to!);
-                            else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, _to!);
-                            else layer.ForwardChunk(scratch, n0, n1, _to!);
+                            if (_direct) layer.DirectForwardChunk(_shifted!, scratch, n0, n1, y, layer._relu);
+                            else if (_winograd is not null) layer.ForwardChunk(_winograd, scratch, n0, n1, y);
+                            else if (_shifted is not null) layer.ForwardChunk(_shifted, scratch, n0, n1, y);
+                            else layer.ForwardChunk(scratch, n0, n1, y);
                             if (layer._relu && !_direct) Elementwise.ReluForward<T>(y, y);
-                            layer._pool?.PoolPlanes(n0 * fn, n1 * fn);
+                            layer._pool?.PoolPlanes(y, n0 * fn, n1 * fn);
                             continue;
                         }
                         var dx = _needDx ? _to : null;
@@ -451,7 +461,7 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         }
     }
 
-    private void ForwardChunk(Scratch s, int n0, int n1, Tensor<T> y)
+    private void ForwardChunk(Scratch s, int n0, int n1, Span<T> ys)
     {
         int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0;
         var col = Unfold(s, n0, n1, out int P);
@@ -467,10 +477,9 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
         }
         else Gemm.Multiply<T>(transA: false, transB: false, FN, cols, K, W.Span, K, col, cols, o, cols);
         var bs = b.Span;
-        var ys = y.Span;
         for (int n = 0; n < count; n++)                                       // (FN, S·P) + b → (S, FN, P)
             for (int f = 0; f < FN; f++)
-                TensorPrimitives.Add(o.Slice(f * cols + n * P, P), bs[f], ys.Slice(((n0 + n) * FN + f) * P, P));
+                TensorPrimitives.Add(o.Slice(f * cols + n * P, P), bs[f], ys.Slice((n * FN + f) * P, P));
     }
 
     private void BackwardChunk(Scratch s, int chunk, int n0, int n1, ReadOnlySpan<T> ds, Tensor<T>? dx)
@@ -501,12 +510,11 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     }
 
     // The shifted form's forward: the chunk's planes, y_ext = W·col over shifted rows, its real columns + b into y.
-    private void ForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Tensor<T> y)
+    private void ForwardChunk(ShiftedConvolution g, Scratch s, int n0, int n1, Span<T> ys)
     {
         int FN = W.Dim(0), count = n1 - n0, columns = g.Columns(count);
         var planes = Planes(g, s, n0, count);
         int P = g.OH * g.OW;
-        var ys = y.Span.Slice(n0 * FN * P, count * FN * P);
         if (Gathers(FN))
         {
             // (S·P, FN) over the real pixels only, then (S, FN, P) + b.

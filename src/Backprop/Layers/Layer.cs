@@ -149,10 +149,17 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
     /// </summary>
     internal Tensor<T> Adopt(Tensor<T> y)
     {
-        _x = y;
+        (_x, _forgotten) = (y, false);
         TensorBuffer.Ensure(ref _y, y.Shape);
         return y;
     }
+
+    /// <summary>Forgets the last forward pass: the layer before ran this one inside its own pass without keeping its
+    /// output (a fused pooling layer after it), and runs its backward pass too; this layer's own backward pass would
+    /// throw until its next forward pass.</summary>
+    internal void Forget() => (_x, _forgotten) = (null, true);
+
+    private bool _forgotten;
 
     /// <summary>The input of the last forward pass.</summary>
     protected Tensor<T> X => _x!;
@@ -164,7 +171,7 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
     public override Tensor<T> Forward(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        _x = x;
+        (_x, _forgotten) = (x, false);
         var y = TensorBuffer.Ensure(ref _y, x.Shape);
         Run(forward: true, x, y, y, y);
         return y;
@@ -173,6 +180,9 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dout)
     {
+        if (_forgotten)
+            throw new InvalidOperationException($"{Name}: its last forward pass ran inside the layer before it (fused by Sequential), " +
+                "which did not keep its input; its backward pass runs there too");
         var x = RequireForward(_x);
         CheckDout(dout, x.Shape);
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);

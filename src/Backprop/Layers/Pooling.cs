@@ -19,30 +19,34 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
     public override string Kind => "max_pooling";
 
     /// <inheritdoc/>
-    protected override bool MasksAtOutputs => true;
+    internal override bool MasksAtOutputs => true;
 
     /// <inheritdoc/>
     protected override unsafe void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
+        // The kernels index x by whole planes (and keep those indices): x's pointer moved back to where plane 0 would be.
+        int x0 = nc0 * H * W;
         if (Pairs)
         {
             fixed (T* px = x, py = y)
             fixed (byte* pw = _winners)
-                PoolPairs((float*)px, (float*)py, pw, nc0, nc1, H, W, OH, OW);
+                PoolPairs((float*)px - x0, (float*)py, pw, nc0, nc1, H, W, OH, OW);
             return;
         }
         if (Pad == 0 && typeof(T) == typeof(float) && Avx2.IsSupported)
         {
             fixed (T* px = x, py = y)
             fixed (int* pa = _argmax)
-                PoolGathered((float*)px, (float*)py, pa, nc0, nc1, H, W, OH, OW);
+                PoolGathered((float*)px - x0, (float*)py, pa, nc0, nc1, H, W, OH, OW);
             return;
         }
         if (Pad == 0)
         {
             // Every window lies inside x: no bounds to test. Row-major order, the first maximum kept (strict >).
-            fixed (T* px = x, py = y)
+            fixed (T* x1 = x, py = y)
             fixed (int* pa = _argmax)
+            {
+                T* px = x1 - x0;
                 for (int nc = nc0; nc < nc1; nc++)
                     for (int oh = 0; oh < OH; oh++)
                     {
@@ -61,6 +65,7 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
                             pa[o] = at;
                         }
                     }
+            }
             return;
         }
         for (int nc = nc0; nc < nc1; nc++)
@@ -78,7 +83,7 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
                             int w = ow * Stride - Pad + j;
                             if ((uint)w >= (uint)W) continue;
                             int idx = (nc * H + h) * W + w;
-                            if (at < 0 || x[idx] > best) { best = x[idx]; at = idx; }   // the first maximum wins ties
+                            if (at < 0 || x[idx - x0] > best) { best = x[idx - x0]; at = idx; }   // the first maximum wins ties
                         }
                     }
                     int o = (nc * OH + oh) * OW + ow;
@@ -189,6 +194,7 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
     protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
         T inv = T.One / T.CreateTruncating(PoolH * PoolW);
+        int x0 = nc0 * H * W;
         for (int nc = nc0; nc < nc1; nc++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++)
@@ -201,7 +207,7 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
                         for (int j = 0; j < PoolW; j++)
                         {
                             int w = ow * Stride - Pad + j;
-                            if ((uint)w < (uint)W) s += x[(nc * H + h) * W + w];
+                            if ((uint)w < (uint)W) s += x[(nc * H + h) * W + w - x0];
                         }
                     }
                     y[(nc * OH + oh) * OW + ow] = s * inv;
@@ -313,11 +319,12 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
     /// <summary>The input of the last forward pass.</summary>
     internal Tensor<T>? Input => _x;
 
-    /// <summary>y for the planes nc0 ≤ n·C + c &lt; nc1 of the input given to <see cref="BeginFused"/>.</summary>
-    internal void PoolPlanes(int nc0, int nc1)
+    /// <summary>y for the planes nc0 ≤ n·C + c &lt; nc1 of the input given to <see cref="BeginFused"/>, whose values
+    /// <paramref name="x"/> holds (from plane nc0's first cell; the input tensor itself need not).</summary>
+    internal void PoolPlanes(ReadOnlySpan<T> x, int nc0, int nc1)
     {
         var (N, C, H, W, OH, OW) = Dims(_x!);
-        Pool(_x!.Span, _y!.Span, N, C, H, W, OH, OW, nc0, nc1);
+        Pool(x, _y!.Span, N, C, H, W, OH, OW, nc0, nc1);
     }
 
     /// <summary>Throws unless dout has the shape of the last forward pass's y.</summary>
@@ -353,9 +360,10 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
     /// a window's winner receives its gradient and y is the winner's x. The mask then reads y, a quarter of x for 2×2
     /// windows.
     /// </summary>
-    protected virtual bool MasksAtOutputs => false;
+    internal virtual bool MasksAtOutputs => false;
 
-    /// <summary>y from x, for the planes (n, c) with nc0 ≤ n·C + c &lt; nc1.</summary>
+    /// <summary>y from x, for the planes (n, c) with nc0 ≤ n·C + c &lt; nc1: <paramref name="x"/> starts at plane nc0's
+    /// first cell, <paramref name="y"/> is the whole output.</summary>
     protected abstract void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
 
     /// <summary>dx from dout for the planes nc0 ≤ n·C + c &lt; nc1: <paramref name="dout"/> and <paramref name="dx"/> start at
@@ -395,7 +403,7 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
             var d = Dims;
             var (lo, hi) = WorkerPool.Part(d[0] * d[1], 1, part, parts);
             if (lo >= hi) return;
-            if (_forward) layer.Pool(_from!.Span, _to!.Span, d[0], d[1], d[2], d[3], d[4], d[5], lo, hi);
+            if (_forward) layer.Pool(_from!.Span[(lo * d[2] * d[3])..], _to!.Span, d[0], d[1], d[2], d[3], d[4], d[5], lo, hi);
             else
             {
                 int inPlane = d[2] * d[3], outPlane = d[4] * d[5];

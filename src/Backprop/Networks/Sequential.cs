@@ -15,6 +15,27 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     // _fused[i]: how many of the layers after layer i the last forward pass ran inside it (IReluFusable): 1, the ReLU at
     // i + 1; 2, that ReLU and the pooling layer at i + 2; else 0.
     private readonly int[] _fused;
+    private readonly FusedLayers?[] _group;   // layer i and the layers it ran, as one layer for the backward pass
+
+    // A layer and the ReLU (and pooling layer) it ran inside its forward pass, as one layer for the backward pass: its
+    // backward is the fused one, its parameters the first layer's (so that a step that updates as it goes, SGD's,
+    // updates them after it).
+    private sealed class FusedLayers(Layer<T> first) : Layer<T>
+    {
+        public PoolingLayer<T>? Pool { get; set; }
+        public override string Kind => first.Kind;
+        public override IReadOnlyList<Parameter<T>> Parameters => first.Parameters;
+        public override Tensor<T> Forward(Tensor<T> x) => throw new NotSupportedException("fused layers run forward in Sequential.Forward");
+        public override Tensor<T> Backward(Tensor<T> dout) => Backward(dout, needDx: true)!;
+        public override Tensor<T>? Backward(Tensor<T> dout, bool needDx) => ((IReluFusable<T>)first).BackwardRelu(dout, needDx, Pool);
+    }
+
+    private FusedLayers Group(int i)
+    {
+        var g = _group[i] ??= new FusedLayers(_layers[i]);
+        g.Pool = _fused[i] == 2 ? (PoolingLayer<T>)_layers[i + 2] : null;
+        return g;
+    }
 
     /// <summary>Creates the network from its layers and its loss.</summary>
     public Sequential(IEnumerable<Layer<T>> layers, Loss<T> loss)
@@ -23,6 +44,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(loss);
         _layers = layers.ToArray();
         _fused = new int[_layers.Length];
+        _group = new FusedLayers?[_layers.Length];
         Loss = loss;
         Parameters = _layers.SelectMany(l => l.Parameters).ToArray();
     }
@@ -54,9 +76,14 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (FuseRelu && i + 1 < _layers.Length && _layers[i] is IReluFusable<T> fusable && _layers[i + 1] is Relu<T> relu)
             {
                 var pool = FusePool && i + 2 < _layers.Length ? _layers[i + 2] as PoolingLayer<T> : null;
-                x = relu.Adopt(fusable.ForwardRelu(x, pool));
+                x = fusable.ForwardRelu(x, pool);
+                if (pool is null) relu.Adopt(x);
+                else
+                {
+                    relu.Forget();   // its backward pass runs inside the layer's, which may not have kept y
+                    x = pool.Output!;
+                }
                 _fused[i] = pool is null ? 1 : 2;
-                if (pool is not null) x = pool.Output!;
                 i += _fused[i];
                 continue;
             }
@@ -99,14 +126,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         Tensor<T>? d = Loss.Backward(dout);
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
-            // The ReLU's backward (and the pooling layer's) inside its layer's; a step that updates parameters runs them apart.
-            if (via is null && i > 1 && _fused[i - 2] == 2) i -= 2;
-            else if (via is null && i > 0 && _fused[i - 1] == 1) i--;
+            // The ReLU's backward (and the pooling layer's) inside its layer's, as one layer for a step that updates as it goes.
+            if (i > 1 && _fused[i - 2] == 2) i -= 2;
+            else if (i > 0 && _fused[i - 1] == 1) i--;
             bool needDx = i > 0 || inputGradient;
-            d = via is not null ? via.Backward(_layers[i], d!, needDx)
-                : _fused[i] > 0 ? ((IReluFusable<T>)_layers[i]).BackwardRelu(d!, needDx, _fused[i] == 2 ? (PoolingLayer<T>)_layers[i + 2]
-                    : null)
-                : _layers[i].Backward(d!, needDx);
+            var layer = _fused[i] > 0 ? Group(i) : _layers[i];
+            d = via is not null ? via.Backward(layer, d!, needDx) : layer.Backward(d!, needDx);
             if (needDx && d is null)
                 throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
         }
