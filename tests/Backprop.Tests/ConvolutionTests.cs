@@ -279,10 +279,20 @@ public class ConvolutionTests
 
     // (N, C, H, W, pool_h, pool_w, stride, pad): the textbooks' 2×2 stride 2, odd sizes with a column left over, windows
     // that overlap (stride 1), non-square windows, padding, and outputs per plane that are not a multiple of 8. For the
-    // 2×2 stride-2 path that takes sixteen windows of a row at a time: rows of exactly 16 windows, of 2·16 + 3, and of 1.
+    // 2×2 stride-2 path that takes sixteen windows of a row at a time: rows of exactly 16 windows, of 2·16 + 3, and of 1;
+    // rows of 8 and of 4 windows, which it takes two and four at a time, in planes of an odd number of rows (groups that
+    // span two planes, and rows left over at the end) with a row and a column left over, the last two large enough for
+    // two threads to split their planes.
     public static TheoryData<int, int, int, int, int, int, int, int> PoolShapes() => new()
     {
         { 3, 30, 24, 24, 2, 2, 2, 0 },
+        { 3, 5, 16, 16, 2, 2, 2, 0 },
+        { 2, 3, 15, 17, 2, 2, 2, 0 },
+        { 3, 7, 8, 8, 2, 2, 2, 0 },
+        { 2, 5, 11, 9, 2, 2, 2, 0 },
+        { 1, 3, 7, 8, 2, 2, 2, 0 },
+        { 8, 16, 32, 17, 2, 2, 2, 0 },
+        { 32, 33, 11, 8, 2, 2, 2, 0 },
         { 2, 3, 7, 9, 2, 2, 2, 0 },
         { 1, 3, 32, 33, 2, 2, 2, 0 },
         { 2, 2, 5, 70, 2, 2, 2, 0 },

@@ -17,52 +17,96 @@ public sealed partial class MaxPooling<T>
 {
     private byte[] _winners = [];
 
-    private bool Pairs => PoolH == 2 && PoolW == 2 && Stride == 2 && Pad == 0 && typeof(T) == typeof(float) && Avx512F.IsSupported;
+    private bool Pairs => PoolH == 2 && PoolW == 2 && Stride == 2 && Pad == 0 && typeof(T) == typeof(float) && Avx512BW.VL.IsSupported;
 
     private static readonly Vector512<int> Even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     private static readonly Vector512<int> Low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     private static readonly Vector512<int> High = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 
+    // Rows of 8 or 4 windows fill a vector two or four rows at a time (DeepConvNet's 16×16 and 8×8 inputs); rows of other
+    // lengths below 16 (SimpleConvNet's 12, DeepConvNet's 14) take one masked vector each. Rows are numbered across the
+    // planes, R = nc·OH + oh, so the outputs and winners of a group are contiguous even where it spans two planes.
+    private static int RowsPerVector(int OW) => OW == 8 ? 2 : OW == 4 ? 4 : 1;
+
+    // Where the top row of the windows of row R starts in x (its bottom row follows W later).
+    private static long Top(long R, int H, int W, int OH) => (R / OH * H + 2 * (R % OH)) * W;
+
+    // Row R + 1's top row from row R's (oh = R mod OH): two rows down, and past the row left over at a plane's end (H odd).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Next(long top, ref int oh, int H, int W, int OH)
+    {
+        if (++oh < OH) return top + 2 * W;
+        oh = 0;
+        return top + (2 + H - 2 * OH) * W;
+    }
+
     private static unsafe void PoolPairs(float* x, float* y, byte* winners, int nc0, int nc1, int H, int W, int OH, int OW)
     {
-        var odd = Even + Vector512<int>.One;
-        for (int nc = nc0; nc < nc1; nc++)
-            for (int oh = 0; oh < OH; oh++)
+        long R = (long)nc0 * OH, R1 = (long)nc1 * OH, top = Top(R, H, W, OH);
+        int g = RowsPerVector(OW), oh = 0;
+        if (g == 2)
+            for (; R + 2 <= R1; R += 2)
             {
-                float* a = x + (long)(nc * H + 2 * oh) * W, b = a + W;
-                long o = ((long)nc * OH + oh) * OW;
-                for (int ow = 0; ow < OW; ow += 16)
-                {
-                    int n = Math.Min(16, OW - ow), c = 2 * ow;
-                    Vector512<float> a0, a1, b0, b1;
-                    if (n == 16)
-                    {
-                        (a0, a1) = (Vector512.Load(a + c), Vector512.Load(a + c + 16));
-                        (b0, b1) = (Vector512.Load(b + c), Vector512.Load(b + c + 16));
-                    }
-                    else
-                    {
-                        // The last windows of the row: their 2n cells, never past the row (2·OW ≤ W).
-                        var (m0, m1) = CellMasks(n);
-                        (a0, a1) = (Simd.MaskLoad(a + c, m0), Simd.MaskLoad(a + c + 16, m1));
-                        (b0, b1) = (Simd.MaskLoad(b + c, m0), Simd.MaskLoad(b + c + 16, m1));
-                    }
-                    var best = Avx512F.PermuteVar16x32x2(a0, Even, a1);
-                    var at = Vector512<int>.Zero;
-                    Take(Avx512F.PermuteVar16x32x2(a0, odd, a1), 1, ref best, ref at);
-                    Take(Avx512F.PermuteVar16x32x2(b0, Even, b1), 2, ref best, ref at);
-                    Take(Avx512F.PermuteVar16x32x2(b0, odd, b1), 3, ref best, ref at);
-                    var cells = Avx512F.ConvertToVector128Byte(at);
-                    if (n == 16)
-                    {
-                        best.Store(y + o + ow);
-                        cells.Store(winners + o + ow);
-                        continue;
-                    }
-                    Simd.MaskStore(y + o + ow, Simd.FirstLanes<float>(n), best);
-                    Unsafe.CopyBlockUnaligned(winners + o + ow, &cells, (uint)n);
-                }
+                float* a = x + top, c = x + (top = Next(top, ref oh, H, W, OH));
+                top = Next(top, ref oh, H, W, OH);
+                Windows(Vector512.Load(a), Vector512.Load(c), Vector512.Load(a + W), Vector512.Load(c + W), y + R * OW, winners + R * OW);
             }
+        else if (g == 4)
+            for (; R + 4 <= R1; R += 4)
+            {
+                float* a = x + top, b = x + (top = Next(top, ref oh, H, W, OH)), c = x + (top = Next(top, ref oh, H, W, OH));
+                float* d = x + (top = Next(top, ref oh, H, W, OH));
+                top = Next(top, ref oh, H, W, OH);
+                Windows(Vector512.Create(Vector256.Load(a), Vector256.Load(b)), Vector512.Create(Vector256.Load(c), Vector256.Load(d)),
+                    Vector512.Create(Vector256.Load(a + W), Vector256.Load(b + W)),
+                    Vector512.Create(Vector256.Load(c + W), Vector256.Load(d + W)), y + R * OW, winners + R * OW);
+            }
+        // The rest one row at a time: whole vectors of 16 windows, then the row's last n < 16 under masks fixed per call.
+        int n = OW % 16;
+        var (m0, m1) = CellMasks(n);
+        var keep = Simd.FirstLanes<float>(n);
+        var keepBytes = Vector128.LessThan(Vector128<byte>.Indices, Vector128.Create((byte)n));
+        for (; R < R1; R++, top = Next(top, ref oh, H, W, OH))
+        {
+            float* a = x + top, b = a + W;
+            float* yr = y + R * OW;
+            byte* wr = winners + R * OW;
+            int ow = 0;
+            for (; ow + 16 <= OW; ow += 16)
+                Windows(Vector512.Load(a + 2 * ow), Vector512.Load(a + 2 * ow + 16), Vector512.Load(b + 2 * ow),
+                    Vector512.Load(b + 2 * ow + 16), yr + ow, wr + ow);
+            if (n == 0) continue;
+            // The last windows of the row: their 2n cells, never past the row (2·OW ≤ W).
+            var (best, cells) = Windows(Simd.MaskLoad(a + 2 * ow, m0), Simd.MaskLoad(a + 2 * ow + 16, m1), Simd.MaskLoad(b + 2 * ow, m0),
+                Simd.MaskLoad(b + 2 * ow + 16, m1));
+            Simd.MaskStore(yr + ow, keep, best);
+            Avx512BW.VL.MaskStore(wr + ow, keepBytes, cells);
+        }
+    }
+
+    // Sixteen windows from their top rows' cells (a0, a1: 32 values, pairs of neighbours) and their bottom rows' (b0, b1):
+    // the maxima and the winners' cells 0–3, stored whole.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Windows(Vector512<float> a0, Vector512<float> a1, Vector512<float> b0, Vector512<float> b1, float* y,
+        byte* winners)
+    {
+        var (best, cells) = Windows(a0, a1, b0, b1);
+        best.Store(y);
+        cells.Store(winners);
+    }
+
+    // The four cells compared in the window's row-major order with strict >, as the plain loop does.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Best, Vector128<byte> Cells) Windows(Vector512<float> a0, Vector512<float> a1, Vector512<float> b0,
+        Vector512<float> b1)
+    {
+        var odd = Even + Vector512<int>.One;
+        var best = Avx512F.PermuteVar16x32x2(a0, Even, a1);
+        var at = Vector512<int>.Zero;
+        Take(Avx512F.PermuteVar16x32x2(a0, odd, a1), 1, ref best, ref at);
+        Take(Avx512F.PermuteVar16x32x2(b0, Even, b1), 2, ref best, ref at);
+        Take(Avx512F.PermuteVar16x32x2(b0, odd, b1), 3, ref best, ref at);
+        return (best, Avx512F.ConvertToVector128Byte(at));
     }
 
     // The next cell of the windows takes over where it is strictly larger (a NaN never does; a NaN kept stays).
@@ -75,42 +119,74 @@ public sealed partial class MaxPooling<T>
 
     private static unsafe void UnpoolPairs(float* dout, float* dx, byte* winners, int nc0, int nc1, int H, int W, int OH, int OW)
     {
-        for (int nc = nc0; nc < nc1; nc++)
-        {
-            for (int oh = 0; oh < OH; oh++)
+        long R = (long)nc0 * OH, R1 = (long)nc1 * OH, top = Top(R, H, W, OH);
+        int g = RowsPerVector(OW), oh = 0;
+        if (2 * OW < W || 2 * OH < H) Edges(dx + top, nc1 - nc0, H, W, OH, OW);
+        if (g == 2)
+            for (; R + 2 <= R1; R += 2)
             {
-                float* a = dx + (long)(nc * H + 2 * oh) * W, b = a + W;
-                long o = ((long)nc * OH + oh) * OW;
-                for (int ow = 0; ow < OW; ow += 16)
-                {
-                    int n = Math.Min(16, OW - ow), c = 2 * ow;
-                    // The winners' buffer has a vector to spare at its end; lanes past the row are never stored.
-                    var d = n == 16 ? Vector512.Load(dout + o + ow) : Simd.MaskLoad(dout + o + ow, Simd.FirstLanes<float>(n));
-                    var at = Avx512F.ConvertToVector512Int32(Vector128.Load(winners + o + ow));
-                    var aE = Where(at, 0, d);
-                    var aO = Where(at, 1, d);
-                    var bE = Where(at, 2, d);
-                    var bO = Where(at, 3, d);
-                    var a0 = Avx512F.PermuteVar16x32x2(aE, Low, aO);
-                    var a1 = Avx512F.PermuteVar16x32x2(aE, High, aO);
-                    var b0 = Avx512F.PermuteVar16x32x2(bE, Low, bO);
-                    var b1 = Avx512F.PermuteVar16x32x2(bE, High, bO);
-                    if (n == 16)
-                    {
-                        a0.Store(a + c); a1.Store(a + c + 16); b0.Store(b + c); b1.Store(b + c + 16);
-                        continue;
-                    }
-                    var (m0, m1) = CellMasks(n);
-                    Simd.MaskStore(a + c, m0, a0); Simd.MaskStore(a + c + 16, m1, a1);
-                    Simd.MaskStore(b + c, m0, b0); Simd.MaskStore(b + c + 16, m1, b1);
-                }
-                if (2 * OW < W)
-                {
-                    new Span<float>(a + 2 * OW, W - 2 * OW).Clear();
-                    new Span<float>(b + 2 * OW, W - 2 * OW).Clear();
-                }
+                float* a = dx + top, c = dx + (top = Next(top, ref oh, H, W, OH));
+                top = Next(top, ref oh, H, W, OH);
+                var (a0, a1, b0, b1) = Cells(Vector512.Load(dout + R * OW), winners + R * OW);
+                a0.Store(a); a1.Store(c); b0.Store(a + W); b1.Store(c + W);
             }
-            if (2 * OH < H) new Span<float>(dx + ((long)nc * H + 2 * OH) * W, (H - 2 * OH) * W).Clear();
+        else if (g == 4)
+            for (; R + 4 <= R1; R += 4)
+            {
+                float* a = dx + top, b = dx + (top = Next(top, ref oh, H, W, OH)), c = dx + (top = Next(top, ref oh, H, W, OH));
+                float* d = dx + (top = Next(top, ref oh, H, W, OH));
+                top = Next(top, ref oh, H, W, OH);
+                var (a0, a1, b0, b1) = Cells(Vector512.Load(dout + R * OW), winners + R * OW);
+                a0.GetLower().Store(a); a0.GetUpper().Store(b); a1.GetLower().Store(c); a1.GetUpper().Store(d);
+                b0.GetLower().Store(a + W); b0.GetUpper().Store(b + W); b1.GetLower().Store(c + W); b1.GetUpper().Store(d + W);
+            }
+        int n = OW % 16;
+        var (m0, m1) = CellMasks(n);
+        var keep = Simd.FirstLanes<float>(n);
+        for (; R < R1; R++, top = Next(top, ref oh, H, W, OH))
+        {
+            float* a = dx + top, b = a + W;
+            float* dr = dout + R * OW;
+            byte* wr = winners + R * OW;
+            int ow = 0;
+            for (; ow + 16 <= OW; ow += 16)
+            {
+                var (a0, a1, b0, b1) = Cells(Vector512.Load(dr + ow), wr + ow);
+                a0.Store(a + 2 * ow); a1.Store(a + 2 * ow + 16); b0.Store(b + 2 * ow); b1.Store(b + 2 * ow + 16);
+            }
+            if (n > 0)
+            {
+                // The winners' buffer has a vector to spare at its end; lanes past the row are never stored.
+                var (a0, a1, b0, b1) = Cells(Simd.MaskLoad(dr + ow, keep), wr + ow);
+                Simd.MaskStore(a + 2 * ow, m0, a0); Simd.MaskStore(a + 2 * ow + 16, m1, a1);
+                Simd.MaskStore(b + 2 * ow, m0, b0); Simd.MaskStore(b + 2 * ow + 16, m1, b1);
+            }
+        }
+    }
+
+    // Each window's dout at its winner's cell and zero at the other three, for sixteen windows: their top rows' cells
+    // (a0, a1: 32 values in pairs of neighbours) and their bottom rows' (b0, b1).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Cells(Vector512<float> d, byte* winners)
+    {
+        var at = Avx512F.ConvertToVector512Int32(Vector128.Load(winners));
+        var aE = Where(at, 0, d);
+        var aO = Where(at, 1, d);
+        var bE = Where(at, 2, d);
+        var bO = Where(at, 3, d);
+        return (Avx512F.PermuteVar16x32x2(aE, Low, aO), Avx512F.PermuteVar16x32x2(aE, High, aO), Avx512F.PermuteVar16x32x2(bE, Low, bO),
+            Avx512F.PermuteVar16x32x2(bE, High, bO));
+    }
+
+    // Zeros in dx where no window reaches, in the planes from dx on: the column right of every row (W odd) and each
+    // plane's last row (H odd).
+    private static unsafe void Edges(float* dx, int planes, int H, int W, int OH, int OW)
+    {
+        for (int p = 0; p < planes; p++, dx += (long)H * W)
+        {
+            if (2 * OW < W)
+                for (int h = 0; h < 2 * OH; h++) new Span<float>(dx + (long)h * W + 2 * OW, W - 2 * OW).Clear();
+            if (2 * OH < H) new Span<float>(dx + 2L * OH * W, (H - 2 * OH) * W).Clear();
         }
     }
 
