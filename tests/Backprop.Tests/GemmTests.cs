@@ -351,9 +351,14 @@ public class GemmPlanTests
         var (l1, l2) = Processor.Caches;
         Assert.InRange(l1, 8 << 10, 4 << 20);
         Assert.InRange(l2, 64 << 10, 1 << 30);
-        // A's MR×KC micro-panel (12 rows) in half of L1d, B's KC×NC block (NC = 1024) in L2, at most 256 deep
-        Assert.Equal(Math.Clamp(Math.Min(l1 / 2 / (12 * 4), l2 / (1024 * 4)) / 8 * 8, 64, 256), Gemm.KC<float>(GemmPath.Vector512));
-        Assert.Equal(Math.Clamp(Math.Min(l1 / 2 / (12 * 8), l2 / (1024 * 8)) / 8 * 8, 64, 256), Gemm.KC<double>(GemmPath.Vector512));
+        // A's MR×KC micro-panel (12 rows) in L1d, a multiple of 8, at least 64 and at most 512 deep
+        foreach (var (kc, size) in new[] { (Gemm.KC<float>(GemmPath.Vector512), 4), (Gemm.KC<double>(GemmPath.Vector512), 8) })
+        {
+            Assert.True(12 * kc * size <= l1 || kc == 64, $"KC {kc}: A's micro-panel of {12 * kc * size} bytes exceeds L1d ({l1})");
+            Assert.True(kc == 512 || 12 * (kc + 8) * size > l1, $"KC {kc} is not the deepest that fits L1d ({l1})");
+            Assert.Equal(0, kc % 8);
+            Assert.InRange(kc, 64, 512);
+        }
         Assert.Contains($"KC {Gemm.KC<float>(GemmPath.Vector512)}", Gemm.Blocking<float>(GemmPath.Vector512));
     }
 
