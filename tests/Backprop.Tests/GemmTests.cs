@@ -345,6 +345,17 @@ public class GemmPlanTests
         Assert.NotEqual(GemmMethod.LongDot, Gemm.Plan<float>(GemmPath.Vector512, false, true, 30, 25, 100, 2).Method);
     }
 
+    [SkippableFact]
+    public void The_processor_signature_is_the_one_Linux_reports()
+    {
+        Skip.IfNot(System.Runtime.Intrinsics.X86.X86Base.IsSupported && File.Exists("/proc/cpuinfo"), "needs x86 Linux");
+        // The kernel decodes CPUID's leaf 1 itself: its "cpu family" and "model" of the first processor are the oracle.
+        string Field(string name) => File.ReadLines("/proc/cpuinfo").First(l => l.Split(':')[0].Trim() == name).Split(':')[1].Trim();
+        Assert.Equal((int.Parse(Field("cpu family")), int.Parse(Field("model"))), Processor.Signature);
+        Assert.Contains($"family {Processor.Signature.Family} model {Processor.Signature.Model}", Processor.Describe());
+        if (Processor.Vendor == "AuthenticAMD" && Processor.Signature.Family == 26) Assert.Equal("Zen 5", Processor.Core);
+    }
+
     [Fact]
     public void The_packed_depth_follows_the_L1_cache_the_processor_reports()
     {

@@ -18,9 +18,24 @@ public static class Processor
     /// Intel and 0x8000001D on AMD; 48 KiB and 1 MiB where the processor does not report them).</summary>
     public static (int L1, int L2) Caches { get; } = ReadCaches();
 
-    /// <summary>One line: model, vendor, widest vector path, caches, logical cores.</summary>
+    /// <summary>CPUID's display family and model (leaf 1, extended fields folded in); (0, 0) off x86.</summary>
+    public static (int Family, int Model) Signature { get; } = ReadSignature();
+
+    /// <summary>
+    /// The core's generation where the signature alone tells it, else empty: AMD's family 25 with AVX-512 is Zen 4 (Zen 3
+    /// shares the family without it), family 26 is Zen 5. A brand string such as "AMD EPYC" names neither.
+    /// </summary>
+    public static string Core { get; } = Vendor != "AuthenticAMD" ? "" : Signature.Family switch
+    {
+        25 => Avx512F.IsSupported ? "Zen 4" : "Zen 3",
+        26 => "Zen 5",
+        _ => "",
+    };
+
+    /// <summary>One line: model, vendor, family and model, widest vector path, caches, logical cores.</summary>
     public static string Describe() =>
-        $"{Model} ({Vendor}); {Gemm.BestPath} path; L1d {Caches.L1 / 1024} KiB, L2 {Caches.L2 / 1024} KiB per core; " +
+        $"{Model} ({Vendor}, family {Signature.Family} model {Signature.Model}{(Core.Length > 0 ? ", " + Core : "")}); " +
+        $"{Gemm.BestPath} path; L1d {Caches.L1 / 1024} KiB, L2 {Caches.L2 / 1024} KiB per core; " +
         $"{Environment.ProcessorCount} logical cores; .NET {Environment.Version}";
 
     private static (int L1, int L2) ReadCaches()
@@ -46,6 +61,17 @@ public static class Processor
                 }
         }
         return (l1 > 0 ? l1 : 48 << 10, l2 > 0 ? l2 : 1 << 20);
+    }
+
+    private static (int, int) ReadSignature()
+    {
+        if (!X86Base.IsSupported) return (0, 0);
+        int eax = X86Base.CpuId(1, 0).Eax;
+        int family = (eax >> 8) & 0xF, model = (eax >> 4) & 0xF;
+        // The extended family adds to family 15; the extended model extends families 6 and 15 and above.
+        if (family == 0xF) family += (eax >> 20) & 0xFF;
+        if (family == 0x6 || family >= 0xF) model += ((eax >> 16) & 0xF) << 4;
+        return (family, model);
     }
 
     private static string ReadVendor()
