@@ -31,11 +31,13 @@ def backprop_rows(path):
     fc, ew = {}, {}
     for line in path.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) in (6, 8) and cells[0] in ("float32", "float64") and "×" in cells[2]:
-            b, n, m = (int(v) for v in cells[2].split("×"))
+        # The convolutional networks' rows (`bench` prints them too since the CNN issue) name a layer, not B×N×M.
+        shape = cells[2].split("×") if len(cells) > 2 else []
+        if len(cells) in (6, 8) and cells[0] in ("float32", "float64") and len(shape) == 3 and all(v.isdigit() for v in shape):
+            b, n, m = (int(v) for v in shape)
             # Tables from before the FMA-peak columns have six cells; those rows show no share of the peak.
             fc[(cells[0], int(cells[1]), b, n, m)] = (seconds(cells[3]), cells[7] if len(cells) == 8 else "")
-        elif len(cells) == 8 and cells[0] in ("float32", "float64"):
+        elif len(cells) == 8 and cells[0] in ("float32", "float64") and cells[3].isdigit():
             ew[(cells[0], int(cells[1]), cells[2], int(cells[3]))] = (seconds(cells[4]),)
     return fc, ew
 
