@@ -141,6 +141,57 @@ public class OptimizerTests
         Assert.Equal(ww, Steps("adamw", 0.01, 2, wd: 0.1)[0], 12);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(24)]
+    [InlineData(33)]
+    [InlineData(101)]
+    public void Adam_updates_every_element_by_its_formula_at_any_length(int n)
+    {
+        // The vector loops (512-bit, then Vector<T>, then scalar) must give each element the formula's bits.
+        Check<float>(n);
+        Check<double>(n);
+
+        static void Check<T>(int n) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var rng = new Random(n);
+            T R() => T.CreateTruncating(rng.NextDouble() - 0.5);
+            foreach (bool adamW in new[] { false, true })
+            {
+                var w0 = Enumerable.Range(0, n).Select(_ => R()).ToArray();
+                var p = new Parameter<T>("W", new Tensor<T>((T[])w0.Clone(), n), Tensor<T>.Zeros(n), ParameterRole.Weight);
+                var opt = new Adam<T>([p], lr: 0.01, weightDecay: adamW ? 0.1 : 0, decoupled: adamW);
+                T[] w = (T[])w0.Clone(), m = new T[n], v = new T[n];
+                T b1 = T.CreateTruncating(1 - 0.9), b2 = T.CreateTruncating(1 - 0.999), eps = T.CreateTruncating(1e-7);
+                T decay = T.CreateTruncating(adamW ? 0.01 * 0.1 : 0);
+                for (int t = 1; t <= 3; t++)
+                {
+                    var g = Enumerable.Range(0, n).Select(_ => R()).ToArray();
+                    g.CopyTo(p.Grad.Span);
+                    opt.Step();
+                    // W ← W − lr·λ·W (AdamW); m ← m + (1 − β₁)(g − m); v ← v + (1 − β₂)(g² − v);
+                    // W ← W − lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·m/(√v + 1e-7)
+                    T lrT = T.CreateTruncating(0.01 * Math.Sqrt(1 - Math.Pow(0.999, t)) / (1 - Math.Pow(0.9, t)));
+                    for (int i = 0; i < n; i++)
+                    {
+                        w[i] -= decay * w[i];
+                        m[i] += b1 * (g[i] - m[i]);
+                        v[i] += b2 * (g[i] * g[i] - v[i]);
+                        w[i] -= lrT * m[i] / (T.Sqrt(v[i]) + eps);
+                    }
+                    for (int i = 0; i < n; i++)
+                        Assert.True(w[i] == p.Value.Span[i], $"{typeof(T).Name} n={n} {(adamW ? "AdamW" : "Adam")} step {t} [{i}]: " +
+                            $"{p.Value.Span[i]} against the formula's {w[i]}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Weight_decay_adds_lambda_W_to_weight_gradients_only()
     {

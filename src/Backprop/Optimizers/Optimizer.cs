@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Backprop.Layers;
 using Backprop.Networks;
 
@@ -175,7 +176,24 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(v), new Vector<T>(MinNormal)), Vector<T>.Zero, v);
 
     /// <inheritdoc cref="Flush(Vector{T})"/>
+    protected static Vector512<T> Flush(Vector512<T> v) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(v), Vector512.Create(MinNormal)), Vector512<T>.Zero, v);
+
+    /// <inheritdoc cref="Flush(Vector{T})"/>
     protected static T Flush(T v) => T.Abs(v) < MinNormal ? T.Zero : v;
+
+    /// <summary>
+    /// The number of elements in whole 512-bit vectors of <paramref name="n"/> where the processor runs them (AVX-512),
+    /// else 0. <see cref="Vector{T}"/> is 256 bits wide even there, so an update bound by its square roots and divisions
+    /// (Adam's) runs its first elements in these.
+    /// </summary>
+    protected static int Vector512End(int n) => Vector512.IsHardwareAccelerated ? n - n % Vector512<T>.Count : 0;
+
+    /// <summary>512-bit vector i (counted in elements) of a span.</summary>
+    protected static Vector512<T> Load512(ReadOnlySpan<T> s, int i) => Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
+
+    /// <summary>Stores 512-bit vector v at element i of a span.</summary>
+    protected static void Store512(Vector512<T> v, Span<T> s, int i) => v.StoreUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
 
     /// <summary>Vector i (counted in elements) of a span.</summary>
     protected static Vector<T> Load(ReadOnlySpan<T> s, int i) => Vector.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
