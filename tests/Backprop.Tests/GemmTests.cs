@@ -21,6 +21,8 @@ public class GemmTests
             [1, 40, 16], [2, 9, 8], [1, 33, 100], [2, 130, 1], [1, 200, 7],
             // few rows and columns, a long reduction (a convolution's dW): edge blocks, a K tail, several K blocks
             [5, 7, 2100], [17, 3, 2051], [64, 64, 2100],
+            // the same in 5×5 blocks: SimpleConvNet's 30×25, and short blocks at both edges
+            [30, 25, 600], [29, 24, 2600], [16, 20, 2100],   // (the last in 4×4 blocks)
         ];
         foreach (var path in new[] { GemmPath.Vector512, GemmPath.Vector256, GemmPath.Scalar })
             foreach (var s in shapes) data.Add(path, s[0], s[1], s[2]);
@@ -102,10 +104,13 @@ public class GemmTests
     [InlineData(99, 200, 2, false, false)]
     [InlineData(206, 100, 2, false, false)]   // two threads put rows 100–101 in a pair, one thread in a quad
     [InlineData(206, 100, 2, true, false)]
-    [InlineData(30, 25, 4611, false, true)]   // long reductions: rows split in blocks of 4
-    [InlineData(16, 145, 3000, false, true)]  // columns split
+    [InlineData(30, 25, 4611, false, true)]   // long reductions: rows split in blocks of 5
+    [InlineData(29, 24, 4099, false, true)]   // 5×5 blocks, the last row and column blocks short
+    [InlineData(25, 31, 2600, false, true)]   // 5×5 blocks, columns split
+    [InlineData(16, 145, 3000, false, true)]  // 4×4 blocks, columns split
     public void Results_are_bit_identical_across_thread_counts(int M, int N, int K, bool ta, bool tb)
     {
+        if (K > 2000) Assert.Equal(K == 3000 ? 4 : 5, Gemm.LongDotSide(M, N));
         var rng = new Random(5);
         var a = TestUtil.Random<float>(rng, M * K).Span.ToArray();
         var b = TestUtil.Random<float>(rng, K * N).Span.ToArray();

@@ -91,7 +91,7 @@ public static unsafe partial class Gemm
         if (IsLongDot<T>(path, transA, transB, M, N, K))
         {
             bool rows = M >= N;
-            int blocks = ((rows ? M : N) + 3) / 4;
+            int side = LongDotSide(M, N), blocks = ((rows ? M : N) + side - 1) / side;
             return new(GemmMethod.LongDot, path, work < ParallelThreshold ? 1 : Math.Max(1, Math.Min(threads, blocks)), rows);
         }
         // A product with few columns and many rows wastes most of each NR-wide tile: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead.
