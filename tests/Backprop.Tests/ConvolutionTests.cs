@@ -501,22 +501,29 @@ public class ConvNetTests
                         {
                             var net = d.Build<T>(new Rng(1));
                             net.FuseRelu = fuse;
-                            var got = runs[fuse ? 0 : 1] = [];
-                            got.Add([net.ComputeLoss(x, t)]);
-                            got.Add(net.Backward(T.One).Span.ToArray());
-                            got.AddRange(net.Parameters.Select(p => p.Grad.Span.ToArray()));
-                            Backprop.Optimizers.Optimizer<T> opt = sgd
-                                ? new Backprop.Optimizers.Sgd<T>(net.Parameters, 0.1)
-                                : new Backprop.Optimizers.Adam<T>(net.Parameters);
-                            net.ComputeLoss(x, t);
-                            opt.Step(net);
-                            got.AddRange(net.Parameters.Select(p => p.Value.Span.ToArray()));
-                            got.Add(net.Infer(x).Span.ToArray());
+                            runs[fuse ? 0 : 1] = Trace(net, x, t, sgd);
                         }
                         Assert.Equal(runs[1].Count, runs[0].Count);
                         for (int i = 0; i < runs[0].Count; i++) Assert.Equal(runs[1][i], runs[0][i]);
                     }
         }
+    }
+
+    // What a training step of the network shows, in order: the loss, dx, every gradient, the parameters after an SGD
+    // (lr 0.1) or Adam step, and the inference outputs.
+    private static List<T[]> Trace<T>(Backprop.Networks.Sequential<T> net, Tensor<T> x, Tensor<T> t, bool sgd)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        List<T[]> got = [[net.ComputeLoss(x, t)], net.Backward(T.One).Span.ToArray()];
+        got.AddRange(net.Parameters.Select(p => p.Grad.Span.ToArray()));
+        Backprop.Optimizers.Optimizer<T> opt = sgd
+            ? new Backprop.Optimizers.Sgd<T>(net.Parameters, 0.1)
+            : new Backprop.Optimizers.Adam<T>(net.Parameters);
+        net.ComputeLoss(x, t);
+        opt.Step(net);
+        got.AddRange(net.Parameters.Select(p => p.Value.Span.ToArray()));
+        got.Add(net.Infer(x).Span.ToArray());
+        return got;
     }
 
     // A pooling layer after a ReLU after a convolution, run inside the convolution chunk by chunk (Sequential's fusion),
@@ -556,17 +563,7 @@ public class ConvNetTests
                                     new FullyConnected<T>(4 * (poh / 2) * (pow / 2), 3, rng: new Rng(4))],
                                     new Backprop.Losses.SoftmaxCrossEntropy<T>())
                                 { FuseRelu = mode > 0, FusePool = mode > 1 };
-                                var got = runs[mode] = [];
-                                got.Add([net.ComputeLoss(x, t)]);
-                                got.Add(net.Backward(T.One).Span.ToArray());
-                                got.AddRange(net.Parameters.Select(q => q.Grad.Span.ToArray()));
-                                Backprop.Optimizers.Optimizer<T> opt = sgd
-                                    ? new Backprop.Optimizers.Sgd<T>(net.Parameters, 0.1)
-                                    : new Backprop.Optimizers.Adam<T>(net.Parameters);
-                                net.ComputeLoss(x, t);
-                                opt.Step(net);
-                                got.AddRange(net.Parameters.Select(q => q.Value.Span.ToArray()));
-                                got.Add(net.Infer(x).Span.ToArray());
+                                runs[mode] = Trace(net, x, t, sgd);
                             }
                             if (max)
                             {
