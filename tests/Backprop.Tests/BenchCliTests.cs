@@ -29,6 +29,9 @@ public class BenchCliTests
             Assert.True(r.GetProperty("gflops").GetDouble() > 0);
             Assert.True(r.GetProperty("peak_gflops").GetDouble() > 0);
         }
+        // Every record names the machine, as the text output's processor line does.
+        Assert.All(all, r => Assert.Equal(Backprop.Kernels.Processor.Describe(), r.GetProperty("processor").GetString()));
+        Assert.Contains("family", all[0].GetProperty("processor").GetString());
         var ops = records.Where(r => r.GetProperty("op").GetString() != "fully_connected").Select(r =>
             (r.GetProperty("op").GetString(), r.GetProperty("n").GetInt64())).ToList();
         Assert.Equal(9, ops.Count);

@@ -421,6 +421,9 @@ internal static class BenchCommand
                 if (r.Op == "fully_connected") w.Number("peak_gflops", r.PeakGflops);
                 if (r.Plan is not null) w.WriteString("plan", r.Plan);
                 if (r.Layer is not null) w.WriteString("layer", r.Layer);
+                // The machine beside every record, as the text's last lines give it: results from several machines
+                // can then be pooled and still told apart.
+                w.WriteString("processor", Processor.Describe());
                 w.WriteEndObject();
             }
             w.WriteEndArray();
