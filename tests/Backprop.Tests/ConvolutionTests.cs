@@ -286,6 +286,9 @@ public class ConvolutionTests
     public static TheoryData<int, int, int, int, int, int, int, int> PoolShapes() => new()
     {
         { 3, 30, 24, 24, 2, 2, 2, 0 },
+        { 2, 3, 25, 25, 2, 2, 2, 0 },   // rows of 12 windows four at a time, a row and a column left over
+        { 1, 3, 7, 24, 2, 2, 2, 0 },    // rows of 12 in groups across planes (OH 3), one row left for the single path
+        { 5, 7, 12, 25, 2, 2, 2, 0 },   // rows of 12, large enough for two threads
         { 3, 5, 16, 16, 2, 2, 2, 0 },
         { 2, 3, 15, 17, 2, 2, 2, 0 },
         { 3, 7, 8, 8, 2, 2, 2, 0 },

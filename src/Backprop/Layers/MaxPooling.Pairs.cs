@@ -23,10 +23,11 @@ public sealed partial class MaxPooling<T>
     private static readonly Vector512<int> Low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     private static readonly Vector512<int> High = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 
-    // Rows of 8 or 4 windows fill a vector two or four rows at a time (DeepConvNet's 16×16 and 8×8 inputs); rows of other
-    // lengths below 16 (SimpleConvNet's 12, DeepConvNet's 14) take one masked vector each. Rows are numbered across the
-    // planes, R = nc·OH + oh, so the outputs and winners of a group are contiguous even where it spans two planes.
-    private static int RowsPerVector(int OW) => OW == 8 ? 2 : OW == 4 ? 4 : 1;
+    // Rows of 8 or 4 windows fill a vector two or four rows at a time (DeepConvNet's 16×16 and 8×8 inputs), and four rows
+    // of 12 fill three (SimpleConvNet's 24×24); rows of other lengths below 16 (DeepConvNet's 14) take one masked vector
+    // each. Rows are numbered across the planes, R = nc·OH + oh, so the outputs and winners of a group are contiguous even
+    // where it spans two planes.
+    private static int RowsPerVector(int OW) => OW == 8 ? 2 : OW == 4 ? 4 : OW == 12 ? 3 : 1;
 
     // Where the top row of the windows of row R starts in x (its bottom row follows W later).
     private static long Top(long R, int H, int W, int OH) => (R / OH * H + 2 * (R % OH)) * W;
@@ -60,6 +61,22 @@ public sealed partial class MaxPooling<T>
                 Windows(Vector512.Create(Vector256.Load(a), Vector256.Load(b)), Vector512.Create(Vector256.Load(c), Vector256.Load(d)),
                     Vector512.Create(Vector256.Load(a + W), Vector256.Load(b + W)),
                     Vector512.Create(Vector256.Load(c + W), Vector256.Load(d + W)), y + R * OW, winners + R * OW);
+            }
+        else if (g == 3)
+            for (; R + 4 <= R1; R += 4)
+            {
+                // Windows 0–15: row R's twelve and R + 1's first four; 16–31: R + 1's last eight and R + 2's first eight;
+                // 32–47: R + 2's last four and R + 3's twelve. Each row's 24 cells, never past them.
+                float* a = x + top, b = x + (top = Next(top, ref oh, H, W, OH)), c = x + (top = Next(top, ref oh, H, W, OH));
+                float* d = x + (top = Next(top, ref oh, H, W, OH));
+                top = Next(top, ref oh, H, W, OH);
+                float* yr = y + R * 12;
+                byte* wr = winners + R * 12;
+                Windows(Vector512.Load(a), Vector512.Create(Vector256.Load(a + 16), Vector256.Load(b)), Vector512.Load(a + W),
+                    Vector512.Create(Vector256.Load(a + W + 16), Vector256.Load(b + W)), yr, wr);
+                Windows(Vector512.Load(b + 8), Vector512.Load(c), Vector512.Load(b + W + 8), Vector512.Load(c + W), yr + 16, wr + 16);
+                Windows(Vector512.Create(Vector256.Load(c + 16), Vector256.Load(d)), Vector512.Load(d + 8),
+                    Vector512.Create(Vector256.Load(c + W + 16), Vector256.Load(d + W)), Vector512.Load(d + W + 8), yr + 32, wr + 32);
             }
         // The rest one row at a time: whole vectors of 16 windows, then the row's last n < 16 under masks fixed per call.
         int n = OW % 16;
@@ -139,6 +156,24 @@ public sealed partial class MaxPooling<T>
                 var (a0, a1, b0, b1) = Cells(Vector512.Load(dout + R * OW), winners + R * OW);
                 a0.GetLower().Store(a); a0.GetUpper().Store(b); a1.GetLower().Store(c); a1.GetUpper().Store(d);
                 b0.GetLower().Store(a + W); b0.GetUpper().Store(b + W); b1.GetLower().Store(c + W); b1.GetUpper().Store(d + W);
+            }
+        else if (g == 3)
+            for (; R + 4 <= R1; R += 4)
+            {
+                // The cells of PoolPairs' three vectors of four rows of 12 windows, back where they came from.
+                float* a = dx + top, b = dx + (top = Next(top, ref oh, H, W, OH)), c = dx + (top = Next(top, ref oh, H, W, OH));
+                float* d = dx + (top = Next(top, ref oh, H, W, OH));
+                top = Next(top, ref oh, H, W, OH);
+                float* dr = dout + R * 12;
+                byte* wr = winners + R * 12;
+                var (a0, a1, b0, b1) = Cells(Vector512.Load(dr), wr);
+                a0.Store(a); a1.GetLower().Store(a + 16); a1.GetUpper().Store(b);
+                b0.Store(a + W); b1.GetLower().Store(a + W + 16); b1.GetUpper().Store(b + W);
+                (a0, a1, b0, b1) = Cells(Vector512.Load(dr + 16), wr + 16);
+                a0.Store(b + 8); a1.Store(c); b0.Store(b + W + 8); b1.Store(c + W);
+                (a0, a1, b0, b1) = Cells(Vector512.Load(dr + 32), wr + 32);
+                a0.GetLower().Store(c + 16); a0.GetUpper().Store(d); a1.Store(d + 8);
+                b0.GetLower().Store(c + W + 16); b0.GetUpper().Store(d + W); b1.Store(d + W + 8);
             }
         int n = OW % 16;
         var (m0, m1) = CellMasks(n);
