@@ -385,6 +385,7 @@ internal static class BenchCommand
 
     private static string Json(List<Record> records)
     {
+        string processor = Processor.Describe();
         string json = Cli.Json.Render(w =>
         {
             w.WriteStartArray();
@@ -423,7 +424,7 @@ internal static class BenchCommand
                 if (r.Layer is not null) w.WriteString("layer", r.Layer);
                 // The machine beside every record, as the text's last lines give it: results from several machines
                 // can then be pooled and still told apart.
-                w.WriteString("processor", Processor.Describe());
+                w.WriteString("processor", processor);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

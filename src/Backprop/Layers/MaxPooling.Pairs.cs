@@ -41,6 +41,18 @@ public sealed partial class MaxPooling<T>
         return top + (2 + H - 2 * OH) * W;
     }
 
+    // The top rows of rows R to R + 3 in p's planes (p + their offsets from top on), and top moved on to row R + 4's.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Four(float* p, ref long top, ref int oh, int H, int W, int OH, out float* a, out float* b, out float* c,
+        out float* d)
+    {
+        a = p + top;
+        b = p + (top = Next(top, ref oh, H, W, OH));
+        c = p + (top = Next(top, ref oh, H, W, OH));
+        d = p + (top = Next(top, ref oh, H, W, OH));
+        top = Next(top, ref oh, H, W, OH);
+    }
+
     private static unsafe void PoolPairs(float* x, float* y, byte* winners, int nc0, int nc1, int H, int W, int OH, int OW)
     {
         long R = (long)nc0 * OH, R1 = (long)nc1 * OH, top = Top(R, H, W, OH);
@@ -55,9 +67,7 @@ public sealed partial class MaxPooling<T>
         else if (g == 4)
             for (; R + 4 <= R1; R += 4)
             {
-                float* a = x + top, b = x + (top = Next(top, ref oh, H, W, OH)), c = x + (top = Next(top, ref oh, H, W, OH));
-                float* d = x + (top = Next(top, ref oh, H, W, OH));
-                top = Next(top, ref oh, H, W, OH);
+                Four(x, ref top, ref oh, H, W, OH, out float* a, out float* b, out float* c, out float* d);
                 Windows(Vector512.Create(Vector256.Load(a), Vector256.Load(b)), Vector512.Create(Vector256.Load(c), Vector256.Load(d)),
                     Vector512.Create(Vector256.Load(a + W), Vector256.Load(b + W)),
                     Vector512.Create(Vector256.Load(c + W), Vector256.Load(d + W)), y + R * OW, winners + R * OW);
@@ -67,9 +77,7 @@ public sealed partial class MaxPooling<T>
             {
                 // Windows 0–15: row R's twelve and R + 1's first four; 16–31: R + 1's last eight and R + 2's first eight;
                 // 32–47: R + 2's last four and R + 3's twelve. Each row's 24 cells, never past them.
-                float* a = x + top, b = x + (top = Next(top, ref oh, H, W, OH)), c = x + (top = Next(top, ref oh, H, W, OH));
-                float* d = x + (top = Next(top, ref oh, H, W, OH));
-                top = Next(top, ref oh, H, W, OH);
+                Four(x, ref top, ref oh, H, W, OH, out float* a, out float* b, out float* c, out float* d);
                 float* yr = y + R * 12;
                 byte* wr = winners + R * 12;
                 Windows(Vector512.Load(a), Vector512.Create(Vector256.Load(a + 16), Vector256.Load(b)), Vector512.Load(a + W),
@@ -150,9 +158,7 @@ public sealed partial class MaxPooling<T>
         else if (g == 4)
             for (; R + 4 <= R1; R += 4)
             {
-                float* a = dx + top, b = dx + (top = Next(top, ref oh, H, W, OH)), c = dx + (top = Next(top, ref oh, H, W, OH));
-                float* d = dx + (top = Next(top, ref oh, H, W, OH));
-                top = Next(top, ref oh, H, W, OH);
+                Four(dx, ref top, ref oh, H, W, OH, out float* a, out float* b, out float* c, out float* d);
                 var (a0, a1, b0, b1) = Cells(Vector512.Load(dout + R * OW), winners + R * OW);
                 a0.GetLower().Store(a); a0.GetUpper().Store(b); a1.GetLower().Store(c); a1.GetUpper().Store(d);
                 b0.GetLower().Store(a + W); b0.GetUpper().Store(b + W); b1.GetLower().Store(c + W); b1.GetUpper().Store(d + W);
@@ -161,9 +167,7 @@ public sealed partial class MaxPooling<T>
             for (; R + 4 <= R1; R += 4)
             {
                 // The cells of PoolPairs' three vectors of four rows of 12 windows, back where they came from.
-                float* a = dx + top, b = dx + (top = Next(top, ref oh, H, W, OH)), c = dx + (top = Next(top, ref oh, H, W, OH));
-                float* d = dx + (top = Next(top, ref oh, H, W, OH));
-                top = Next(top, ref oh, H, W, OH);
+                Four(dx, ref top, ref oh, H, W, OH, out float* a, out float* b, out float* c, out float* d);
                 float* dr = dout + R * 12;
                 byte* wr = winners + R * 12;
                 var (a0, a1, b0, b1) = Cells(Vector512.Load(dr), wr);

@@ -65,7 +65,7 @@ public sealed class Adam<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 
         }
         Vector<T> vlr = new(lrT), vb1 = new(b1), vb2 = new(b2), veps = new(eps), vdecay = new(decay);
         int end = VectorEnd(w.Length);
-        for (; i + Vector<T>.Count <= end; i += Vector<T>.Count)
+        for (; i < end; i += Vector<T>.Count)   // end512 is a multiple of end's vectors, and at most end
         {
             var wi = Load(w, i);
             var gi = Load(g, i);
