@@ -123,7 +123,11 @@ internal static class CommandLine
                 new("cases", "the number of cases, the textbook sample first (default 20)", "N"),
                 new("seed", "the seed of the random cases (default 0)", "N"),
                 new("timeout", "seconds for the whole file (default 20)", "SECONDS"),
+                new("memory", "the memory the file may take, in MiB (default 2048)", "MIB"),
                 new("python", "the Python 3 with numpy to run it (default /usr/bin/python3)", "PATH"),
+                new("trust", "runs the file with your own rights, without the sandbox: for your own file, where no sandbox can be had, " +
+                    "and for a C# assembly, which runs in the grader's process"),
+                new("bwrap", "the bubblewrap that makes the sandbox (default bwrap on the PATH)", "PATH"),
                 new("type", "for a compiled assembly: the class, namespace included (a generic one as Name`1)", "NAME"),
                 Json("one object per case and a summary"),
             ],

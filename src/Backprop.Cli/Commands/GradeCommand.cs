@@ -15,7 +15,7 @@ namespace Backprop.Cli.Commands;
 internal static partial class GradeCommand
 {
     public const string Usage = "backprop grade FILE.py [--layer fully_connected|relu|sigmoid|tanh|softmax_with_loss] [--cases N] " +
-        "[--seed S] [--timeout SECONDS] [--python PATH] [--json]";
+        "[--seed S] [--timeout SECONDS] [--memory MIB] [--python PATH] [--trust] [--json]";
 
     [GeneratedRegex(@"^[ \t]*class[ \t]+(\w+)", RegexOptions.Multiline)]
     private static partial Regex ClassLine();
@@ -29,8 +29,13 @@ internal static partial class GradeCommand
         int count = args.Int("cases", 20, 1, 1000);
         int seed = args.Int("seed", 0, 0);
         double timeout = args.Double("timeout", 20, 1, 3600);
+        var limits = new GradeLimits(TimeSpan.FromSeconds(timeout), (long)args.Int("memory", 2048, 64, 1 << 20) << 20);
+        bool trust = args.Flag("trust");
         if (file.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
         {
+            if (!trust)
+                throw new InvalidInputException($"grade: a C# assembly runs inside the grader's own process, where no sandbox can " +
+                    $"contain it; grade only an assembly you trust, with --trust ({file})");
             string typeName = args.Value("type")
                 ?? throw new InvalidInputException("grade: a compiled assembly needs --type Namespace.ClassName");
             string? asked = args.Value("layer")?.ToLowerInvariant() switch { "affine" or "fc" => "fully_connected", var x => x };
@@ -39,10 +44,19 @@ internal static partial class GradeCommand
                     $"'{asked}'");
             var (kind, shortName) = AssemblyRunner.Find(file, typeName, asked, out var type);
             var csCases = GradedLayers.Make(kind, count, seed);
-            var csRun = AssemblyRunner.Run(type, csCases, TimeSpan.FromSeconds(timeout));
+            var csRun = AssemblyRunner.Run(type, csCases, limits.Timeout);
             return Finish(args, file, shortName, kind, seed, csCases, csRun, timeout);
         }
         string python = args.Value("python") ?? PythonRunner.DefaultPython();
+        string? bwrap = null;
+        if (!trust)
+        {
+            bwrap = Sandbox.Find(args.Value("bwrap"));
+            if (Sandbox.Unavailable(bwrap) is { } why)
+                throw new InvalidInputException($"grade: no sandbox can be had here ({why}), and a file is run only inside one unless " +
+                    "you trust it: install bubblewrap (apt-get install bubblewrap), or give --trust to run a file of your own with " +
+                    "your own rights");
+        }
         string source = Backprop.IO.BoundedFile.ReadAllText(file, 4 << 20);
         var defined = ClassLine().Matches(source).Select(m => m.Groups[1].Value).ToHashSet();
 
@@ -73,7 +87,7 @@ internal static partial class GradeCommand
             ?? throw new InvalidInputException($"grade: {file} has no class {string.Join(" or ", GradedLayers.Classes[layer])}");
 
         var cases = GradedLayers.Make(layer, count, seed);
-        var run = PythonRunner.Run(python, file, className, cases, TimeSpan.FromSeconds(timeout));
+        var run = PythonRunner.Run(python, file, className, cases, limits, bwrap);
         return Finish(args, file, className, layer, seed, cases, run, timeout);
     }
 
@@ -85,7 +99,9 @@ internal static partial class GradeCommand
         if (run.Results.Count == 0 && !run.TimedOut && run.ExitCode is not 0)
             throw new InvalidInputException($"grade: the Python process for {file} ended with exit code {run.ExitCode} before any case" +
                 (run.Stderr.Length > 0 ? $":\n{run.Stderr.TrimEnd()}" : ""));
-        var verdicts = cases.Select((c, i) => Checker.Check(layer, c, i < run.Results.Count ? run.Results[i] : null)).ToList();
+        var verdicts = cases.Select((c, i) => i >= run.Results.Count ? Checker.Check(layer, c, null)
+            : run.Results[i].Violation is { } v ? new Verdict(c, false, [], [], v, null)
+            : Checker.Check(layer, c, run.Results[i].Value)).ToList();
         if (run.TimedOut)
             for (int i = run.Results.Count; i < verdicts.Count; i++)
                 verdicts[i] = verdicts[i] with { Error = $"the time limit of {timeout:0.#} s ran out before this case" };
@@ -97,7 +113,7 @@ internal static partial class GradeCommand
                         (run.Stderr.Length > 0 ? $": {run.Stderr.Trim().Split('\n')[^1]}" : ""),
                 };
         int failed = verdicts.Count(v => !v.Pass);
-        string text = args.Flag("json") ? Json(file, className, layer, seed, verdicts, run.TimedOut) : Report(file, className, layer, seed,
+        string text = args.Flag("json") ? Json(file, className, layer, seed, verdicts, run) : Report(file, className, layer, seed,
             verdicts, run);
         return (text, failed == 0 ? 0 : 1);
     }
@@ -107,6 +123,12 @@ internal static partial class GradeCommand
         var sb = new StringBuilder();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"grading {file}: class {className} as {layer}, {verdicts.Count} cases (seed {seed}), tolerance {Checker.Tolerance:0e0}"));
+        sb.AppendLine(run.Mode switch
+        {
+            "bubblewrap" => "run in a sandbox (bubblewrap): no network, read-only files but an empty working folder, its own processes",
+            "none" => "run without a sandbox, with your own rights (--trust)",
+            _ => "run in the grader's own process (--trust)",
+        });
         var sample = verdicts[0].Case;
         if (layer == "fully_connected")
         {
@@ -153,7 +175,7 @@ internal static partial class GradeCommand
         return sb.ToString();
     }
 
-    private static string Json(string file, string className, string layer, int seed, List<Verdict> verdicts, bool timedOut)
+    private static string Json(string file, string className, string layer, int seed, List<Verdict> verdicts, PythonRun run)
     {
         string json = Cli.Json.Render(w =>
         {
@@ -163,6 +185,7 @@ internal static partial class GradeCommand
             w.WriteString("layer", layer);
             w.Number("seed", seed);
             w.Number("tolerance", Checker.Tolerance);
+            w.WriteString("sandbox", run.Mode);
             w.WriteStartArray("cases");
             for (int i = 0; i < verdicts.Count; i++)
             {
@@ -195,7 +218,7 @@ internal static partial class GradeCommand
             w.Number("cases", verdicts.Count);
             w.Number("passed", verdicts.Count(v => v.Pass));
             w.Number("failed", verdicts.Count(v => !v.Pass));
-            w.WriteBoolean("timed_out", timedOut);
+            w.WriteBoolean("timed_out", run.TimedOut);
             w.WriteEndObject();
             w.WriteEndObject();
         });

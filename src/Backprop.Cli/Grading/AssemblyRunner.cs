@@ -60,19 +60,19 @@ internal static class AssemblyRunner
     /// <summary>The results in the harness's JSON form, one per case run before the time limit.</summary>
     public static PythonRun Run(Type type, IReadOnlyList<Case> cases, TimeSpan timeout)
     {
-        var results = new List<JsonElement>();
+        var results = new List<CaseResult>();
         var worker = new Thread(() =>
         {
             foreach (var c in cases)
             {
                 var r = RunCase(type, c);
-                lock (results) results.Add(r);
+                lock (results) results.Add(new CaseResult(r, null));
             }
         })
         { IsBackground = true, Name = "grade" };
         worker.Start();
         bool done = worker.Join(timeout);
-        lock (results) return new PythonRun(null, [.. results], !done, 0, "");
+        lock (results) return new PythonRun(null, [.. results], !done, 0, "", "in-process");
     }
 
     private static JsonElement RunCase(Type type, Case c)

@@ -1,88 +1,117 @@
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using Backprop;
 
 namespace Backprop.Cli.Grading;
 
-/// <summary>What the student's process sent back: a load error, or one result per case (fewer when it was stopped).</summary>
-internal sealed record PythonRun(string? LoadError, List<JsonElement> Results, bool TimedOut, int? ExitCode, string Stderr);
+/// <summary>
+/// What the student's code sent back: a load error, or one result per case (fewer when it was stopped), and how it ran:
+/// <see cref="Mode"/> is <c>bubblewrap</c> (the sandbox), <c>none</c> (<c>--trust</c>) or <c>in-process</c> (a C# assembly).
+/// </summary>
+internal sealed record PythonRun(string? LoadError, List<CaseResult> Results, bool TimedOut, int? ExitCode, string Stderr,
+    string Mode);
 
-/// <summary>Runs the grading harness in a child Python process with the platform's limits: time, memory, no network needed.</summary>
+/// <summary>The limits a student's file runs under.</summary>
+internal sealed record GradeLimits(TimeSpan Timeout, long MemoryBytes);
+
+/// <summary>
+/// Runs the grading harness in a child Python process: in the sandbox (<see cref="Sandbox"/>) unless <c>bwrap</c> is null
+/// (<c>--trust</c>), under limits on time, memory, processes and file size, reading back no more than the channel's bounds.
+/// </summary>
 internal static class PythonRunner
 {
     public static string DefaultPython() =>
         File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : OperatingSystem.IsWindows() ? "python" : "python3";
 
-    public static PythonRun Run(string python, string file, string className, IReadOnlyList<Case> cases, TimeSpan timeout)
+    /// <summary>How long the pipes may stay open after the process ends (a child of the file's that holds them, in --trust).</summary>
+    private static readonly TimeSpan Drain = TimeSpan.FromMilliseconds(500);
+
+    public static PythonRun Run(string python, string file, string className, IReadOnlyList<Case> cases, GradeLimits limits,
+        string? bwrap)
     {
-        string harness = Path.Combine(Path.GetTempPath(), $"backprop-grade-{Environment.ProcessId}-{Guid.NewGuid():N}.py");
-        using (var s = typeof(PythonRunner).Assembly.GetManifestResourceStream("Backprop.Cli.Grading.harness.py")
-            ?? throw new InvalidOperationException("the grading harness is missing from the assembly"))
-        using (var f = File.Create(harness)) s.CopyTo(f);
+        var dir = Directory.CreateTempSubdirectory("backprop-grade-");
         try
         {
-            var psi = new ProcessStartInfo(python)
+            string harness = Path.Combine(dir.FullName, "harness.py");
+            using (var s = typeof(PythonRunner).Assembly.GetManifestResourceStream("Backprop.Cli.Grading.harness.py")
+                ?? throw new InvalidOperationException("the grading harness is missing from the assembly"))
+            using (var f = File.Create(harness)) s.CopyTo(f);
+            var env = new Dictionary<string, string>
             {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                StandardOutputEncoding = Encoding.UTF8,
-                StandardErrorEncoding = Encoding.UTF8,
+                ["OPENBLAS_NUM_THREADS"] = "1",
+                ["OMP_NUM_THREADS"] = "1",
+                ["BACKPROP_GRADE_MEMORY"] = limits.MemoryBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["BACKPROP_GRADE_FILE_SIZE"] = Sandbox.TmpBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
-            psi.ArgumentList.Add("-I");   // isolated: no user site-packages, no PYTHON* variables
-            psi.ArgumentList.Add("-B");   // no __pycache__ beside the student's file
-            psi.ArgumentList.Add(harness);
-            psi.ArgumentList.Add(Path.GetFullPath(file));
-            psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
-            psi.Environment["OMP_NUM_THREADS"] = "1";
-            Process proc;
-            try { proc = Process.Start(psi) ?? throw new InvalidInputException($"grade: could not start {python}"); }
-            catch (System.ComponentModel.Win32Exception e)
+            ProcessStartInfo psi;
+            if (bwrap is not null)
             {
-                throw new InvalidInputException($"grade: could not start {python} ({e.Message}); install Python 3 and numpy " +
-                    "(apt-get install python3-numpy) or give --python PATH");
+                // The sandbox sees a copy of the file alone, read-only: the file is graded as the platform grades it.
+                string copy = Path.Combine(dir.FullName, "solution.py");
+                File.Copy(file, copy);
+                foreach (var f in (string[])[harness, copy])
+                    if (!OperatingSystem.IsWindows())
+                        File.SetUnixFileMode(f,
+                            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                env["BACKPROP_GRADE_PROCESSES"] = Sandbox.Processes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                psi = Sandbox.Start(bwrap, dir.FullName, python,
+                    ["-I", "-B", $"{Sandbox.GradeDir}/harness.py", $"{Sandbox.GradeDir}/solution.py"], env);
             }
-            using (proc)
+            else
             {
-                var lines = new List<string>();
-                var err = new StringBuilder();
-                proc.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
-                proc.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) if (err.Length < 20_000) err.AppendLine(e.Data); };
-                proc.BeginOutputReadLine();
-                proc.BeginErrorReadLine();
+                // An empty working folder here too, removed afterwards.
+                psi = new ProcessStartInfo(python) { UseShellExecute = false, WorkingDirectory = dir.CreateSubdirectory("work").FullName };
+                // -I: isolated (no user site-packages, no PYTHON* variables); -B: no __pycache__ beside the file.
+                foreach (var a in (string[])["-I", "-B", harness, Path.GetFullPath(file)]) psi.ArgumentList.Add(a);
+                foreach (var (k, v) in env) psi.Environment[k] = v;
+            }
+            psi.RedirectStandardInput = psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+            return Run(psi, python, className, cases, limits.Timeout, bwrap is null ? "none" : "bubblewrap");
+        }
+        finally
+        {
+            try { dir.Delete(recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static PythonRun Run(ProcessStartInfo psi, string python, string className, IReadOnlyList<Case> cases, TimeSpan timeout,
+        string mode)
+    {
+        Process proc;
+        try { proc = Process.Start(psi) ?? throw new InvalidInputException($"grade: could not start {python}"); }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidInputException($"grade: could not start {psi.FileName} ({e.Message}); install Python 3 and numpy " +
+                "(apt-get install python3-numpy) or give --python PATH");
+        }
+        using (proc)
+        {
+            void Kill()
+            {
+                try { proc.Kill(entireProcessTree: true); }
+                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+            }
+            var channel = new BoundedPipe(proc.StandardOutput.BaseStream, Channel.MaxTotal, Kill);
+            var stderr = new BoundedPipe(proc.StandardError.BaseStream, 20_000, null);
+            var writer = new Thread(() =>
+            {
                 try
                 {
                     proc.StandardInput.Write(Request(className, cases));
                     proc.StandardInput.Close();
                 }
-                catch (IOException) { }   // the student's file ended the process before reading the cases
-                bool done = proc.WaitForExit(timeout);
-                if (!done)
-                {
-                    try { proc.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                    proc.WaitForExit();
-                }
-                else proc.WaitForExit();   // the asynchronous readers drain
-                string? loadError = null;
-                var results = new List<JsonElement>();
-                lock (lines)
-                    foreach (var line in lines)
-                    {
-                        JsonElement e;
-                        try { e = JsonDocument.Parse(line).RootElement.Clone(); }
-                        catch (JsonException) { continue; }
-                        if (e.TryGetProperty("load_error", out var le)) loadError = le.GetString();
-                        else if (e.TryGetProperty("classes", out _)) continue;
-                        else results.Add(e);
-                    }
-                return new PythonRun(loadError, results, !done, done ? proc.ExitCode : null, err.ToString());
-            }
-        }
-        finally
-        {
-            try { File.Delete(harness); } catch (IOException) { }
+                catch (IOException) { }   // the file ended the process before reading the cases
+            })
+            { IsBackground = true, Name = "grade cases" };
+            writer.Start();
+            bool done = proc.WaitForExit(timeout);
+            if (!done) Kill();
+            proc.WaitForExit(TimeSpan.FromSeconds(1));
+            bool exited = proc.HasExited;
+            string text = channel.Text(Drain);
+            var (loadError, results) = Channel.Parse(text, cases.Count, channel.Overflowed);
+            return new PythonRun(loadError, results, !done && !channel.Overflowed, done && exited ? proc.ExitCode : null,
+                stderr.Text(Drain), mode);
         }
     }
 

@@ -16,13 +16,20 @@ def send(obj):
     real_out.flush()
 
 
-def limit_memory():
-    try:
-        import resource
-        limit = int(os.environ.get("BACKPROP_GRADE_MEMORY", str(2 << 30)))
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except Exception:
-        pass
+MAX_ELEMENTS = 16384     # the grader reads back no larger array (Channel.MaxElements); a larger one is named by its shape
+MAX_TEXT = 60000         # nor a longer traceback
+
+
+def limit_resources():
+    # Soft and hard limits alike, so that the student's code cannot raise them again.
+    import resource
+    limits = [(resource.RLIMIT_AS, "BACKPROP_GRADE_MEMORY"), (resource.RLIMIT_FSIZE, "BACKPROP_GRADE_FILE_SIZE"),
+              (resource.RLIMIT_NPROC, "BACKPROP_GRADE_PROCESSES")]
+    for which, name in limits:
+        if name in os.environ:
+            value = int(os.environ[name])
+            resource.setrlimit(which, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def encode(v, np):
@@ -32,11 +39,13 @@ def encode(v, np):
         try:
             return {"shape": [], "data": [float(v)]}
         except Exception:
-            return {"type": type(v).__name__}
+            return {"type": type(v).__name__[:100]}
     try:
         a = np.asarray(v, dtype=float)
     except Exception:
-        return {"type": type(v).__name__}
+        return {"type": type(v).__name__[:100]}
+    if a.size > MAX_ELEMENTS or a.ndim > 8:
+        return {"type": "an array of shape " + str(a.shape)[:150] + ", too large to send"}
     return {"shape": list(a.shape), "data": [finite_or_name(x) for x in a.ravel().tolist()]}
 
 
@@ -50,7 +59,7 @@ def finite_or_name(x):
 
 
 def main():
-    limit_memory()
+    limit_resources()
     request = json.load(sys.stdin)
     try:
         import numpy as np
@@ -65,7 +74,7 @@ def main():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     except BaseException:
-        send({"load_error": traceback.format_exc(limit=-8)})
+        send({"load_error": traceback.format_exc(limit=-8)[-MAX_TEXT:]})
         return
     classes = [n for n in ("FullyConnected", "Affine", "Relu", "Sigmoid", "Tanh", "SoftmaxWithLoss") if isinstance(getattr(module, n, None), type)]
     send({"classes": classes})
@@ -93,7 +102,7 @@ def main():
                 result["dW"] = encode(getattr(layer, "dW", None), np)
                 result["db"] = encode(getattr(layer, "db", None), np)
         except BaseException:
-            result["error"] = traceback.format_exc(limit=-6)
+            result["error"] = traceback.format_exc(limit=-6)[-MAX_TEXT:]
         send(result)
 
 
