@@ -265,6 +265,26 @@ public class GradeSandboxTests
     }
 
     [SkippableFact]
+    public void A_fork_bomb_stops_at_the_process_bound()
+    {
+        RequireSandbox();
+        var r = Grade(Student("""
+            started = 0
+            try:
+                for _ in range(200):
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    started += 1
+            except OSError:
+                pass
+            if started >= 16:
+                raise SystemExit(f"{started} processes started")
+            """));
+        AssertPasses(r);
+    }
+
+    [SkippableFact]
     public void A_flood_of_the_channel_fails_the_file_and_stops_at_the_bound()
     {
         RequireSandbox();
