@@ -88,6 +88,8 @@ public static class SafeTensors
     /// <summary>Parses and validates safetensors bytes; <paramref name="name"/> is used in messages.</summary>
     public static (IReadOnlyList<Entry> Tensors, IReadOnlyDictionary<string, string> Metadata) Parse(byte[] bytes, string name)
     {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentNullException.ThrowIfNull(name);
         InvalidFileException Bad(string why) => new($"{name}: not a valid safetensors file: {why}");
         if (bytes.Length < 8) throw Bad($"{bytes.Length} bytes is too short for the 8-byte header length");
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);

@@ -15,7 +15,14 @@ namespace Backprop.Kernels;
 public static class Im2Col
 {
     /// <summary>The output size along one axis: (size + 2·pad − filter)/stride + 1, floored.</summary>
-    public static int OutputSize(int size, int filter, int stride, int pad) => (size + 2 * pad - filter) / stride + 1;
+    /// <exception cref="ShapeMismatchException">No window fits, or the padded size is beyond any array.</exception>
+    public static int OutputSize(int size, int filter, int stride, int pad)
+    {
+        long padded = size + 2L * pad;   // in long: pad may be up to int.MaxValue
+        if (size < 0 || filter < 1 || stride < 1 || pad < 0 || filter > padded || padded > Array.MaxLength)
+            throw new ShapeMismatchException($"Im2Col: no window of {filter} at stride {stride} fits a size of {size} padded by {pad}");
+        return (int)((padded - filter) / stride + 1);
+    }
 
     /// <summary>
     /// col[(c·FH + i)·FW + j, (n·OH + oh)·OW + ow] = x[n, c, oh·stride − pad + i, ow·stride − pad + j] (0 outside x), for
@@ -25,7 +32,7 @@ public static class Im2Col
     public static unsafe void Unfold<T>(ReadOnlySpan<T> x, int N, int C, int H, int W, int FH, int FW, int stride, int pad,
         Span<T> col, int n0 = 0, int n1 = -1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
+        int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = Pixels(OH, OW);
         long cols = (long)N * P;
         Check(x.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
         if (stride == 1 && Avx512F.IsSupported)
@@ -91,7 +98,7 @@ public static class Im2Col
     public static unsafe void Fold<T>(ReadOnlySpan<T> col, int N, int C, int H, int W, int FH, int FW, int stride, int pad, Span<T> dx,
         int n0 = 0, int n1 = -1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = OH * OW;
+        int OH = OutputSize(H, FH, stride, pad), OW = OutputSize(W, FW, stride, pad), P = Pixels(OH, OW);
         long cols = (long)N * P;
         Check(dx.Length, col.Length, N, C, H, W, FH, FW, cols, ref n1, n0);
         dx.Slice(n0 * C * H * W, (n1 - n0) * C * H * W).Clear();
@@ -173,11 +180,15 @@ public static class Im2Col
     // The range [lo, hi) of ow whose column w = ow·stride − pad + j lies in [0, W).
     private static (int Lo, int Hi) Inside(int W, int OW, int stride, int pad, int j)
     {
-        int lo = Math.Max(0, (pad - j + stride - 1) / stride);
-        int hi = Math.Min(OW, (W - 1 + pad - j) / stride + 1);
-        if (W - 1 + pad - j < 0) hi = 0;
-        return (Math.Min(lo, OW), Math.Max(Math.Min(lo, OW), hi));
+        // In long: pad − j + stride − 1 wraps in int for a stride near int.MaxValue.
+        int lo = (int)Math.Min(OW, Math.Max(0L, ((long)pad - j + stride - 1) / stride));
+        long last = (long)W - 1 + pad - j;
+        int hi = last < 0 ? 0 : (int)Math.Min(OW, last / stride + 1);
+        return (lo, Math.Max(lo, hi));
     }
+
+    private static int Pixels(int OH, int OW) => (long)OH * OW <= Array.MaxLength ? OH * OW
+        : throw new ShapeMismatchException($"Im2Col: {OH}×{OW} output pixels are beyond any array");
 
     private static void Check(int xLength, int colLength, int N, int C, int H, int W, int FH, int FW, long cols, ref int n1, int n0)
     {

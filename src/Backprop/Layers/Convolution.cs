@@ -657,9 +657,18 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
             throw new ShapeMismatchException($"Convolution: x has shape {x.ShapeString} with {C} channels, but W has " +
                 $"shape {W.ShapeString} " +
                 $"and expects {W.Dim(1)}");
-        if (FH > H + 2 * Pad || FW > Wd + 2 * Pad)
+        long Hp = H + 2L * Pad, Wp = Wd + 2L * Pad;   // in long: pad may be up to int.MaxValue
+        if (FH > Hp || FW > Wp)
             throw new ShapeMismatchException($"Convolution: the filter {FH}×{FW} is larger than the padded input " +
-                $"{H + 2 * Pad}×{Wd + 2 * Pad} (x {x.ShapeString}, pad {Pad})");
-        return (N, C, H, Wd, (H + 2 * Pad - FH) / Stride + 1, (Wd + 2 * Pad - FW) / Stride + 1);
+                $"{Hp}×{Wp} (x {x.ShapeString}, pad {Pad})");
+        long OH = (Hp - FH) / Stride + 1, OW = (Wp - FW) / Stride + 1;
+        // Every size the forms compute in int is at most one of these: a padded sample, one sample's columns
+        // (C·FH·FW, OH·OW), and y.
+        if (!Tensor<T>.FitsInArray(C, Hp, Wp) || !Tensor<T>.FitsInArray(C, FH, FW, OH, OW)
+            || !Tensor<T>.FitsInArray(N, W.Dim(0), OH, OW))
+            throw new ShapeMismatchException($"Convolution: x {x.ShapeString} padded by {Pad} with filters {W.ShapeString} at stride " +
+                $"{Stride} is too large: a padded sample ({C}, {Hp}, {Wp}), one sample's columns ({(long)C * FH * FW}, {OH}·{OW}) and " +
+                $"y ({N}, {W.Dim(0)}, {OH}, {OW}) must each hold at most {Array.MaxLength} elements");
+        return (N, C, H, Wd, (int)OH, (int)OW);
     }
 }

@@ -417,9 +417,15 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
     {
         if (x.Rank != 4) throw new ShapeMismatchException($"{Name}: x has shape {x.ShapeString}, but must be images (N, C, H, W)");
         int H = x.Dim(2), W = x.Dim(3);
-        if (PoolH > H + 2 * Pad || PoolW > W + 2 * Pad)
+        long Hp = H + 2L * Pad, Wp = W + 2L * Pad;   // in long: pad may be up to int.MaxValue − 1
+        if (PoolH > Hp || PoolW > Wp)
             throw new ShapeMismatchException($"{Name}: the window {PoolH}×{PoolW} is larger than the padded input " +
-                $"{H + 2 * Pad}×{W + 2 * Pad} (x {x.ShapeString}, pad {Pad})");
-        return (x.Dim(0), x.Dim(1), H, W, (H + 2 * Pad - PoolH) / Stride + 1, (W + 2 * Pad - PoolW) / Stride + 1);
+                $"{Hp}×{Wp} (x {x.ShapeString}, pad {Pad})");
+        long OH = (Hp - PoolH) / Stride + 1, OW = (Wp - PoolW) / Stride + 1;
+        // The kernels index windows as oh·stride − pad + i in int: the padded plane must fit, and y must.
+        if (!Tensor<T>.FitsInArray(Hp, Wp) || !Tensor<T>.FitsInArray(x.Dim(0), x.Dim(1), OH, OW))
+            throw new ShapeMismatchException($"{Name}: x {x.ShapeString} padded by {Pad} is too large: a padded plane {Hp}×{Wp} and " +
+                $"y ({x.Dim(0)}, {x.Dim(1)}, {OH}, {OW}) must each hold at most {Array.MaxLength} elements");
+        return (x.Dim(0), x.Dim(1), H, W, (int)OH, (int)OW);
     }
 }

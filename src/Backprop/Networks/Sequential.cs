@@ -43,6 +43,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(loss);
         _layers = layers.ToArray();
+        for (int i = 0; i < _layers.Length; i++)
+            if (_layers[i] is null) throw new ArgumentNullException(nameof(layers), $"Sequential: layer {i} is null");
         _fused = new int[_layers.Length];
         _group = new FusedLayers?[_layers.Length];
         Loss = loss;

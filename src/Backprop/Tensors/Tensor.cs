@@ -80,6 +80,7 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>A view with another shape over the same elements (no copy). One axis may be -1 (inferred).</summary>
     public Tensor<T> Reshape(params int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         var s = (int[])shape.Clone();
         int infer = Array.IndexOf(s, -1);
         if (infer >= 0)
@@ -149,6 +150,22 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
             off = off * _shape[a] + index[a];
         }
         return off;
+    }
+
+    /// <summary>
+    /// True when the product of <paramref name="factors"/> (each 0 or more, any size a long holds) is at most the longest
+    /// array's length, computed without wrapping: the check before sizes reach unsafe code or a buffer.
+    /// </summary>
+    internal static bool FitsInArray(params ReadOnlySpan<long> factors)
+    {
+        Int128 n = 1;
+        foreach (long f in factors)
+        {
+            if (f < 0) return false;
+            n *= f;
+            if (n > Array.MaxLength) return false;
+        }
+        return true;
     }
 
     internal static long CheckedLength(ReadOnlySpan<int> shape)
