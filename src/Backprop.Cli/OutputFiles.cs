@@ -24,4 +24,23 @@ internal static class OutputFiles
             throw new InvalidInputException($"--{option} {file}: cannot write in the folder {folder} ({e.Message})");
         }
     }
+
+    /// <summary>
+    /// Writes what <paramref name="write"/> writes to a scratch file beside <paramref name="file"/>, then removes it: a folder
+    /// too full for the first save fails here, before the command prints anything, and not after an epoch.
+    /// </summary>
+    public static void Probe(string option, string file, Action<string> write)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        string probe = Path.Combine(folder, $".{Path.GetFileName(file)}.{Environment.ProcessId}.{Guid.NewGuid():N}.probe");
+        try { write(probe); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"--{option} {file}: cannot write it in {folder} ({e.Message})");
+        }
+        finally
+        {
+            try { File.Delete(probe); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
 }

@@ -117,6 +117,10 @@ internal static class TrainCommand
         if (regions is not null && all.Dim != 2) throw new InvalidInputException("--regions needs a 2-D dataset such as the spiral");
         foreach (var (opt, file) in new[] { ("out", outPath), ("plot", plot), ("regions", regions) })
             if (file is not null) OutputFiles.Check(opt, file);
+        // The network must take the data's samples, and the first checkpoint must fit on the disk: bad input fails here,
+        // with one line on standard error and nothing on standard output.
+        trainer.CheckFits(train);
+        if (outPath is not null) OutputFiles.Probe("out", outPath, trainer.SaveCheckpoint);
         bool json = args.Flag("json");
         if (trainer.Options.Batch > train.Count)
             stderr.WriteLine($"backprop: note: the batch size {trainer.Options.Batch} is above the {train.Count} training samples: " +

@@ -54,7 +54,7 @@ public sealed record DataSource
             default:
             {
                 string name = Dataset == "mnist" ? "MNIST" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Folder!));
-                var (tr, te) = Datasets.LoadIdxFolder(Folder!, name, null, howToGet);
+                var (tr, te) = Datasets.LoadIdxFolder(Folder!, name, Dataset == "mnist" ? Datasets.Digits : null, howToGet);
                 return (tr, te);
             }
         }

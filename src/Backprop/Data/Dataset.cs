@@ -139,7 +139,10 @@ public static class Datasets
     /// <summary>Where Debian's dataset-fashion-mnist package puts the files.</summary>
     public const string FashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
-    /// <summary>Fashion-MNIST's class names.</summary>
+    /// <summary>MNIST's ten classes, the digits.</summary>
+    public static readonly string[] Digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+    /// <summary>Fashion-MNIST's ten classes.</summary>
     public static readonly string[] FashionClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
         "Bag", "Ankle boot"];
 
@@ -187,6 +190,11 @@ public static class Datasets
         var test = Load(Find("t10k-images-idx3-ubyte"), Find("t10k-labels-idx1-ubyte"), name + " test", classNames);
         if (train.Dim != test.Dim) throw new InvalidFileException($"{name}: training images have {train.Dim} pixels but test " +
             $"images {test.Dim}");
+        // Every label is checked as the files are read: a test label the training data does not have would fail only when
+        // the test loss is computed, after an epoch.
+        if (test.Classes > train.Classes)
+            throw new InvalidFileException($"{Find("t10k-labels-idx1-ubyte")}: label {test.Labels.Max()} is outside the training " +
+                $"data's classes 0..{train.Classes - 1}");
         return (train, test);
     }
 

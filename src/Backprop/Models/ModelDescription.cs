@@ -125,9 +125,17 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw Bad("not a JSON object");
+            // A key given twice would leave the reader to choose a value: refused at every level, as in the safetensors header.
+            void Once(JsonElement o, string at)
+            {
+                var names = new HashSet<string>();
+                foreach (var p in o.EnumerateObject())
+                    if (!names.Add(p.Name)) throw Bad($"'{at}{p.Name}' is given twice");
+            }
+            Once(root, "");
             foreach (var p in root.EnumerateObject())
                 if (p.Name is not ("version" or "dtype" or "layers" or "loss")) throw Bad($"unknown field '{p.Name}'");
-            if (!root.TryGetProperty("version", out var v)
+            if (!root.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number
                 || !v.TryGetInt32(out int version)) throw Bad("'version' is missing or not an integer");
             if (version != Version) throw Bad($"schema version {version}; this Backprop reads version {Version}");
             if (!root.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String
@@ -141,6 +149,7 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
             {
                 string at = $"layers[{i++}]";
                 if (l.ValueKind != JsonValueKind.Object) throw Bad($"{at} is not an object");
+                Once(l, at + ".");
                 if (!l.TryGetProperty("kind", out var k) || k.ValueKind != JsonValueKind.String) throw Bad($"{at} has no 'kind' string");
                 try
                 {
@@ -162,6 +171,7 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
             if (!root.TryGetProperty("loss", out var lo) || lo.ValueKind != JsonValueKind.Object
                 || !lo.TryGetProperty("kind", out var lk) || lk.ValueKind != JsonValueKind.String)
                 throw Bad("'loss' must be an object with a 'kind' string");
+            Once(lo, "loss.");
             foreach (var p in lo.EnumerateObject()) if (p.Name != "kind") throw Bad($"unknown field 'loss.{p.Name}'");
             string loss;
             try { loss = Kinds.Loss(lk.GetString()!).Name; }
@@ -173,7 +183,7 @@ public sealed record ModelDescription(string Dtype, IReadOnlyList<LayerDescripti
     /// <summary>A JSON scalar as a hyper-parameter value (numbers as double; null for arrays, objects and null).</summary>
     internal static object? JsonValue(JsonElement e) => e.ValueKind switch
     {
-        JsonValueKind.Number => e.GetDouble(),
+        JsonValueKind.Number => e.TryGetDouble(out double d) && double.IsFinite(d) ? d : null,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.String => e.GetString(),

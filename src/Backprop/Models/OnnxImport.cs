@@ -48,7 +48,16 @@ public static partial class OnnxFile
 
         public OnnxImported Run()
         {
-            foreach (var t in model.Initializers) _constants[t.Name] = t;
+            // Names are given once (ONNX's graphs are in static single assignment), attributes once per node: the reader
+            // does not choose between two values.
+            foreach (var t in model.Initializers)
+                if (!_constants.TryAdd(t.Name, t))
+                    throw new InvalidFileException($"{where}: the initializer '{t.Name}' is given twice");
+            foreach (var n in model.Nodes)
+            {
+                if (n.Attributes.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                    throw Unsupported(n, $"gives the attribute '{twice.Key}' twice");
+            }
             foreach (var n in model.Nodes)
             {
                 if (n.Domain is not ("" or "ai.onnx"))
@@ -61,7 +70,7 @@ public static partial class OnnxFile
                         ? new OnnxTensor { DataType = OnnxTensor.Int64, Dims = [v.Ints.Length], Integers = v.Ints } : null)
                     ?? throw Unsupported(n, "holds a kind of constant Backprop does not read");
                 if (n.Outputs.Count != 1) throw Unsupported(n, "has other than one output");
-                _constants[n.Outputs[0]] = value;
+                if (!_constants.TryAdd(n.Outputs[0], value)) throw Unsupported(n, $"sets '{n.Outputs[0]}', which is already given");
                 _done.Add(n);
             }
             var inputs = model.Inputs.Where(i => !_constants.ContainsKey(i.Name)).ToList();
@@ -113,10 +122,17 @@ public static partial class OnnxFile
                     return x;
                 case "Flatten":
                 case "Reshape":
-                    CheckFlatten(n);
+                    long? features = CheckFlatten(n);
                     var next = Consumers(Out(n));
-                    if (next.Count == 1 && next[0].OpType == "Gemm") { _done.Add(next[0]); return Gemm(next[0], Out(n)); }
-                    if (next.Count == 1 && next[0].OpType == "MatMul") { _done.Add(next[0]); return MatMul(next[0], Out(n)); }
+                    if (next.Count == 1 && next[0].OpType is "Gemm" or "MatMul")
+                    {
+                        _done.Add(next[0]);
+                        string y = next[0].OpType == "Gemm" ? Gemm(next[0], Out(n)) : MatMul(next[0], Out(n));
+                        int inputs = (int)_layers[^1].Hyperparameters["inputs"];
+                        if (features is { } f && f != inputs)
+                            throw Unsupported(n, $"reshapes to {f} features per sample, but {next[0].Describe()} takes {inputs}");
+                        return y;
+                    }
                     if (next.Count == 1 && next[0].OpType == "BatchNormalization" && _rank == 4)
                         throw Unsupported(next[0], "normalizes a flattened image without restoring its shape (Shape … Reshape)");
                     _rank = 2;   // a flatten the next fully connected layer would do anyway
@@ -307,6 +323,7 @@ public static partial class OnnxFile
         {
             if (n.Inputs.Count != 5) throw Unsupported(n, "has other than five inputs");
             if (n.Outputs.Count > 1 && n.Outputs.Skip(1).Any(o => o.Length > 0)) throw Unsupported(n, "is in training mode");
+            if ((n.Attribute("training_mode")?.I ?? 0) != 0) throw Unsupported(n, "is in training mode (training_mode = 1)");
             var gamma = Const(n, n.Inputs[1], 1);
             int count = (int)gamma.Count;
             int index = _layers.Count;
@@ -429,18 +446,22 @@ public static partial class OnnxFile
             return Add(half, "gelu", ("approximate", "tanh"));
         }
 
-        private void CheckFlatten(OnnxNode n)
+        /// <summary>Checks that <paramref name="n"/> flattens each sample; returns the features per sample where it fixes them.</summary>
+        private long? CheckFlatten(OnnxNode n)
         {
             if (n.OpType == "Flatten")
             {
                 if ((n.Attribute("axis")?.I ?? 1) != 1) throw Unsupported(n, "flattens from an axis other than 1");
-                return;
+                return null;
             }
             // Reshape by a constant (N, −1) or (0, −1) or (−1, K) shape: a flatten per sample.
             var shape = Const(n, n.Inputs[1], 1, integers: true).Integers;
             if (shape.Length != 2 || !((shape[0] is 0 or -1 || shape[0] > 0) && (shape[1] == -1 || shape[1] > 0)) || shape[0] == -1
                 && shape[1] == -1)
                 throw Unsupported(n, $"reshapes to ({string.Join(", ", shape)}), which is not a flatten per sample");
+            if (shape.Any(d => d > int.MaxValue))
+                throw Unsupported(n, $"reshapes to ({string.Join(", ", shape)}), a size beyond any tensor");
+            return shape[1] > 0 ? shape[1] : null;
         }
 
         private string Add(OnnxNode n, string kind, params (string Name, object Value)[] values)

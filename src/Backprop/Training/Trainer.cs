@@ -145,8 +145,38 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var tst = test is null ? null : Evaluate(Net, test);
         var r = new EpochResult(Epoch + 1, seconds, lossSum / train.Count, Classifier ? (double)correct / train.Count : null,
             val?.Loss, val?.Accuracy, tst?.Loss, tst?.Accuracy);
+        // A loss that is not finite anywhere is divergence, whose figures are neither kept nor written.
+        foreach (var (what, loss) in (ReadOnlySpan<(string, double?)>)[("training", r.TrainLoss), ("validation", r.ValLoss),
+            ("test", r.TestLoss)])
+            if (loss is { } l && !double.IsFinite(l))
+                throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}: the {what} loss is {l}; a smaller learning " +
+                    "rate may help", Epoch + 1, batches);
         History.Add(r);
         return r;
+    }
+
+    /// <summary>
+    /// Runs the first sample of <paramref name="data"/> through the network and its loss in inference mode (nothing the
+    /// training keeps changes): a network that cannot take the data fails here, before any output or training.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The network does not fit the data's samples; the message names the data.</exception>
+    /// <exception cref="InvalidInputException">No samples, or targets of the wrong kind for the loss.</exception>
+    public void CheckFits(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckData(data);
+        bool wasTraining = Net.Training;
+        Net.Training = false;
+        try
+        {
+            var (x, t) = Batch(data, [0]);
+            Net.ComputeLoss(x, t);
+        }
+        catch (ShapeMismatchException e)
+        {
+            throw new ShapeMismatchException($"{data.Name} ({data.Dim} features per sample): {e.Message}");
+        }
+        finally { Net.Training = wasTraining; }
     }
 
     private void CheckData(Dataset data)
