@@ -34,3 +34,11 @@ public sealed class AdaGrad<T>(IReadOnlyList<Parameter<T>> parameters, double lr
         }
     }
 }
+
+/// <summary>AdaGrad's registry entry.</summary>
+internal sealed class AdaGradKind() : OptimizerKind("adagrad", "h ← h + g²; W ← W − lr·g/(√h + 1e-7)",
+    "the textbook's AdaGrad (common/optimizer.py, ε = 1e-7 added to √h)", 0.01, 0)
+{
+    public override Optimizer<T> Create<T>(IReadOnlyList<Parameter<T>> parameters, OptimizerSettings s) =>
+        new AdaGrad<T>(parameters, s.LearningRate!.Value, s.WeightDecay!.Value);
+}

@@ -39,3 +39,12 @@ public sealed class Momentum<T>(IReadOnlyList<Parameter<T>> parameters, double l
         }
     }
 }
+
+/// <summary>Momentum's registry entry.</summary>
+internal sealed class MomentumKind() : OptimizerKind("momentum", "v ← m·v − lr·g; W ← W + v",
+    "the textbook's Momentum (common/optimizer.py); torch.optim.SGD(momentum=m, dampening=0) in the book's velocity v = −lr·buf " +
+    "for a constant lr", 0.01, 0, new OptimizerHyperparameter("momentum", 0.9, 0, 1, "the momentum m"))
+{
+    public override Optimizer<T> Create<T>(IReadOnlyList<Parameter<T>> parameters, OptimizerSettings s) =>
+        new Momentum<T>(parameters, s.LearningRate!.Value, s.Momentum!.Value, s.WeightDecay!.Value);
+}

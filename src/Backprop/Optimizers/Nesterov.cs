@@ -45,3 +45,12 @@ public sealed class Nesterov<T>(IReadOnlyList<Parameter<T>> parameters, double l
         }
     }
 }
+
+/// <summary>Nesterov's registry entry.</summary>
+internal sealed class NesterovKind() : OptimizerKind("nesterov", "W ← W + m²·v − (1 + m)·lr·g; v ← m·v − lr·g",
+    "the textbook's corrected Nesterov (common/optimizer.py); torch.optim.SGD(momentum=m, nesterov=True) in the book's velocity",
+    0.01, 0, new OptimizerHyperparameter("momentum", 0.9, 0, 1, "the momentum m"))
+{
+    public override Optimizer<T> Create<T>(IReadOnlyList<Parameter<T>> parameters, OptimizerSettings s) =>
+        new Nesterov<T>(parameters, s.LearningRate!.Value, s.Momentum!.Value, s.WeightDecay!.Value);
+}

@@ -65,7 +65,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public IEnumerable<(string Name, Tensor<T> Value)> State =>
         _state.SelectMany((slots, i) => slots.Select((t, j) => ($"optimizer.{i}.{j}", t)));
 
-    private bool CouplesDecay => WeightDecay > 0 && Kind != OptimizerKind.AdamW;
+    private bool CouplesDecay => WeightDecay > 0 && !Kind.DecouplesDecay;
 
     /// <summary>The parameters this optimizer updates.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _params;
@@ -141,23 +141,14 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(parameters);
+        settings.Validate();
         var s = settings.Resolved();
         s.Validate();
-        double lr = s.LearningRate!.Value, wd = s.WeightDecay!.Value;
-        return s.Kind switch
-        {
-            OptimizerKind.Sgd => new Sgd<T>(parameters, lr, wd),
-            OptimizerKind.Momentum => new Momentum<T>(parameters, lr, s.Momentum!.Value, wd),
-            OptimizerKind.Nesterov => new Nesterov<T>(parameters, lr, s.Momentum!.Value, wd),
-            OptimizerKind.AdaGrad => new AdaGrad<T>(parameters, lr, wd),
-            OptimizerKind.RmsProp => new RmsProp<T>(parameters, lr, s.Decay!.Value, wd),
-            OptimizerKind.Adam => new Adam<T>(parameters, lr, s.Beta1!.Value, s.Beta2!.Value, wd),
-            _ => new Adam<T>(parameters, lr, s.Beta1!.Value, s.Beta2!.Value, wd, decoupled: true),
-        };
+        return s.Kind.Create(parameters, s);
     }
 
-    /// <summary>Creates an optimizer by name (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw) with the textbook's defaults for
-    /// anything not given.</summary>
+    /// <summary>Creates an optimizer by its registered name (<see cref="OptimizerKind.All"/>) with the kind's defaults for anything
+    /// not given.</summary>
     public static Optimizer<T> Create(string kind, IReadOnlyList<Parameter<T>> parameters, double? lr = null, double? weightDecay = null) =>
         Create(new OptimizerSettings { Kind = OptimizerSettings.Parse(kind), LearningRate = lr, WeightDecay = weightDecay }, parameters);
 

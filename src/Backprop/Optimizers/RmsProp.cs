@@ -41,3 +41,12 @@ public sealed class RmsProp<T>(IReadOnlyList<Parameter<T>> parameters, double lr
         }
     }
 }
+
+/// <summary>RMSProp's registry entry.</summary>
+internal sealed class RmsPropKind() : OptimizerKind("rmsprop", "h ← ρ·h + (1 − ρ)·g²; W ← W − lr·g/(√h + 1e-7)",
+    "the textbook's RMSprop (common/optimizer.py, ε = 1e-7 added to √h)", 0.01, 0,
+    new OptimizerHyperparameter("decay", 0.99, 0, 1, "the decay rate ρ"))
+{
+    public override Optimizer<T> Create<T>(IReadOnlyList<Parameter<T>> parameters, OptimizerSettings s) =>
+        new RmsProp<T>(parameters, s.LearningRate!.Value, s.Decay!.Value, s.WeightDecay!.Value);
+}

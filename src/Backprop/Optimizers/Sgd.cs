@@ -54,3 +54,11 @@ public sealed class Sgd<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 0
         for (; i < w.Length; i++) w[i] -= lr * g[i];
     }
 }
+
+/// <summary>SGD's registry entry.</summary>
+internal sealed class SgdKind() : OptimizerKind("sgd", "W ← W − lr·g",
+    "the textbook's SGD (common/optimizer.py); torch.optim.SGD(momentum=0), whose weight_decay is the same g + λ·W", 0.01, 0)
+{
+    public override Optimizer<T> Create<T>(IReadOnlyList<Parameter<T>> parameters, OptimizerSettings s) =>
+        new Sgd<T>(parameters, s.LearningRate!.Value, s.WeightDecay!.Value);
+}
