@@ -187,13 +187,18 @@ public class AnyNetworkTests
     }
 
     [Fact]
-    public void Losses_the_trainer_cannot_report_are_refused_clearly()
+    public void A_loss_of_your_own_is_taken_by_what_it_declares_and_refused_clearly_for_data_it_cannot_take()
     {
+        // A loss that does not declare that it classifies is a regression loss: the trainer takes it (it used to refuse
+        // any loss but the two built-in ones), and class labels are refused naming it, as are predictions of classes.
         var net = new Sequential<float>([new FullyConnected<float>(2, 2)], new HalfLoss<float>());
-        var e = Assert.Throws<InvalidInputException>(() => new Trainer<float>(net, new OptimizerSettings()));
-        Assert.Contains("classifiers (softmax_cross_entropy) and regression networks (mse)", e.Message);
-        e = Assert.Throws<InvalidInputException>(() => Trainer<float>.Evaluate(net, Datasets.Spiral(2, 3, 0)));
-        Assert.Contains("not a network whose loss is half", e.Message);
+        _ = new Trainer<float>(net, new OptimizerSettings());
+        var e = Assert.Throws<InvalidInputException>(() => Trainer<float>.Evaluate(net, Datasets.Spiral(2, 3, 0)));
+        Assert.Contains("has class labels, but the network is a regression network (half)", e.Message);
+        var targets = new Dataset("values", [0.1f, 0.2f, 0.3f, 0.4f], 2, [1f, 2f, 3f, 4f], 2);
+        Assert.Equal(0, Trainer<float>.Evaluate(net, targets).Loss);
+        e = Assert.Throws<InvalidInputException>(() => net.Predict(Tensor<float>.Zeros(1, 2)));
+        Assert.Contains("this network's loss is half", e.Message);
     }
 
     [Fact]

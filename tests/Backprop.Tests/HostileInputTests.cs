@@ -283,7 +283,8 @@ public class HostileInputTests
         Assert.Throws<ArgumentNullException>(() => new Dataset("d", null!, [0], 1, 1));
         Assert.Throws<ArgumentNullException>(() => new Trainer<float>(null!, new OptimizerSettings()));
         Assert.Throws<ArgumentNullException>(() => Optimizer<float>.Create((OptimizerSettings)null!, []));
-        Assert.Throws<ArgumentNullException>(() => Kinds.Register(null!));
+        Assert.Throws<ArgumentNullException>(() => Kinds.Register((LayerKind)null!));
+        Assert.Throws<ArgumentNullException>(() => Kinds.Register((LossKind)null!));
         Assert.Throws<ArgumentNullException>(() => ModelFile.Save<float>(null!, new MlpSpec { Sizes = [2, 2] }.Build<float>()));
         Assert.Throws<ArgumentNullException>(() => new MlpSpec { Sizes = [2, 2] }.Build<float>().Forward(null!));
         var t = Tensor<float>.Zeros(2, 3);

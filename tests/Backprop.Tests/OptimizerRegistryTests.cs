@@ -11,8 +11,8 @@ namespace Backprop.Tests;
 /// <summary>
 /// The optimizers as registered kinds: every kind builds an optimizer of its own kind whose settings round-trip through a
 /// checkpoint's JSON, the torch forms of Adam equal the algorithm <c>torch.optim.Adam</c> and <c>torch.optim.AdamW</c>
-/// document (transcribed below, not taken from the implementation), the book's AdamW is told apart from torch's, and a kind
-/// a user registers trains and checkpoints like a built-in one.
+/// document (transcribed below, not taken from the implementation), and the book's AdamW is told apart from torch's. A kind a
+/// user registers is tested in Backprop.ApiTests (its own process, so that the registry here holds the built-in kinds).
 /// </summary>
 public class OptimizerRegistryTests
 {
@@ -124,55 +124,5 @@ public class OptimizerRegistryTests
         Assert.Equal(reference, torch, 1e-15);
         double relative = Math.Abs((book - 1) - (reference - 1)) / Math.Abs(reference - 1);   // of the change in W
         Assert.InRange(relative, 1e-6, 1e-5);
-    }
-
-    /// <summary>
-    /// A kind added as CONTRIBUTING.md says: the optimizer (signSGD, W ← W − lr·sign(g)) and its kind in one file, one
-    /// <see cref="OptimizerKind.Register"/>; settings, checkpoints and the trainer need nothing else.
-    /// </summary>
-    private sealed class SignSgd<T>(IReadOnlyList<Parameter<T>> parameters, double lr, double weightDecay)
-        : Optimizer<T>(parameters, lr, weightDecay, 0) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public override OptimizerKind Kind => SignSgdKind;
-        public override OptimizerSettings Settings => new() { Kind = Kind, LearningRate = LearningRate, WeightDecay = WeightDecay };
-
-        protected override void Update(Span<T> w, ReadOnlySpan<T> g, Span<T> s0, Span<T> s1, bool isWeight)
-        {
-            T lr = T.CreateTruncating(LearningRate);
-            for (int i = 0; i < w.Length; i++) w[i] -= lr * T.CreateTruncating(T.Sign(g[i]));
-        }
-    }
-
-    private sealed class SignSgdOptimizerKind() : OptimizerKind("sign_sgd_test", "W ← W − lr·sign(g)",
-        "signSGD (Bernstein et al. 2018), a test-only kind", 0.01, 0)
-    {
-        public override Optimizer<T> Create<T>(IReadOnlyList<Parameter<T>> parameters, OptimizerSettings s) =>
-            new SignSgd<T>(parameters, s.LearningRate!.Value, s.WeightDecay!.Value);
-    }
-
-    private static readonly OptimizerKind SignSgdKind = OptimizerKind.Register(new SignSgdOptimizerKind());
-
-    [Fact]
-    public void A_kind_a_user_registers_trains_and_checkpoints_like_a_built_in_one()
-    {
-        Assert.Contains(SignSgdKind.Name, OptimizerSettings.Names);
-        var net = new Sequential<double>([new FullyConnected<double>(2, 3, rng: new Rng(1))], new SoftmaxCrossEntropy<double>());
-        var trainer = new Trainer<double>(net, new OptimizerSettings { Kind = OptimizerKind.Parse("sign_sgd_test"), LearningRate = 0.05 },
-            new TrainerOptions { Batch = 10 });
-        var data = Data.Datasets.Spiral(10, 3, seed: 1);
-        double before = net.Layers[0].Parameters[0].Value.Span[0];
-        trainer.RunEpoch(data, null);
-        // Each of the three steps (batches of ten) moves a weight by exactly ±lr: 0.05 or 0.15 in all.
-        double moved = Math.Abs(net.Layers[0].Parameters[0].Value.Span[0] - before);
-        Assert.True(Math.Abs(moved - 0.05) < 1e-12 || Math.Abs(moved - 0.15) < 1e-12, $"moved {moved}");
-        string path = Path.Combine(Path.GetTempPath(), $"bp-signsgd-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            trainer.SaveCheckpoint(path);
-            var back = Trainer<double>.LoadCheckpoint(path);
-            Assert.Same(SignSgdKind, back.Optimizer.Kind);
-            Assert.Equal(0.05, back.Optimizer.LearningRate);
-        }
-        finally { File.Delete(path); }
     }
 }

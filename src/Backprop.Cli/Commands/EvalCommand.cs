@@ -98,7 +98,7 @@ internal static class EvalCommand
         var inputs = new Inputs(Inputs.Read(text), "predict", ["x"]);
         var x = inputs.Tensor<T>("x");
         if (x.Rank == 1) x = x.Reshape(1, x.Length);
-        if (net.Loss is not Backprop.Losses.SoftmaxCrossEntropy<T>)
+        if (!net.Loss.Classifies)
         {
             var y = Infer(net, x, model);
             var o = new Output();

@@ -54,9 +54,18 @@ public static class GradientCheckSuite
             oneHot[i, c] = 1;
             indices[i] = c;
         }
-        results.Add(GradientCheck.Loss(new SoftmaxCrossEntropy<double>(), logits, oneHot, target: "SoftmaxCrossEntropy (one-hot)"));
-        results.Add(GradientCheck.Loss(new SoftmaxCrossEntropy<double>(), logits, indices, target: "SoftmaxCrossEntropy (indices)"));
-        results.Add(GradientCheck.Loss(new MeanSquaredError<double>(), Random(rng, 4, 3), Random(rng, 4, 3), target: "MeanSquaredError"));
+        // Every registered loss: one that classifies with one-hot and with class-index targets, any other with values.
+        foreach (var kind in Kinds.Losses)
+        {
+            var loss = kind.Create<double>();
+            string name = loss.GetType().Name.Split('`')[0];
+            if (loss.Classifies)
+            {
+                results.Add(GradientCheck.Loss(loss, logits, oneHot, target: $"{name} (one-hot)"));
+                results.Add(GradientCheck.Loss(kind.Create<double>(), logits, indices, target: $"{name} (indices)"));
+            }
+            else results.Add(GradientCheck.Loss(loss, Random(rng, 4, 3), Random(rng, 4, 3), target: name));
+        }
 
         var (net, x, t) = ThreeLayerNetwork(rng);
         results.AddRange(GradientCheck.Network(net, x, t));

@@ -20,6 +20,21 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>dx = ∂L/∂x.</summary>
     public Tensor<T> Backward() => Backward(T.One);
 
+    /// <summary>
+    /// True for a loss that classifies: its targets are class indices (B,) or one-hot rows (B, C), and the network's
+    /// outputs turn into class probabilities (<see cref="ProbabilitiesOf"/>); training reports accuracy, prediction gives
+    /// classes. False (the default): the targets are values (B, K) and the outputs are what the network predicts.
+    /// </summary>
+    public virtual bool Classifies => false;
+
+    /// <summary>The class probabilities of the last forward pass, (B, C), where the loss classifies; else null.</summary>
+    public virtual Tensor<T>? Probabilities => null;
+
+    /// <summary>The class probabilities <paramref name="p"/> of one row of the network's outputs (losses that classify).</summary>
+    /// <exception cref="InvalidOperationException">The loss does not classify.</exception>
+    public virtual void ProbabilitiesOf(ReadOnlySpan<T> outputs, Span<T> p) =>
+        throw new InvalidOperationException($"{Name} does not classify: its outputs are no class scores");
+
     /// <summary>The layer's name in messages.</summary>
     protected string Name => GetType().Name.Split('`')[0];
 

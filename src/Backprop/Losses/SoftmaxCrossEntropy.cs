@@ -23,6 +23,15 @@ public sealed class SoftmaxCrossEntropy<T> : Loss<T> where T : unmanaged, IFloat
     public Tensor<T>? Softmax => _y;
 
     /// <inheritdoc/>
+    public override bool Classifies => true;
+
+    /// <inheritdoc/>
+    public override Tensor<T>? Probabilities => _y;
+
+    /// <summary>p = softmax(outputs), the logits' probabilities.</summary>
+    public override void ProbabilitiesOf(ReadOnlySpan<T> outputs, Span<T> p) => Kernels.Elementwise.SoftmaxRow(outputs, p);
+
+    /// <inheritdoc/>
     public override T Forward(Tensor<T> x, Tensor<T> t)
     {
         ArgumentNullException.ThrowIfNull(x);

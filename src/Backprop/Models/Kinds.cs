@@ -203,7 +203,7 @@ public abstract class LayerKind
     }
 }
 
-/// <summary>One kind of loss: name, aliases, summary and factory.</summary>
+/// <summary>One kind of loss: name, aliases, summary and factory. What it can do (classify) the loss itself declares.</summary>
 public sealed class LossKind
 {
     private readonly Func<Type, object> _create;
@@ -214,6 +214,14 @@ public sealed class LossKind
         Summary = summary;
         Aliases = aliases;
         _create = create;
+    }
+
+    /// <summary>A loss kind of your own, for <see cref="Kinds.Register(LossKind)"/>: its factories in float32 and float64.</summary>
+    public LossKind(string name, string summary, IReadOnlyList<string> aliases, Func<Loss<float>> float32, Func<Loss<double>> float64)
+        : this(Kinds.NormalizedName(name), summary ?? "", (aliases ?? []).Select(Kinds.NormalizedName).ToArray(),
+            t => t == typeof(float) ? (float32 ?? throw new ArgumentNullException(nameof(float32)))()
+                : (float64 ?? throw new ArgumentNullException(nameof(float64)))())
+    {
     }
 
     /// <summary>The canonical name.</summary>
@@ -250,8 +258,8 @@ public static class Kinds
     /// <summary>Every layer kind, built-in ones first, then registered ones.</summary>
     public static IReadOnlyList<LayerKind> Layers { get { lock (Gate) return LayerList.ToArray(); } }
 
-    /// <summary>Every loss kind.</summary>
-    public static IReadOnlyList<LossKind> Losses => LossList;
+    /// <summary>Every loss kind, built-in ones first, then registered ones.</summary>
+    public static IReadOnlyList<LossKind> Losses { get { lock (Gate) return LossList.ToArray(); } }
 
     /// <summary>The element-wise activation kinds.</summary>
     public static IReadOnlyList<LayerKind> Activations => Layers.Where(k => k.IsActivation).ToArray();
@@ -265,12 +273,32 @@ public static class Kinds
         ArgumentNullException.ThrowIfNull(kind);
         lock (Gate)
         {
-            foreach (var name in kind.Aliases.Prepend(kind.Name))
-                if (Find(Normalize(name)) is { } taken)
-                    throw new InvalidInputException($"the kind name '{name}' is taken by {taken}");
+            CheckFree(kind.Aliases.Prepend(kind.Name));
             LayerList.Add(kind);
         }
     }
+
+    /// <summary>Adds a loss kind of your own (its name and aliases must be new): descriptions, model files, the command line's
+    /// <c>layer</c> and <c>grad</c>, and the gradient check then know it.</summary>
+    public static void Register(LossKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        lock (Gate)
+        {
+            CheckFree(kind.Aliases.Prepend(kind.Name));
+            LossList.Add(kind);
+        }
+    }
+
+    private static void CheckFree(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+            if (Find(Normalize(name)) is { } taken)
+                throw new InvalidInputException($"the kind name '{name}' is taken by {taken}");
+    }
+
+    internal static string NormalizedName(string name) =>
+        string.IsNullOrWhiteSpace(name) ? throw new ArgumentException("a kind needs a name", nameof(name)) : Normalize(name);
 
     private static string Normalize(string? s) => (s ?? "").Trim().ToLowerInvariant().Replace('-', '_');
 
@@ -292,7 +320,7 @@ public static class Kinds
     }
 
     /// <summary>True for loss kinds (canonical names).</summary>
-    public static bool IsLoss(string kind) => LossList.Any(k => k.Name == kind);
+    public static bool IsLoss(string kind) => Losses.Any(k => k.Name == kind);
 
     /// <summary>The layer kind of a name or alias.</summary>
     /// <exception cref="InvalidInputException">Unknown, or a loss.</exception>
@@ -309,8 +337,9 @@ public static class Kinds
     public static LossKind Loss(string kind)
     {
         string c = Canonical(kind);
-        return LossList.FirstOrDefault(k => k.Name == c)
-            ?? throw new InvalidInputException($"the loss must be one of {string.Join(", ", LossList.Select(k => k.Name))}, not {c}");
+        var losses = Losses;
+        return losses.FirstOrDefault(k => k.Name == c)
+            ?? throw new InvalidInputException($"the loss must be one of {string.Join(", ", losses.Select(k => k.Name))}, not {c}");
     }
 
     /// <summary>

@@ -169,9 +169,9 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Prediction<T> Predict(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (Loss is not SoftmaxCrossEntropy<T>)
-            throw new InvalidInputException($"Predict gives classes for a classifier (loss softmax_cross_entropy); this network's loss " +
-                $"is {Loss.Kind}: use Infer for its outputs");
+        if (!Loss.Classifies)
+            throw new InvalidInputException($"Predict gives classes for a classifier (a loss that classifies, as softmax_cross_entropy); " +
+                $"this network's loss is {Loss.Kind}: use Infer for its outputs");
         var scores = Infer(x);
         if (scores.Rank != 2) throw new ShapeMismatchException($"Predict: the network's output has shape {scores.ShapeString}, not (B, " +
             $"classes)");
@@ -181,7 +181,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int i = 0; i < B; i++)
         {
             var row = scores.Span.Slice(i * C, C);
-            Kernels.Elementwise.SoftmaxRow<T>(row, p.Span.Slice(i * C, C));
+            Loss.ProbabilitiesOf(row, p.Span.Slice(i * C, C));
             classes[i] = TensorPrimitives.IndexOfMax<T>(row);
         }
         return new Prediction<T>(classes, p);

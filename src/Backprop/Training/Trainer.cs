@@ -54,8 +54,9 @@ public sealed record Evaluation(double Loss, double? Accuracy, int[][]? Confusio
 /// bit-identically (weights, optimizer state, every random generator's state, history and the data source).
 /// </summary>
 /// <remarks>
-/// Classifiers (softmax cross-entropy) train on a dataset's class labels and report accuracy; regression networks
-/// (mean squared error) train on its targets. A trainer, like its network, is used from one thread at a time.
+/// A network whose loss classifies (<see cref="Loss{T}.Classifies"/>: softmax cross-entropy) trains on a dataset's class
+/// labels and reports accuracy; any other (mean squared error, or a loss of your own) trains on its targets. A trainer,
+/// like its network, is used from one thread at a time.
 /// </remarks>
 public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -72,9 +73,6 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(optimizer);
         Options = options ?? new TrainerOptions();
         Options.Validate();
-        if (net.Loss is not (SoftmaxCrossEntropy<T> or MeanSquaredError<T>))
-            throw new InvalidInputException($"Trainer trains classifiers (softmax_cross_entropy) and regression networks (mse), not a " +
-                $"network whose loss is {net.Loss.Kind}");
         var theirs = net.Parameters;
         if (theirs.Count != optimizer.Parameters.Count || theirs.Where((p, i) =>
             !ReferenceEquals(p.Value, optimizer.Parameters[i].Value)).Any())
@@ -103,7 +101,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Every completed epoch's figures.</summary>
     public List<EpochResult> History { get; } = new();
 
-    private bool Classifier => Net.Loss is SoftmaxCrossEntropy<T>;
+    // What the loss declares: class labels and accuracy where it classifies, else target values.
+    private bool Classifier => Net.Loss.Classifies;
 
     /// <summary>Trains one epoch over <paramref name="train"/>, then evaluates on the validation and test data where given.</summary>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (the run diverged); the message names the epoch
@@ -136,7 +135,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
                     $"is {l}; a smaller learning rate may help", Epoch + 1, bi + 1);
             lossSum += l * B;
-            if (Classifier) correct += CountCorrect(((SoftmaxCrossEntropy<T>)Net.Loss).Softmax!, train.Labels, _order.AsSpan(lo, B));
+            if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _order.AsSpan(lo, B));
             Optimizer.Step(Net);
             progress?.Invoke(bi + 1, batches);
         }
@@ -183,7 +182,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (data.Count == 0) throw new InvalidInputException($"{data.Name} has no samples to train on");
         if (Classifier && data.IsRegression)
-            throw new InvalidInputException($"{data.Name} has regression targets, but the network is a classifier (softmax_cross_entropy)");
+            throw new InvalidInputException($"{data.Name} has regression targets, but the network is a classifier ({Net.Loss.Kind})");
         if (!Classifier && !data.IsRegression)
             throw new InvalidInputException($"{data.Name} has class labels, but the network is a regression network ({Net.Loss.Kind}); " +
                 $"give it targets");
@@ -228,20 +227,18 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// The loss of <paramref name="net"/> on <paramref name="data"/> in inference mode and, for a classifier, the accuracy
     /// and confusion matrix.
     /// </summary>
-    /// <exception cref="InvalidInputException">A loss other than softmax cross-entropy or MSE, or data that does not fit it.</exception>
+    /// <exception cref="InvalidInputException">Data that does not fit the loss (class labels for a loss that does not classify, or
+    /// targets for one that does).</exception>
     public static Evaluation Evaluate(Sequential<T> net, Dataset data, int batch = 1000)
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        bool classifier = net.Loss is SoftmaxCrossEntropy<T>;
-        if (!classifier && net.Loss is not MeanSquaredError<T>)
-            throw new InvalidInputException($"Evaluate reports classifiers (softmax_cross_entropy) and regression networks (mse), not a " +
-                $"network whose loss is {net.Loss.Kind}");
+        bool classifier = net.Loss.Classifies;
         if (data.Count == 0) throw new InvalidInputException($"{data.Name} has no samples to evaluate on");
         if (classifier == data.IsRegression)
             throw new InvalidInputException(classifier ? $"{data.Name} has regression targets, but the network is a classifier"
-                : $"{data.Name} has class labels, but the network is a regression network (mse)");
+                : $"{data.Name} has class labels, but the network is a regression network ({net.Loss.Kind})");
         bool wasTraining = net.Training;
         net.Training = false;
         try
@@ -268,7 +265,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 }
                 lossSum += double.CreateTruncating(net.ComputeLoss(xb, tb)) * B;
                 if (!classifier) continue;
-                var p = ((SoftmaxCrossEntropy<T>)net.Loss).Softmax!;
+                var p = net.Loss.Probabilities!;
                 int C = p.Dim(-1);
                 if (data.Classes > C) throw new ShapeMismatchException($"{data.Name} has {data.Classes} classes, but the network has {C} " +
                     $"outputs");
