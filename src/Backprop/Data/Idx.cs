@@ -9,7 +9,7 @@ namespace Backprop.Data;
 /// (0x00 0x00, type code 0x08 for unsigned bytes, the number of dimensions), one 32-bit big-endian size per dimension,
 /// then the data. Every header field is validated.
 /// </summary>
-public static class Idx
+internal static class Idx
 {
     /// <summary>
     /// The largest file accepted, and the most a compressed one may expand to (checked as it expands, every gzip member

@@ -5,7 +5,7 @@ namespace Backprop.IO;
 /// renamed over the target, so that a crash or a full disk never leaves a half-written file; the target keeps its last
 /// complete version. Temporaries that killed processes left beside the target are removed.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> with what <paramref name="body"/> writes to the stream it is given.</summary>
     /// <exception cref="InvalidInputException">The folder does not exist.</exception>

@@ -4,7 +4,7 @@ namespace Backprop.IO;
 /// Reads whole files with a size limit, refusing what is not a regular file of that size: a device such as /dev/zero
 /// reports length 0 and never ends, a FIFO has no length, and either would otherwise be read until memory runs out.
 /// </summary>
-public static class BoundedFile
+internal static class BoundedFile
 {
     /// <summary>The bytes of <paramref name="path"/>, at most <paramref name="maxBytes"/>.</summary>
     /// <exception cref="InvalidFileException">Missing, unreadable, too large, not a regular file, or changing while read.</exception>

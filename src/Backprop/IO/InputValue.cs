@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Backprop.IO;
 
 /// <summary>One named input read from text or JSON: a (nested) array of numbers, a single number, or a word.</summary>
-public sealed class InputValue
+internal sealed class InputValue
 {
     /// <summary>The input's name, e.g. <c>W</c>.</summary>
     public required string Name { get; init; }

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Backprop.IO;
 
 /// <summary>Reads inputs from a JSON object whose keys are input names: arrays as nested lists, numbers, strings.</summary>
-public static class JsonInput
+internal static class JsonInput
 {
     private static readonly JsonDocumentOptions Options = new() { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Skip };
 

@@ -8,7 +8,7 @@ namespace Backprop.IO;
 /// Prints arrays exactly as numpy's <c>print(array)</c> does with default options: precision 8, unique shortest
 /// digits, aligned columns, lines wrapped at 75 characters, and arrays over 1000 elements summarized with "...".
 /// </summary>
-public static class NumpyFormat
+internal static class NumpyFormat
 {
     private const int Precision = 8;
     private const int LineWidth = 75;

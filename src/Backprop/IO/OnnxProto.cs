@@ -8,7 +8,7 @@ namespace Backprop.IO;
 // schema, external data is refused, and any malformed input is an InvalidFileException naming what is wrong.
 
 /// <summary>An ONNX tensor: element type, dims, data (float32 or float64 here), optionally named.</summary>
-public sealed class OnnxTensor
+internal sealed class OnnxTensor
 {
     /// <summary>TensorProto.DataType values used here.</summary>
     public const int Float = 1, Int64 = 7, Bool = 9, Double = 11, Int32 = 6;
@@ -130,7 +130,7 @@ public sealed class OnnxTensor
 }
 
 /// <summary>An ONNX node attribute: a name and one value (float, int, string, tensor, floats or ints).</summary>
-public sealed class OnnxAttribute
+internal sealed class OnnxAttribute
 {
     /// <summary>AttributeProto.AttributeType values.</summary>
     public const int FloatType = 1, IntType = 2, StringType = 3, TensorType = 4, GraphType = 5, FloatsType = 6, IntsType = 7;
@@ -213,7 +213,7 @@ public sealed class OnnxAttribute
 }
 
 /// <summary>An ONNX node: an operator applied to named inputs, giving named outputs.</summary>
-public sealed class OnnxNode
+internal sealed class OnnxNode
 {
     /// <summary>The operator (Conv, Gemm, Relu, …).</summary>
     public string OpType { get; set; } = "";
@@ -269,7 +269,7 @@ public sealed class OnnxNode
 }
 
 /// <summary>A graph input or output: a name, an element type and a shape whose dims are numbers or symbols.</summary>
-public sealed record OnnxValueInfo(string Name, int ElementType, IReadOnlyList<object> Shape)
+internal sealed record OnnxValueInfo(string Name, int ElementType, IReadOnlyList<object> Shape)
 {
     internal void Write(CodedOutputStream o)
     {
@@ -347,7 +347,7 @@ public sealed record OnnxValueInfo(string Name, int ElementType, IReadOnlyList<o
 }
 
 /// <summary>An ONNX model: its graph (nodes in order, initializers, inputs, outputs), opset and producer.</summary>
-public sealed class OnnxModel
+internal sealed class OnnxModel
 {
     /// <summary>The most bytes an ONNX file may have here (protobuf's own limit is 2 GiB).</summary>
     public const long MaxBytes = 1L << 31;
@@ -492,7 +492,7 @@ public sealed class OnnxModel
 }
 
 /// <summary>What an ONNX file may hold before it is refused.</summary>
-public sealed record OnnxLimits(long MaxElements = 1L << 30, int MaxNodes = 100_000);
+internal sealed record OnnxLimits(long MaxElements = 1L << 30, int MaxNodes = 100_000);
 
 internal static class OnnxWriter
 {

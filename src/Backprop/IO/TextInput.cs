@@ -16,7 +16,7 @@ namespace Backprop.IO;
 /// [0.1, 0.2, 0.3]
 /// </code>
 /// </example>
-public static class TextInput
+internal static class TextInput
 {
     /// <summary>The deepest nesting of lists accepted (a tensor of rank 32); deeper input is an error, never a stack overflow.</summary>
     public const int MaxDepth = 32;

@@ -14,7 +14,7 @@ namespace Backprop.Kernels;
 /// host the figure itself moves from minute to minute (two virtual cores may land on one physical core), so measure it
 /// beside what it is compared with, as <c>backprop bench</c> does for every fully connected row.
 /// </remarks>
-public static unsafe class FmaPeak
+internal static unsafe class FmaPeak
 {
     private const int Chains = 12;   // more than FMA latency × FMA ports on current x86 cores: the loop never waits
 

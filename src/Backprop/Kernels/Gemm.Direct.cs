@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Backprop.Kernels;
 
 // The direct path: no packing, for skinny or tiny products (rows of C accumulated in registers over k).
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
 
     private static void Direct<T>(GemmPath path, bool transA, bool transB, int M, int N, int K,

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Backprop.Kernels;
 
 // Dot products of rows of C against a transposed B, a vector of columns at a time, summed across lanes by a shuffle tree.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     // c[0..n) (=|+=) b_j·a (+ bias) for the n rows b_j = b + j·ldb of length K: the dot products of one row of C against a
     // transposed B, one vector of columns at a time. Each of the W rows of a group accumulates a vector over k (the last

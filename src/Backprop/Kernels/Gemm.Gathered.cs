@@ -11,7 +11,7 @@ namespace Backprop.Kernels;
 // k from where they are and multiplies them with the vectors of B's row k: 6 rows × 4 vectors (up to 64 filters in
 // float32), 8 × 2 or 8 × 1 (12 × 1 for 9 to 12 rows), with the last vector masked; every element of C is summed over k in
 // order. The tiles are generated (tools/gen_gathered_tiles.py, Gemm.GatheredTiles.Generated.cs).
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     /// <summary>
     /// C (M×N, row stride ldc) = A·B on one thread, A[i, k] = a[rowOffsets[i] + colOffsets[k]], B (K×N, row stride ldb),

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // The register tiles of Gemm.MultiplyGathered (Gemm.Gathered.cs).
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatheredTile6x4<T>(int K, T* a, long* rowOffsets, long* colOffsets, T* b, int ldb, T* c, int ldc, int rows,

@@ -11,7 +11,7 @@ namespace Backprop.Kernels;
 // loads), whichever covers C with less padding (LongDotSide), and K is cut into blocks that keep those rows in L2 for
 // every block of C. A short block repeats its last row or column, so every element of C gets the same operations
 // wherever its block starts: splits of rows or columns in multiples of the block's side are bit-identical.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     // Where packing costs more than it saves (measured on SimpleConvNet's and DeepConvNet's weight gradients): a few
     // thousand outputs from a few hundred terms, or up to 64×256 outputs from a couple of thousand (AVX-512 only); K at

@@ -8,7 +8,7 @@ namespace Backprop.Kernels;
 
 // Narrow products: at most two vectors of columns (a 10-class layer) in masked AVX-512 registers, and short reductions
 // against a transposed B.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     // C (M×N, N ≤ one vector) = op(A)·B: every row of C is one masked vector, eight rows at a time, so eight FMA
     // chains run side by side; B is read in place, a row per k, with masked loads (nothing read or written past N).

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Backprop.Kernels;
 
 // Outer products (K = 1: dW of a batch of one) written as aligned flat vectors.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     // C (M×N, contiguous, N ≥ one vector) = a[i·aStride]·b[j] (+ bias[j]) (+ old C), an outer product (dW of a batch of
     // one). Rows of C are rarely 64-byte aligned, and a store across two cache lines costs about two; so C is written as

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Backprop.Kernels;
 
 // The packed, cache-blocked path (Goto/BLIS style) and the split of one product between cores.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
 
     // One product split between cores, never along K. Packed: rows in MR blocks or columns in NR blocks. Direct: rows

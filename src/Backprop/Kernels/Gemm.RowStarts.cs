@@ -10,7 +10,7 @@ namespace Backprop.Kernels;
 // all of col for only FN multiply-adds per value (16 to 64 filters); here each 8×3W tile of C reads its B rows straight
 // from the planes, which a chunk keeps in L2, and keeps its 24 accumulators over the whole reduction. Eight rows divide
 // 16, 32 and 64 filters, so no row of a tile is wasted.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     private const int RowStartsMR = 8;
 
@@ -124,7 +124,7 @@ public static unsafe partial class Gemm
 // along the reduction, and B row-major (K×N). For a convolution, A is col (its taps over the extended pixels, shifted
 // rows of the planes), B is doutᵀ (pixels × filters) and C = dWᵀ. Each 12×2W tile of C broadcasts its twelve A values
 // for one k straight from the twelve rows instead of transposing col into packed panels.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     private const int ColumnStartsMR = 12;
 

@@ -22,7 +22,7 @@ namespace Backprop.Kernels;
 /// The narrow paths run on one thread; large direct products split rows or columns (never K) like the packed path.
 /// The packed path can also return the column sums of op(B) (db, summed as dout is packed).
 /// </remarks>
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     private const int MC = 96;
     private const int NC = 1024;

@@ -31,7 +31,7 @@ public enum GemmMethod
 /// <param name="Path">The vector width.</param>
 /// <param name="Parts">The threads (1: not split).</param>
 /// <param name="SplitRows">Split by rows of C (else by columns), where <paramref name="Parts"/> &gt; 1.</param>
-public readonly record struct GemmPlan(GemmMethod Method, GemmPath Path, int Parts, bool SplitRows)
+internal readonly record struct GemmPlan(GemmMethod Method, GemmPath Path, int Parts, bool SplitRows)
 {
     /// <inheritdoc/>
     public override string ToString() =>

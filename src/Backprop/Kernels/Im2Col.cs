@@ -12,7 +12,7 @@ namespace Backprop.Kernels;
 /// y = W·col is one product with the filters as its few rows and the pixels of the batch as its many columns, and
 /// each row of col holds runs of OW consecutive pixels of one input row (a copy when stride is 1).
 /// </summary>
-public static class Im2Col
+internal static class Im2Col
 {
     /// <summary>The output size along one axis: (size + 2·pad − filter)/stride + 1, floored.</summary>
     /// <exception cref="ShapeMismatchException">No window fits, or the padded size is beyond any array.</exception>

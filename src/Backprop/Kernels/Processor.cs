@@ -6,7 +6,7 @@ using System.Text;
 namespace Backprop.Kernels;
 
 /// <summary>What the machine's processor is, as benchmarks report it: the vendor, the model and the vector widths it accelerates.</summary>
-public static class Processor
+internal static class Processor
 {
     /// <summary>The vendor: GenuineIntel, AuthenticAMD, … (from CPUID on x86; the architecture elsewhere).</summary>
     public static string Vendor { get; } = ReadVendor();

@@ -1,7 +1,7 @@
 namespace Backprop.Kernels;
 
 /// <summary>Scalar special functions .NET lacks, accurate to a few ulps in double.</summary>
-public static class SpecialFunctions
+internal static class SpecialFunctions
 {
     private const double TwoOverSqrtPi = 1.1283791670955126;
     private const double InvSqrtPi = 0.5641895835477563;

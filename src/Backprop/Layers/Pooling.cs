@@ -22,7 +22,7 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
     internal override bool MasksAtOutputs => true;
 
     /// <inheritdoc/>
-    protected override unsafe void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
+    private protected override unsafe void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
         // The kernels index x by whole planes (and keep those indices): x's pointer moved back to where plane 0 would be.
         int x0 = nc0 * H * W;
@@ -152,7 +152,7 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
     }
 
     /// <inheritdoc/>
-    protected override unsafe void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0,
+    private protected override unsafe void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0,
         int nc1)
     {
         if (Pairs)
@@ -169,7 +169,7 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
     }
 
     /// <inheritdoc/>
-    protected override void Prepare(int outputs)
+    private protected override void Prepare(int outputs)
     {
         if (Pairs)
         {
@@ -191,7 +191,7 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
     public override string Kind => "average_pooling";
 
     /// <inheritdoc/>
-    protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
+    private protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
         T inv = T.One / T.CreateTruncating(PoolH * PoolW);
         int x0 = nc0 * H * W;
@@ -215,7 +215,7 @@ public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int 
     }
 
     /// <inheritdoc/>
-    protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
+    private protected override void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {
         dx.Clear();
         T inv = T.One / T.CreateTruncating(PoolH * PoolW);
@@ -244,7 +244,7 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
     private Tensor<T>? _x, _y, _dx;
 
     /// <summary>Checks the window: sizes and stride at least 1, 0 ≤ pad below both sizes (so no window is all padding).</summary>
-    protected PoolingLayer(int poolH, int poolW, int stride, int pad)
+    private protected PoolingLayer(int poolH, int poolW, int stride, int pad)
     {
         if (poolH < 1
             || poolW < 1) throw new InvalidInputException($"{GetType().Name.Split('`')[0]}: pool_h and pool_w must be at least 1, " +
@@ -364,14 +364,14 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
 
     /// <summary>y from x, for the planes (n, c) with nc0 ≤ n·C + c &lt; nc1: <paramref name="x"/> starts at plane nc0's
     /// first cell, <paramref name="y"/> is the whole output.</summary>
-    protected abstract void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
+    private protected abstract void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
 
     /// <summary>dx from dout for the planes nc0 ≤ n·C + c &lt; nc1: <paramref name="dout"/> and <paramref name="dx"/> start at
     /// plane nc0 (its first output and its first input cell), and the planes' cells of dx are all overwritten.</summary>
-    protected abstract void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
+    private protected abstract void Unpool(ReadOnlySpan<T> dout, Span<T> dx, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1);
 
     /// <summary>Called before a forward pass with the number of outputs, to size what the layer keeps for backward.</summary>
-    protected virtual void Prepare(int outputs) { }
+    private protected virtual void Prepare(int outputs) { }
 
     // Planes are independent: split them between threads (the same work on each plane wherever it runs).
     private void Run(bool forward, Tensor<T> from, Tensor<T> to, int N, int C, int H, int W, int OH, int OW)

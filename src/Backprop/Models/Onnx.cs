@@ -34,7 +34,7 @@ public static partial class OnnxFile
 
     /// <summary>The ONNX model of <paramref name="net"/> (inference: dropout is the identity, batch normalization uses its
     /// running statistics).</summary>
-    public static OnnxModel ToModel<T>(Sequential<T> net, OnnxExportOptions options) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static OnnxModel ToModel<T>(Sequential<T> net, OnnxExportOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);
         if (options.Opset < MinOpset || options.Opset > MaxOpset)

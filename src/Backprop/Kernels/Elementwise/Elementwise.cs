@@ -10,7 +10,7 @@ namespace Backprop.Kernels;
 /// The activation functions and their derivatives over spans: forward y = f(x), backward dx = dout·f′(x).
 /// Spans in, spans out, no allocation; x, y and dout are never written.
 /// </summary>
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     private const double SqrtTwoOverPi = 0.7978845608028654;
     private const double InvSqrtTwoPi = 0.3989422804014327;

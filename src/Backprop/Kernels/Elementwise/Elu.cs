@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // ELU: y = x or alpha·(eˣ − 1); dx = dout or dout·(y + alpha).
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>y = x for x &gt; 0, else alpha·(eˣ − 1).</summary>
     public static void EluForward<T>(ReadOnlySpan<T> x, T alpha, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // GELU, exact and tanh-approximated.
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>Exact GELU y = x·Φ(x), Φ(x) = erfc(−x/√2)/2.</summary>
     public static void GeluForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // Leaky ReLU: y = x or alpha·x; dx = dout or alpha·dout.
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>y = x for x &gt; 0, else alpha·x.</summary>
     public static void LeakyReluForward<T>(ReadOnlySpan<T> x, T alpha, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // ReLU: y = max(x, 0); dx = dout·[x > 0].
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>y = max(x, 0).</summary>
     public static void ReluForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

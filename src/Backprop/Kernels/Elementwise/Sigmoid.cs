@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // Sigmoid: y = 1/(1 + e⁻ˣ); dx = dout·y·(1 − y).
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>y = 1/(1 + e^(−x)); saturates to exactly 0 or 1, never NaN.</summary>
     public static void SigmoidForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

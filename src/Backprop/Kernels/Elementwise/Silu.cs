@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // SiLU: y = x·σ(x); dx = dout·σ(x)·(1 + x(1 − σ(x))).
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>SiLU y = x·σ(x).</summary>
     public static void SiluForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // A stable row softmax, and σ(x) for one scalar.
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>
     /// y = softmax(x) over one row, stably: the row maximum is subtracted before exponentiating (TensorPrimitives.SoftMax

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // Tanh: y = tanh x; dx = dout·(1 − y²).
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>y = tanh(x).</summary>
     public static void TanhForward<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
