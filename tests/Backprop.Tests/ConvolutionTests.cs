@@ -82,10 +82,10 @@ public class ConvolutionTests
     [MemberData(nameof(ShiftedShapes))]
     public void The_shifted_form_and_im2col_both_match_the_definition(int N, int C, int H, int Wd, int FN, int FH, int FW, int p)
     {
-        foreach (var (shifted, gathered) in new[] { (true, (bool?)null), (true, true), (true, false), (false, null) })
+        foreach (var form in new[] { ConvolutionForm.Shifted, ConvolutionForm.Gathered, ConvolutionForm.Im2Col })
         {
-            Check<double>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-12, shifted, gathered);
-            Check<float>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-5, shifted, gathered);
+            Check<double>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-12, form);
+            Check<float>(N, C, H, Wd, FN, FH, FW, 1, p, 1e-5, form);
         }
     }
 
@@ -107,10 +107,10 @@ public class ConvolutionTests
     [MemberData(nameof(WinogradShapes))]
     public void The_Winograd_form_matches_the_definition(int N, int C, int H, int Wd, int FN, int p)
     {
-        foreach (bool? winograd in new bool?[] { true, false, null })
+        foreach (var form in new ConvolutionForm?[] { ConvolutionForm.Winograd, ConvolutionForm.Im2Col, null })
         {
-            Check<double>(N, C, H, Wd, FN, 3, 3, 1, p, 1e-12, winograd: winograd);
-            Check<float>(N, C, H, Wd, FN, 3, 3, 1, p, 1e-5, winograd: winograd);
+            Check<double>(N, C, H, Wd, FN, 3, 3, 1, p, 1e-12, form);
+            Check<float>(N, C, H, Wd, FN, 3, 3, 1, p, 1e-5, form);
         }
     }
 
@@ -132,30 +132,29 @@ public class ConvolutionTests
     [MemberData(nameof(DirectShapes))]
     public void The_direct_form_matches_the_definition(int N, int C, int H, int Wd, int FN, int F, int p)
     {
-        foreach (bool? direct in new bool?[] { null, false })
+        foreach (var form in new[] { ConvolutionForm.Direct, ConvolutionForm.Shifted })
         {
-            Check<double>(N, C, H, Wd, FN, F, F, 1, p, 1e-12, direct: direct);
-            Check<float>(N, C, H, Wd, FN, F, F, 1, p, 1e-5, direct: direct);
+            Check<double>(N, C, H, Wd, FN, F, F, 1, p, 1e-12, form);
+            Check<float>(N, C, H, Wd, FN, F, F, 1, p, 1e-5, form);
         }
     }
 
-    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol, bool? shifted = null,
-        bool? gathered = null, bool? winograd = false, bool? direct = false) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol,
+        ConvolutionForm? form = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(N * 100 + C * 10 + FH);
         var x = TestUtil.Random<T>(rng, N, C, H, Wd);
         var W = TestUtil.Random<T>(rng, FN, C, FH, FW);
         var b = TestUtil.Random<T>(rng, FN);
-        var layer = new Convolution<T>(W, b, s, p)
-        {
-            ForceShifted = shifted,
-            ForceGathered = gathered,
-            ForceWinograd = winograd,
-            ForceDirect = direct,
-        };
-        if (shifted is bool forced) Assert.Equal(forced, layer.RunsShifted(x));
-        Assert.Equal(direct is null && DirectConvolution.Available && shifted != false, layer.RunsDirect(x));
-        if (winograd is bool forcedW) Assert.Equal(forcedW, layer.RunsWinograd(x));
+        var layer = new Convolution<T>(W, b, s, p) { ForceForm = form };
+        // A forced form runs where it fits (every shape given for it here fits it; the gathered and direct ones need
+        // AVX-512, and fall back to the shifted form and to im2col without it).
+        var runs = layer.PlanFor(x).Form;
+        if (form == ConvolutionForm.Gathered)
+            Assert.Equal(Gemm.RowStartsDirect ? ConvolutionForm.Gathered : ConvolutionForm.Shifted, runs);
+        else if (form == ConvolutionForm.Direct)
+            Assert.Equal(DirectConvolution.Available ? ConvolutionForm.Direct : ConvolutionForm.Im2Col, runs);
+        else if (form is { } forced) Assert.Equal(forced, runs);
         var y = layer.Forward(x);
         var xd = TestUtil.ToDouble(x);
         var Wdd = TestUtil.ToDouble(W);
@@ -375,12 +374,11 @@ public class ConvolutionTests
             new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 2), TestUtil.Random<double>(rng, 3), stride: 2, pad: 1),
             new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 2), TestUtil.Random<double>(rng, 3), pad: 1)
             {
-                ForceShifted = true,
+                ForceForm = ConvolutionForm.Shifted,
             },
             new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 3, 3), TestUtil.Random<double>(rng, 3), pad: 1)
             {
-                ForceShifted = true,
-                ForceGathered = true,
+                ForceForm = ConvolutionForm.Gathered,
             },
             new Convolution<double>(TestUtil.Random<double>(rng, 3, 2, 2, 2), TestUtil.Random<double>(rng, 3), pad: 1),   // direct
             new MaxPooling<double>(2, 3, stride: 1, pad: 1),
@@ -404,10 +402,10 @@ public class ConvolutionTests
         var rng = new Random(11);
         var layer = new Convolution<double>(TestUtil.Random<double>(rng, 8, 8, 3, 3), TestUtil.Random<double>(rng, 8), pad: 1)
         {
-            ForceWinograd = true,
+            ForceForm = ConvolutionForm.Winograd,
         };
         var x = TestUtil.Random<double>(rng, 2, 8, 5, 3);
-        Assert.True(layer.RunsWinograd(x));
+        Assert.Equal(ConvolutionForm.Winograd, layer.PlanFor(x).Form);
         foreach (var r in GradientCheck.Layer(layer, x, 5, target: layer.Kind))
             Assert.True(r.MaxRelativeError < 1e-7, $"winograd {r.Parameter}: {r.MaxRelativeError:E2}");
     }
@@ -604,14 +602,16 @@ public class ConvNetTests
             foreach (bool? direct in new bool?[] { null, false })
                 foreach (bool fuse in new[] { true, false })
                 {
-                    var first = new Convolution<T>(1, 1, 3, 3, pad: 1, rng: new Rng(2)) { ForceDirect = direct };
-                    var second = new Convolution<T>(4, 1, 3, 3, pad: 1, rng: new Rng(3)) { ForceDirect = direct };
+                    // Direct where it fits, or the products over shifted planes.
+                    var form = direct is null ? ConvolutionForm.Direct : ConvolutionForm.Shifted;
+                    var first = new Convolution<T>(1, 1, 3, 3, pad: 1, rng: new Rng(2)) { ForceForm = form };
+                    var second = new Convolution<T>(4, 1, 3, 3, pad: 1, rng: new Rng(3)) { ForceForm = form };
                     var net = new Backprop.Networks.Sequential<T>([first, new Relu<T>(), second, new Relu<T>(),
                         new FullyConnected<T>(4 * 11 * 17, 3, rng: new Rng(4))], new Backprop.Losses.SoftmaxCrossEntropy<T>())
                     {
                         FuseRelu = fuse,
                     };
-                    Assert.Equal(direct is null && DirectConvolution.Available, second.RunsDirect(x));
+                    Assert.Equal(direct is null && DirectConvolution.Available, second.PlanFor(x).Form == ConvolutionForm.Direct);
                     List<T[]> got = [[net.ComputeLoss(x, t)], net.Backward(T.One).Span.ToArray()];
                     got.AddRange(net.Parameters.Select(q => q.Grad.Span.ToArray()));
                     runs.Add(got);

@@ -228,7 +228,7 @@ internal static class BenchCommand
                     {
                         double flops = 2.0 * output.Length * conv.W.Length / conv.W.Dim(0) * (needDx ? 3 : 2);
                         yield return new Record("convolution", "", 0, batch, 0, 0, (long)flops, med, min, max, flops / med / 1e9,
-                            Layer: what + $" {conv.W.Dim(2)}×{conv.W.Dim(3)} s{conv.Stride} p{conv.Pad}");
+                            Layer: what + $" {conv.W.Dim(2)}×{conv.W.Dim(3)} s{conv.Stride} p{conv.Pad}; {conv.PlanFor(layerInput)}");
                     }
                     else
                     {
