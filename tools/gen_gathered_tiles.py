@@ -8,6 +8,7 @@ tile's repeat its last row, and their sums are dropped; with accumulate, C's old
   python3 tools/gen_gathered_tiles.py
 """
 import pathlib
+import sys
 
 TILES = [(6, 4), (8, 2), (8, 1), (12, 1)]
 
@@ -65,10 +66,11 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 // The register tiles of Gemm.MultiplyGathered (Gemm.Gathered.cs).
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {{
 {body}
 }}
 '''
-out = pathlib.Path(__file__).resolve().parent.parent / "src/Backprop/Kernels/Gemm.GatheredTiles.Generated.cs"
+# The file to write: the committed one, or the path given (the tests compare the two).
+out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent / "src/Backprop/Kernels/Gemm.GatheredTiles.Generated.cs"
 out.write_text(src)

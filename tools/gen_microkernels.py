@@ -11,6 +11,7 @@ cost four rows of work instead of twelve. Each element is summed over k in the s
 results are bit-identical whichever kernel computes a tile.
 """
 import pathlib
+import sys
 
 # (name, vector, rows, vectors per row, MR of the packed A panel): the full tiles, then the 512-bit edge tiles.
 KERNELS = [("Kernel512", "Vector512", 12, 2, 12), ("Kernel256", "Vector256", 6, 2, 6),
@@ -72,5 +73,6 @@ internal static unsafe partial class MicroKernels
 {body}
 }}
 '''
-out = pathlib.Path(__file__).resolve().parent.parent / "src/Backprop/Kernels/MicroKernels.Generated.cs"
+# The file to write: the committed one, or the path given (the tests compare the two).
+out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent / "src/Backprop/Kernels/MicroKernels.Generated.cs"
 out.write_text(src)

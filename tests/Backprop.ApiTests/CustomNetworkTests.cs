@@ -10,65 +10,6 @@ using Backprop.Training;
 
 namespace Backprop.ApiTests;
 
-/// <summary>y = x·s, one learnable scale per feature: a layer of a user's own, written against the public API only.</summary>
-public sealed class Scale<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    private readonly Parameter<T> _s;
-    private Tensor<T>? _x;
-
-    public Scale(int features)
-    {
-        var s = Tensor<T>.Zeros(features);
-        s.Span.Fill(T.One);
-        _s = new Parameter<T>("s", s, Tensor<T>.Zeros(features), ParameterRole.Weight);
-        Hyperparameters = new Dictionary<string, object> { ["features"] = features };
-    }
-
-    public override string Kind => "scale";
-
-    public override IReadOnlyList<Parameter<T>> Parameters => [_s];
-
-    public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
-
-    public override Tensor<T> Forward(Tensor<T> x)
-    {
-        _x = x;
-        int F = _s.Value.Length, B = x.Dim(0);
-        var y = Tensor<T>.Zeros(B, F);
-        for (int i = 0; i < B; i++)
-            for (int j = 0; j < F; j++) y.Span[i * F + j] = x.Span[i * F + j] * _s.Value.Span[j];
-        return y;
-    }
-
-    public override Tensor<T> Backward(Tensor<T> dout)
-    {
-        var x = RequireForward(_x);
-        int F = _s.Value.Length, B = x.Dim(0);
-        var dx = Tensor<T>.Zeros(B, F);
-        _s.Grad.Span.Clear();
-        for (int i = 0; i < B; i++)
-            for (int j = 0; j < F; j++)
-            {
-                dx.Span[i * F + j] = dout.Span[i * F + j] * _s.Value.Span[j];      // dx = dout·s
-                _s.Grad.Span[j] += dout.Span[i * F + j] * x.Span[i * F + j];      // ds = Σ_batch dout·x
-            }
-        return dx;
-    }
-}
-
-/// <summary>The registry entry that lets networks holding a <see cref="Scale{T}"/> save and load.</summary>
-public sealed class ScaleKind() : LayerKind("scale", "y = x·s per feature", typeof(Scale<>))
-{
-    private static readonly Lazy<bool> Registered = new(() => { Kinds.Register(new ScaleKind()); return true; });
-
-    public static void EnsureRegistered() => _ = Registered.Value;
-
-    public override IReadOnlyList<Hyperparameter> Hyperparameters =>
-        [new("features", HyperparameterType.Integer, null, "the features scaled") { Min = 1 }];
-
-    public override Layer<T> Create<T>(LayerConfig config) => new Scale<T>(config.Int("features"));
-}
-
 public class CustomNetworkTests
 {
     private static string Temp() => Path.Combine(Path.GetTempPath(), $"bp-api-{Guid.NewGuid():N}.safetensors");
@@ -247,44 +188,5 @@ public class CustomNetworkTests
             Assert.Equal(net.Predict(x).Probabilities.Span.ToArray(), loaded.Predict(x).Probabilities.Span.ToArray());
         }
         finally { File.Delete(path); }
-    }
-}
-
-public class ReadmeExampleTests
-{
-    [Fact]
-    public void The_readme_library_example_runs()
-    {
-        string dir = Directory.CreateTempSubdirectory("bp-readme-lib-").FullName;
-        string model = Path.Combine(dir, "spiral.safetensors"), run = Path.Combine(dir, "spiral-run.safetensors");
-        try
-        {
-            // As in README.md, section Library (paths in a temporary folder).
-            var W = new Tensor<double>([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 2, 3);
-            var b = new Tensor<double>([0.1, 0.2, 0.3], 3);
-            var fc = new FullyConnected<double>(W, b);
-            var y = fc.Forward(new Tensor<double>([1, 2, 3, 4], 2, 2));
-            var dx = fc.Backward(new Tensor<double>([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 2, 3));
-            Assert.Equal(1.0, y[0, 0], 12);
-            Assert.Equal(0.14, dx[0, 0], 12);
-
-            var net = new Sequential<float>(
-                [new FullyConnected<float>(2, 64, rng: new Rng(1)), new Relu<float>(), new FullyConnected<float>(64, 3, rng: new Rng(2))],
-                new SoftmaxCrossEntropy<float>());
-            var trainer = new Trainer<float>(net, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
-                new TrainerOptions { Batch = 30, Seed = 0 });
-            var spiral = Datasets.Spiral(300, 3, seed: 0);
-            for (int epoch = 0; epoch < 50; epoch++) trainer.RunEpoch(spiral, validation: null);
-            Assert.True(trainer.History[^1].TrainAccuracy > 0.9, $"spiral accuracy {trainer.History[^1].TrainAccuracy}");
-
-            net.Save(model);
-            var loaded = Sequential<float>.Load(model);
-            var p = loaded.Predict(new Tensor<float>([0.1f, 0.2f], 1, 2));
-            Assert.Equal(net.Predict(new Tensor<float>([0.1f, 0.2f], 1, 2)).Classes, p.Classes);
-            trainer.SaveCheckpoint(run);
-            var resumed = Trainer<float>.LoadCheckpoint(run);
-            Assert.Equal(50, resumed.Epoch);
-        }
-        finally { Directory.Delete(dir, true); }
     }
 }

@@ -53,27 +53,3 @@ public class ArchitectureTests
         Assert.False(result.IsSuccessful);
     }
 }
-
-/// <summary>What .editorconfig says and dotnet format does not check: no source line longer than 140 characters.</summary>
-public class StyleTests
-{
-    [Fact]
-    public void No_source_line_is_longer_than_140_characters()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Backprop.slnx"))) root = root.Parent;
-        Assert.NotNull(root);
-        var longLines = new List<string>();
-        foreach (var dir in new[] { "src", "tests", "bench" })
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(root.FullName, dir), "*.cs", SearchOption.AllDirectories))
-            {
-                string rel = Path.GetRelativePath(root.FullName, file);
-                if (rel.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") ||
-                    rel.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")) continue;
-                var lines = File.ReadAllLines(file);
-                for (int i = 0; i < lines.Length; i++)
-                    if (lines[i].Length > 140) longLines.Add($"{rel}:{i + 1} ({lines[i].Length})");
-            }
-        Assert.True(longLines.Count == 0, "lines over 140 characters: " + string.Join(", ", longLines.Take(20)));
-    }
-}
