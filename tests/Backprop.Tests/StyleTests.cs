@@ -43,4 +43,15 @@ public class StyleTests
             }
         Assert.True(wrong.Count == 0, "files with other than one public class of their name: " + string.Join("; ", wrong));
     }
+
+    [Fact]
+    public void Layers_hold_no_intrinsics_their_kernels_do()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Backprop.slnx"))) root = root.Parent;
+        Assert.NotNull(root);
+        var layers = Directory.EnumerateFiles(Path.Combine(root.FullName, "src", "Backprop", "Layers"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => File.ReadAllText(f).Contains("System.Runtime.Intrinsics")).Select(Path.GetFileName).ToList();
+        Assert.True(layers.Count == 0, "layers with intrinsics (move them to src/Backprop/Kernels): " + string.Join(", ", layers));
+    }
 }

@@ -1,6 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Backprop.Kernels;
 
 namespace Backprop.Layers;
@@ -30,14 +28,14 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
         {
             fixed (T* px = x, py = y)
             fixed (byte* pw = _winners)
-                PoolPairs((float*)px - x0, (float*)py, pw, nc0, nc1, H, W, OH, OW);
+                MaxPoolPairs.Pool((float*)px - x0, (float*)py, pw, nc0, nc1, H, W, OH, OW);
             return;
         }
-        if (Pad == 0 && typeof(T) == typeof(float) && Avx2.IsSupported)
+        if (Pad == 0 && typeof(T) == typeof(float) && MaxPoolGathered.Available)
         {
             fixed (T* px = x, py = y)
-            fixed (int* pa = _argmax)
-                PoolGathered((float*)px - x0, (float*)py, pa, nc0, nc1, H, W, OH, OW);
+            fixed (int* pa = _argmax, po = Offsets(OH, OW, W))
+                MaxPoolGathered.Pool((float*)px - x0, (float*)py, pa, nc0, nc1, H, W, OH, OW, PoolH, PoolW, po);
             return;
         }
         if (Pad == 0)
@@ -92,47 +90,6 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
                 }
     }
 
-    // Eight outputs at a time (float32, AVX2): each window cell gathered for eight windows, compared and blended with its
-    // index. The same comparisons in the same order as the loop above (strict >, row-major), so the same results.
-    private unsafe void PoolGathered(float* x, float* y, int* argmax, int nc0, int nc1, int H, int W, int OH, int OW)
-    {
-        int P = OH * OW;
-        var offsets = Offsets(OH, OW, W);
-        float* tail = stackalloc float[8];
-        int* tailAt = stackalloc int[8];
-        fixed (int* po = offsets)
-            for (int nc = nc0; nc < nc1; nc++)
-            {
-                var plane = Vector256.Create(nc * H * W);
-                float* yp = y + (long)nc * P;
-                int* ap = argmax + (long)nc * P;
-                for (int o = 0; o < P; o += 8)
-                {
-                    var first = Vector256.Load(po + o) + plane;
-                    var best = Avx2.GatherVector256(x, first, 4);
-                    var at = first;
-                    for (int i = 0; i < PoolH; i++)
-                        for (int j = i == 0 ? 1 : 0; j < PoolW; j++)
-                        {
-                            var idx = first + Vector256.Create(i * W + j);
-                            var v = Avx2.GatherVector256(x, idx, 4);
-                            var gt = Avx.Compare(v, best, FloatComparisonMode.OrderedGreaterThanNonSignaling);
-                            best = Avx.BlendVariable(best, v, gt);
-                            at = Avx.BlendVariable(at.AsSingle(), idx.AsSingle(), gt).AsInt32();
-                        }
-                    if (o + 8 <= P)
-                    {
-                        best.Store(yp + o);
-                        at.Store(ap + o);
-                        continue;
-                    }
-                    best.Store(tail);
-                    at.Store(tailAt);
-                    for (int l = 0; o + l < P; l++) { yp[o + l] = tail[l]; ap[o + l] = tailAt[l]; }
-                }
-            }
-    }
-
     private int[] _offsets = [];
     private (int OH, int OW, int W) _offsetsFor;
 
@@ -160,7 +117,7 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
             // The kernel indexes whole tensors by plane: the spans' pointers moved back to where plane 0 would be.
             fixed (T* pd = dout, px = dx)
             fixed (byte* pw = _winners)
-                UnpoolPairs((float*)pd - (long)nc0 * OH * OW, (float*)px - (long)nc0 * H * W, pw, nc0, nc1, H, W, OH, OW);
+                MaxPoolPairs.Unpool((float*)pd - (long)nc0 * OH * OW, (float*)px - (long)nc0 * H * W, pw, nc0, nc1, H, W, OH, OW);
             return;
         }
         dx.Clear();
