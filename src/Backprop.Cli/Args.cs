@@ -5,57 +5,21 @@ using Backprop.IO;
 namespace Backprop.Cli;
 
 /// <summary>
-/// A command's arguments after System.CommandLine has parsed them (<see cref="CommandLine"/>): positionals, <c>--flag</c>
-/// and <c>--name value</c>, with typed getters whose messages name the option.
+/// A command's arguments as System.CommandLine parsed them (<see cref="CommandLine"/>), once: the options given, by name, and
+/// the positionals, with typed getters whose messages name the option. There is no second parser.
 /// </summary>
 internal sealed class Args
 {
-    private readonly Dictionary<string, string?> _options = new();
-    private readonly HashSet<string> _used = new();
+    private readonly Dictionary<string, string?> _options;
 
-    public List<string> Positionals { get; } = new();
-
-    /// <summary>The arguments of a command, read with the options its <see cref="CommandLine.Spec"/> declares.</summary>
-    public static Args For(string command, IEnumerable<string> argv)
+    /// <summary>The options given (a flag's value null) and the positionals, in order.</summary>
+    public Args(IReadOnlyDictionary<string, string?> options, IEnumerable<string> positionals)
     {
-        var spec = CommandLine.Specs().First(s => s.Name == command);
-        return new Args(argv, spec.Options.Where(o => o.IsFlag).Select(o => o.Name).ToHashSet(),
-            spec.Options.Where(o => !o.IsFlag).Select(o => o.Name).ToHashSet());
+        _options = new Dictionary<string, string?>(options);
+        Positionals = [.. positionals];
     }
 
-    public Args(IEnumerable<string> args, IReadOnlySet<string> flags, IReadOnlySet<string> valued)
-    {
-        var list = args.ToList();
-        for (int i = 0; i < list.Count; i++)
-        {
-            string a = list[i];
-            if (a == "--") { Positionals.AddRange(list.Skip(i + 1)); break; }
-            if (!a.StartsWith("--") || a == "-") { Positionals.Add(a); continue; }
-            string name = a[2..], value = "";
-            bool hasValue = false;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; hasValue = true; }
-            if (flags.Contains(name))
-            {
-                if (hasValue) throw new InvalidInputException($"option --{name} takes no value");
-                _options[name] = null;
-            }
-            else if (valued.Contains(name))
-            {
-                if (!hasValue)
-                {
-                    if (i + 1 >= list.Count) throw new InvalidInputException($"option --{name} needs a value");
-                    value = list[++i];
-                }
-                _options[name] = value;
-            }
-            else
-            {
-                var known = flags.Concat(valued).Select(o => "--" + o).OrderBy(o => o);
-                throw new InvalidInputException($"unknown option --{name}; this command takes {string.Join(", ", known)}");
-            }
-        }
-    }
+    public List<string> Positionals { get; }
 
     public bool Flag(string name) => _options.ContainsKey(name);
 

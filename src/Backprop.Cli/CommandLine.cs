@@ -9,8 +9,8 @@ namespace Backprop.Cli;
 /// <summary>
 /// The commands, their arguments and options, as System.CommandLine parses them: <c>-h/--help</c> on every command with
 /// each option's meaning, default and allowed values (the kinds from the registry), <c>--version</c>, suggestions for
-/// misspelt commands and options, and shell completion. A command's action receives its arguments in one normal form
-/// (<c>--name value</c>, then the positionals) and checks their values in the command's own terms.
+/// misspelt commands and options, and shell completion. A command's action receives the parsed values once, as
+/// <see cref="Args"/>, and checks them in the command's own terms.
 /// </summary>
 internal static class CommandLine
 {
@@ -22,7 +22,7 @@ internal static class CommandLine
 
     /// <summary>One command: name, summary, positionals, options, examples, and what runs it.</summary>
     internal sealed record Spec(string Name, string Summary, string[] Positionals, Opt[] Options, string[] Examples,
-        Func<string[], TextWriter, TextWriter, (string Text, int Code)> Run);
+        Func<Args, TextWriter, TextWriter, (string Text, int Code)> Run);
 
     private static string Kinds_ => string.Join(", ", Kinds.Names);
     private static string Activations => string.Join(", ", Kinds.Activations.Select(k => k.Name));
@@ -178,27 +178,18 @@ internal static class CommandLine
             }
             cmd.SetAction(result =>
             {
-                // The parsed values in one normal form for the command, which checks them in its own terms.
-                var argv = new List<string>();
+                // The parsed values, once, for the command, which checks them in its own terms.
+                var given = new Dictionary<string, string?>();
                 foreach (var (o, option) in options)
                 {
-                    if (result.GetResult(option) is not { Implicit: false } r) continue;
-                    if (o.IsFlag)
-                    {
-                        if (result.GetValue((Option<bool>)option)) argv.Add("--" + o.Name);
-                    }
-                    else
-                    {
-                        argv.Add("--" + o.Name);
-                        argv.Add(result.GetValue((Option<string>)option) ?? "");
-                    }
+                    if (result.GetResult(option) is not { Implicit: false }) continue;
+                    if (!o.IsFlag) given[o.Name] = result.GetValue((Option<string>)option) ?? "";
+                    else if (result.GetValue((Option<bool>)option)) given[o.Name] = null;
                 }
                 var positionals = args.Select(a => result.GetValue(a)).Where(v => v is not null).Select(v => v!).ToList();
                 if (positionals.FirstOrDefault(v => v.Length > 1 && v[0] == '-' && !char.IsDigit(v[1])) is { } stray)
                     throw new InvalidInputException(UnknownOption(spec.Name, stray, spec.Options.Select(o => "--" + o.Name)));
-                if (positionals.Count > 0) argv.Add("--");
-                argv.AddRange(positionals);
-                var (text, code) = spec.Run(argv.ToArray(), stdout, stderr);
+                var (text, code) = spec.Run(new Args(given, positionals), stdout, stderr);
                 stdout.Write(text);
                 stdout.Flush();
                 exit(code);

@@ -29,9 +29,8 @@ internal static class BenchCommand
         string? Optimizer = null, int Epochs = 0, double FirstS = 0, double Accuracy = 0, double PeakGflops = 0, string? Plan = null,
         string? Layer = null);
 
-    public static string Run(string[] argv, TextWriter live)
+    public static string Run(Args args, TextWriter live)
     {
-        var args = Args.For("bench", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "convnet", "training");

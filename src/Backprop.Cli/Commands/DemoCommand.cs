@@ -25,9 +25,8 @@ internal static class DemoCommand
         [0.4, 0.5, 0.6]]
         """;
 
-    public static (string Text, int ExitCode) Run(string[] argv, TextWriter live)
+    public static (string Text, int ExitCode) Run(Args args, TextWriter live)
     {
-        var args = Args.For("demo", argv);
         string plot = args.Value("plot") ?? "demo-curves.png";
         string regions = Path.ChangeExtension(plot, null) + "-regions.png";
         foreach (var file in new[] { plot, regions }) OutputFiles.Check("plot", file);

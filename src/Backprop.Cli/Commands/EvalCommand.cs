@@ -18,9 +18,8 @@ internal static class EvalCommand
     public const string PredictUsage =
         "backprop predict --model FILE [INPUT] [--json]  (INPUT: 'x:' followed by a (B, D) array, or JSON {\"x\": ...})";
 
-    public static string Eval(string[] argv)
+    public static string Eval(Args args)
     {
-        var args = Args.For("eval", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"eval: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {EvalUsage}");
         string model = args.Value("model") ?? throw new InvalidInputException($"eval: --model FILE is required; usage: {EvalUsage}");
@@ -81,9 +80,8 @@ internal static class EvalCommand
         return sb.ToString();
     }
 
-    public static string Predict(string[] argv)
+    public static string Predict(Args args)
     {
-        var args = Args.For("predict", argv);
         string model = args.Value("model") ?? throw new InvalidInputException($"predict: --model FILE is required; usage: {PredictUsage}");
         var contents = ModelFile.Read(model);
         string text = args.ReadInput(0);

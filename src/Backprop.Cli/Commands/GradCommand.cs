@@ -13,9 +13,8 @@ internal static class GradCommand
 {
     public const string Usage = "backprop grad [FILE] [--json] [--dtype float64|float32]";
 
-    public static string Run(string[] argv)
+    public static string Run(Args args)
     {
-        var args = Args.For("grad", argv);
         string dtype = args.Choice("dtype", "float64", "float64", "float32");
         string text = args.ReadInput(0);
         using var doc = JsonInput.ParseDocument(text);

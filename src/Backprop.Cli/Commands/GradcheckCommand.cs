@@ -10,9 +10,8 @@ internal static class GradcheckCommand
 {
     public const string Usage = "backprop gradcheck [--seed N] [--json]";
 
-    public static (string Text, int ExitCode) Run(string[] argv)
+    public static (string Text, int ExitCode) Run(Args args)
     {
-        var args = Args.For("gradcheck", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"gradcheck: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         var results = GradientCheckSuite.Run(args.Int("seed", 0, 0));

@@ -20,9 +20,8 @@ internal static partial class GradeCommand
     [GeneratedRegex(@"^[ \t]*class[ \t]+(\w+)", RegexOptions.Multiline)]
     private static partial Regex ClassLine();
 
-    public static (string Text, int Code) Run(string[] argv)
+    public static (string Text, int Code) Run(Args args)
     {
-        var args = Args.For("grade", argv);
         if (args.Positionals.Count != 1) throw new InvalidInputException($"grade: give one file to grade; usage: {Usage}");
         string file = args.Positionals[0];
         if (!File.Exists(file)) throw new InvalidInputException($"grade: {file} does not exist");

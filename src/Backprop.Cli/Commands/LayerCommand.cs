@@ -11,9 +11,8 @@ internal static class LayerCommand
 {
     public const string Usage = "backprop layer KIND [FILE] [--json] [--dtype float64|float32]";
 
-    public static string Run(string[] argv)
+    public static string Run(Args args)
     {
-        var args = Args.For("layer", argv);
         if (args.Positionals.Count == 0) throw new InvalidInputException($"layer: missing KIND; usage: {Usage}; KIND is one " +
             $"of {string.Join(", ", Kinds.Names)}");
         string kind = Kinds.Canonical(args.Positionals[0]);

@@ -10,9 +10,8 @@ internal static class OnnxCommand
     public const string ExportUsage = "backprop export --model FILE --onnx FILE.onnx [--probabilities] [--opset N]";
     public const string ImportUsage = "backprop import --onnx FILE.onnx --out FILE.safetensors";
 
-    public static string Export(string[] argv)
+    public static string Export(Args args)
     {
-        var args = Args.For("export", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"export: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {ExportUsage}");
         string model = args.Value("model") ?? throw new InvalidInputException($"export: --model FILE is required; usage: {ExportUsage}");
@@ -34,9 +33,8 @@ internal static class OnnxCommand
             (options.Probabilities ? " and probabilities" : "") + "\n";
     }
 
-    public static string Import(string[] argv)
+    public static string Import(Args args)
     {
-        var args = Args.For("import", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"import: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {ImportUsage}");
         string onnx = args.Value("onnx") ?? throw new InvalidInputException($"import: --onnx FILE is required; usage: {ImportUsage}");

@@ -21,9 +21,8 @@ internal static class TrainCommand
         "[--dropout P] [--batch-norm] [--batch N] [--epochs N] [--seed N] [--threads N] [--dtype float32|float64] [--validation F] " +
         "[--out model.safetensors] [--plot curves.png] [--regions regions.png] [--resume checkpoint.safetensors] [--json]";
 
-    public static int Run(string[] argv, TextWriter stdout, TextWriter? stderr = null)
+    public static int Run(Args args, TextWriter stdout, TextWriter? stderr = null)
     {
-        var args = Args.For("train", argv);
         if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
