@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Backprop.Cli.Commands;
+using Backprop.Cli.Support;
 using Backprop.Data;
 using Backprop.Models;
 using Backprop.Optimizers;

@@ -1,6 +1,7 @@
 using System.Text;
 using Backprop;
 using Backprop.Cli.Commands;
+using Backprop.Cli.Support;
 
 namespace Backprop.Cli;
 

@@ -44,12 +44,36 @@ public class ArchitectureTests
             $"{ns} uses a namespace it must not: {string.Join(", ", result.FailingTypes?.Select(t => t.FullName) ?? [])}");
     }
 
+    // The command line's namespaces, one way too: the entry (Program, CommandLine) ← the commands ← the grader ← support
+    // (Args, JSON, output, plots), with no cycle between them.
+    public static TheoryData<string, string[]> CliRules() => new()
+    {
+        { "Backprop.Cli.Support", ["Backprop.Cli.Commands", "Backprop.Cli.Grading", "Backprop.Cli.CommandLine", "Backprop.Cli.Program"] },
+        { "Backprop.Cli.Grading", ["Backprop.Cli.Commands", "Backprop.Cli.CommandLine", "Backprop.Cli.Program"] },
+        { "Backprop.Cli.Commands", ["Backprop.Cli.CommandLine", "Backprop.Cli.Program"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(CliRules))]
+    public void The_command_lines_namespaces_depend_one_way(string ns, string[] forbidden)
+    {
+        var types = Types.InAssembly(typeof(Backprop.Cli.Program).Assembly).That().ResideInNamespaceMatching($"^{ns.Replace(".", "\\.")}$");
+        Assert.NotEmpty(types.GetTypes());
+        var result = types.ShouldNot().HaveDependencyOnAny(forbidden).GetResult();
+        Assert.True(result.IsSuccessful,
+            $"{ns} uses a namespace it must not: {string.Join(", ", result.FailingTypes?.Select(t => t.FullName) ?? [])}");
+    }
+
     [Fact]
     public void The_rule_catches_a_dependency()
     {
         // Training uses Models: the same check must fail when that is forbidden, or the rules above prove nothing.
         var result = Types.InAssembly(typeof(Tensor<>).Assembly).That().ResideInNamespaceMatching("^Backprop\\.Training$")
             .ShouldNot().HaveDependencyOnAny("Backprop.Models").GetResult();
+        Assert.False(result.IsSuccessful);
+        // The commands use the support types: forbidding that must fail too.
+        result = Types.InAssembly(typeof(Backprop.Cli.Program).Assembly).That().ResideInNamespaceMatching("^Backprop\\.Cli\\.Commands$")
+            .ShouldNot().HaveDependencyOnAny("Backprop.Cli.Support").GetResult();
         Assert.False(result.IsSuccessful);
     }
 }

@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.Kernels;
 using Backprop.Layers;
 
@@ -385,7 +386,7 @@ internal static class BenchCommand
     private static string Json(List<Record> records)
     {
         string processor = Processor.Describe();
-        string json = Cli.Json.Render(w =>
+        string json = Support.Json.Render(w =>
         {
             w.WriteStartArray();
             foreach (var r in records)

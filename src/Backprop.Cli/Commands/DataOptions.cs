@@ -1,4 +1,5 @@
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.Data;
 
 namespace Backprop.Cli.Commands;

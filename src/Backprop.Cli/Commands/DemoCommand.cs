@@ -1,5 +1,6 @@
 using System.Text;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.Gradients;
 using Backprop.IO;
 using Backprop.Layers;

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.Models;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.IO;
 using Backprop.Layers;
 using Backprop.Models;

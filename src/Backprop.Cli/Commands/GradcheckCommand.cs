@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.Gradients;
 
 namespace Backprop.Cli.Commands;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Backprop;
 using Backprop.Cli.Grading;
+using Backprop.Cli.Support;
 
 namespace Backprop.Cli.Commands;
 
@@ -176,7 +177,7 @@ internal static partial class GradeCommand
 
     private static string Json(string file, string className, string layer, int seed, List<Verdict> verdicts, PythonRun run)
     {
-        string json = Cli.Json.Render(w =>
+        string json = Support.Json.Render(w =>
         {
             w.WriteStartObject();
             w.WriteString("file", file);

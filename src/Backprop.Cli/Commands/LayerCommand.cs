@@ -1,5 +1,6 @@
 using System.Numerics;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.IO;
 using Backprop.Layers;
 using Backprop.Models;

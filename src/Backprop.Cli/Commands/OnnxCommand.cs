@@ -1,4 +1,5 @@
 using System.Numerics;
+using Backprop.Cli.Support;
 using Backprop.Models;
 using Backprop.Networks;
 

@@ -3,6 +3,7 @@ using System.Runtime.Loader;
 using System.Text;
 using System.Text.Json;
 using Backprop;
+using Backprop.Cli.Support;
 using Backprop.Layers;
 
 namespace Backprop.Cli.Grading;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Backprop.Cli.Support;
 
 namespace Backprop.Cli.Grading;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Backprop;
+using Backprop.Cli.Support;
 
 namespace Backprop.Cli.Grading;
 

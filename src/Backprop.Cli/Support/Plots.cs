@@ -2,7 +2,7 @@ using Backprop.Data;
 using Backprop.Networks;
 using Backprop.Training;
 
-namespace Backprop.Cli;
+namespace Backprop.Cli.Support;
 
 /// <summary>PNG plots: training curves and, for 2-D data, the learned decision regions.</summary>
 internal static class Plots

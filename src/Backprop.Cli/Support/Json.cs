@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Backprop.Cli;
+namespace Backprop.Cli.Support;
 
 /// <summary>
 /// The one JSON writer behind every <c>--json</c> output and every request the grader sends: the same writer

@@ -1,4 +1,4 @@
-namespace Backprop.Cli;
+namespace Backprop.Cli.Support;
 
 /// <summary>
 /// Checks a file a command will write (a model, a plot) before any work starts, so that a bad path fails at once with

@@ -2,7 +2,7 @@ using System.Globalization;
 using Backprop;
 using Backprop.IO;
 
-namespace Backprop.Cli;
+namespace Backprop.Cli.Support;
 
 /// <summary>
 /// A command's arguments as System.CommandLine parsed them (<see cref="CommandLine"/>), once: the options given, by name, and

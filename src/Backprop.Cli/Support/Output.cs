@@ -4,7 +4,7 @@ using System.Text.Json;
 using Backprop;
 using Backprop.IO;
 
-namespace Backprop.Cli;
+namespace Backprop.Cli.Support;
 
 /// <summary>Collects named results, then writes them as numpy-style text or as one JSON object.</summary>
 internal sealed class Output
