@@ -8,20 +8,13 @@ namespace Backprop.Tests;
 /// </summary>
 public class GeneratedKernelTests
 {
-    private static string Root()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Backprop.slnx"))) return dir.FullName;
-        throw new DirectoryNotFoundException("the repository above the test folder");
-    }
-
     [SkippableTheory]
     [InlineData("tools/gen_microkernels.py", "src/Backprop/Kernels/MicroKernels.Generated.cs")]
     [InlineData("tools/gen_gathered_tiles.py", "src/Backprop/Kernels/Gemm.GatheredTiles.Generated.cs")]
     public void Each_generated_kernel_is_what_its_script_writes(string script, string generated)
     {
         Skip.IfNot(File.Exists("/usr/bin/python3"), "the generators need Debian's python3");
-        string root = Root(), output = Path.Combine(Path.GetTempPath(), $"bp-gen-{Guid.NewGuid():N}.cs");
+        string root = TestUtil.Root(), output = Path.Combine(Path.GetTempPath(), $"bp-gen-{Guid.NewGuid():N}.cs");
         try
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, UseShellExecute = false };

@@ -15,7 +15,9 @@ namespace Backprop.Tests;
 /// </summary>
 public class HostileInputTests
 {
-    private static void Refused((int Code, string Out, string Err) r, string part, int code = 2)
+    /// <summary>Bad input kept its contract: one line on standard error naming <paramref name="part"/>, nothing on standard
+    /// output, no stack trace, exit code <paramref name="code"/>.</summary>
+    internal static void Refused((int Code, string Out, string Err) r, string part, int code = 2)
     {
         Assert.True(r.Code == code, $"exit {r.Code}, expected {code}: {r.Err}");
         Assert.Equal("", r.Out);

@@ -8,9 +8,7 @@ public class StyleTests
     [Fact]
     public void No_source_line_is_longer_than_140_characters()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Backprop.slnx"))) root = root.Parent;
-        Assert.NotNull(root);
+        var root = new DirectoryInfo(TestUtil.Root());
         var longLines = new List<string>();
         foreach (var dir in new[] { "src", "tests", "bench" })
             foreach (var file in Directory.EnumerateFiles(Path.Combine(root.FullName, dir), "*.cs", SearchOption.AllDirectories))
@@ -28,9 +26,7 @@ public class StyleTests
     [Fact]
     public void Each_test_file_holds_one_public_class_named_as_the_file()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Backprop.slnx"))) root = root.Parent;
-        Assert.NotNull(root);
+        var root = new DirectoryInfo(TestUtil.Root());
         var declaration = new System.Text.RegularExpressions.Regex(@"^public\s+(?:(?:sealed|static|abstract|partial)\s+)*class\s+(\w+)",
             System.Text.RegularExpressions.RegexOptions.Multiline);
         var wrong = new List<string>();
@@ -47,9 +43,7 @@ public class StyleTests
     [Fact]
     public void Layers_hold_no_intrinsics_their_kernels_do()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Backprop.slnx"))) root = root.Parent;
-        Assert.NotNull(root);
+        var root = new DirectoryInfo(TestUtil.Root());
         var layers = Directory.EnumerateFiles(Path.Combine(root.FullName, "src", "Backprop", "Layers"), "*.cs", SearchOption.AllDirectories)
             .Where(f => File.ReadAllText(f).Contains("System.Runtime.Intrinsics")).Select(Path.GetFileName).ToList();
         Assert.True(layers.Count == 0, "layers with intrinsics (move them to src/Backprop/Kernels): " + string.Join(", ", layers));

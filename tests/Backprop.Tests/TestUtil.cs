@@ -42,6 +42,14 @@ internal static class TestUtil
         }
     }
 
+    /// <summary>The repository's folder (the one with Backprop.slnx above the test binaries).</summary>
+    public static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Backprop.slnx"))) return dir.FullName;
+        throw new DirectoryNotFoundException("the repository above the test folder");
+    }
+
     public static (int Code, string Out, string Err) Cli(string stdin, params string[] args)
     {
         var oldIn = Console.In;
