@@ -12,6 +12,7 @@ namespace Backprop.Layers;
 /// statistics. Backward in training: dβ = Σ dout, dγ = Σ dout·x̂, dx = (γ/√(σ² + ε))·(dout − mean(dout) − x̂·mean(dout·x̂)).
 /// Trailing axes of x are flattened into features.
 /// </remarks>
+[LayerKind("batch_norm")]
 public sealed class BatchNormalization<T> : BatchNormalizationBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _xhat, _y, _dx, _tmp;
@@ -26,9 +27,6 @@ public sealed class BatchNormalization<T> : BatchNormalizationBase<T> where T : 
         _sumD = Tensor<T>.Zeros(features);
         _sumDX = Tensor<T>.Zeros(features);
     }
-
-    /// <inheritdoc/>
-    public override string Kind => "batch_norm";
 
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> x)

@@ -14,6 +14,7 @@ namespace Backprop.Layers;
 /// inference uses the running statistics. Backward in training, with M = N·H·W values per channel: dβ = Σ dout,
 /// dγ = Σ dout·x̂, dx = (γ/√(σ² + ε))·(dout − dβ/M − x̂·dγ/M).
 /// </remarks>
+[LayerKind("batch_norm_2d")]
 public sealed class BatchNormalization2d<T> : BatchNormalizationBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _xhat, _y, _dx;
@@ -25,9 +26,6 @@ public sealed class BatchNormalization2d<T> : BatchNormalizationBase<T> where T 
     {
         _invStd = new T[channels];
     }
-
-    /// <inheritdoc/>
-    public override string Kind => "batch_norm_2d";
 
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> x)

@@ -26,6 +26,7 @@ namespace Backprop.Layers;
 /// Which form runs, and how the batch is cut into chunks, is one <see cref="ConvolutionPlan"/>, chosen once per pass; each
 /// form is one object in a file of its own (Convolution.Im2Col.cs, .Shifted.cs, .Direct.cs, .Winograd.cs).
 /// </remarks>
+[LayerKind("convolution")]
 public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
@@ -80,9 +81,6 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
                 $"not {fn}, {c}, {fh}×{fw}");
         return Tensor<T>.Zeros(fn, c, fh, fw);
     }
-
-    /// <inheritdoc/>
-    public override string Kind => "convolution";
 
 #pragma warning disable IDE1006 // the textbook's names
     /// <summary>The filters, (FN, C, FH, FW).</summary>

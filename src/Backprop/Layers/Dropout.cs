@@ -6,6 +6,7 @@ namespace Backprop.Layers;
 /// Inverted dropout: in training, each element is kept with probability 1 − p and scaled by 1/(1 − p), so the
 /// expected output equals the input and inference is the identity. dx = dout·mask.
 /// </summary>
+[LayerKind("dropout")]
 public sealed class Dropout<T> : Layer<T>, IStochasticLayer where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _mask, _y, _dx, _x;
@@ -28,9 +29,6 @@ public sealed class Dropout<T> : Layer<T>, IStochasticLayer where T : unmanaged,
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
-
-    /// <inheritdoc/>
-    public override string Kind => "dropout";
 
     /// <summary>The drop probability.</summary>
     public double P { get; }

@@ -12,6 +12,7 @@ namespace Backprop.Layers;
 /// y is (B, M). Backward: dx = dout·Wᵀ reshaped to x's shape, dW = xᵀ·dout, db = Σ_batch dout.
 /// Each backward pass overwrites dW and db.
 /// </remarks>
+[LayerKind("fully_connected")]
 public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _y, _dx, _scaled;
@@ -55,9 +56,6 @@ public sealed class FullyConnected<T> : Layer<T>, ISgdFusable<T> where T : unman
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, object> Hyperparameters { get; }
-
-    /// <inheritdoc/>
-    public override string Kind => "fully_connected";
 
 #pragma warning disable IDE1006 // the textbook's names
     /// <summary>The weights, N×M.</summary>

@@ -78,8 +78,11 @@ public interface IStochasticLayer
 /// </remarks>
 public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>The kind's name as the command line spells it, e.g. <c>fully_connected</c>.</summary>
-    public abstract string Kind { get; }
+    /// <summary>
+    /// The kind's name as the command line spells it, e.g. <c>fully_connected</c>: the class's <see cref="LayerKindAttribute"/>
+    /// (where the name is written once, for the layer and its registry entry alike), else the class's name in lower case.
+    /// </summary>
+    public virtual string Kind => LayerKindAttribute.NameOf(GetType());
 
     /// <summary>True while training (dropout drops, batch normalization uses batch statistics).</summary>
     public bool Training { get; set; } = true;
@@ -235,5 +238,30 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
             else layer.Derive(new ReadOnlySpan<T>(_x + lo, len), new ReadOnlySpan<T>(_y + lo, len), new ReadOnlySpan<T>(_dout + lo, len),
                 new Span<T>(_dst + lo, len));
         }
+    }
+}
+
+/// <summary>
+/// The kind name of a layer class, as files and the command line spell it (lower case, underscores). Written once, on the
+/// class: the layer's <see cref="Layer{T}.Kind"/> and its registry entry both read it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class LayerKindAttribute(string name) : Attribute
+{
+    /// <summary>The kind name.</summary>
+    public string Name { get; } = name;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, string> Names = new();
+
+    /// <summary>The kind name of a layer class (a constructed generic type or its definition).</summary>
+    public static string NameOf(Type layerType)
+    {
+        ArgumentNullException.ThrowIfNull(layerType);
+        return Names.GetOrAdd(layerType, t =>
+        {
+            var d = t.IsGenericType ? t.GetGenericTypeDefinition() : t;
+            return d.GetCustomAttributes(typeof(LayerKindAttribute), inherit: false) is [LayerKindAttribute a, ..] ? a.Name
+                : d.Name.Split('`')[0].ToLowerInvariant();
+        });
     }
 }

@@ -8,13 +8,11 @@ namespace Backprop.Layers;
 /// Padded cells are −∞ and never win (as PyTorch and ONNX, not the textbook's zeros); ties go to the first maximum in
 /// row-major order of the window, and only it receives the gradient. OH = (H + 2·pad − pool_h)/stride + 1 (floor).
 /// </summary>
+[LayerKind("max_pooling")]
 public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, int pad = 0) : PoolingLayer<T>(poolH, poolW, stride, pad)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private int[] _argmax = [];
-
-    /// <inheritdoc/>
-    public override string Kind => "max_pooling";
 
     /// <inheritdoc/>
     internal override bool MasksAtOutputs => true;
@@ -141,12 +139,10 @@ public sealed partial class MaxPooling<T>(int poolH, int poolW, int stride = 2, 
 /// Average pooling: y = the mean of the pool_h×pool_w window, padded cells counted as zeros (the divisor is always
 /// pool_h·pool_w, ONNX's count_include_pad); dx spreads dout/(pool_h·pool_w) over the window's cells inside x.
 /// </summary>
+[LayerKind("average_pooling")]
 public sealed class AveragePooling<T>(int poolH, int poolW, int stride = 2, int pad = 0) : PoolingLayer<T>(poolH, poolW, stride, pad)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <inheritdoc/>
-    public override string Kind => "average_pooling";
-
     /// <inheritdoc/>
     private protected override void Pool(ReadOnlySpan<T> x, Span<T> y, int N, int C, int H, int W, int OH, int OW, int nc0, int nc1)
     {

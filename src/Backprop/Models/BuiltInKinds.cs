@@ -21,22 +21,22 @@ internal static class BuiltIn
     public static IEnumerable<LayerKind> Layers() =>
     [
         new FullyConnectedKind(),
-        new Activation("relu", "y = max(x, 0); dx = dout·[x > 0]", typeof(Relu<>), _ => new Relu<float>(), _ => new Relu<double>()),
-        new Activation("sigmoid", "y = 1/(1 + e⁻ˣ); dx = dout·y·(1 − y)", typeof(Sigmoid<>), _ => new Sigmoid<float>(), _ =>
+        new Activation("y = max(x, 0); dx = dout·[x > 0]", typeof(Relu<>), _ => new Relu<float>(), _ => new Relu<double>()),
+        new Activation("y = 1/(1 + e⁻ˣ); dx = dout·y·(1 − y)", typeof(Sigmoid<>), _ => new Sigmoid<float>(), _ =>
             new Sigmoid<double>()),
-        new Activation("tanh", "y = tanh x; dx = dout·(1 − y²)", typeof(Tanh<>), _ => new Tanh<float>(), _ => new Tanh<double>()),
-        new Activation("leaky_relu", "y = x if x > 0 else alpha·x", typeof(LeakyRelu<>),
+        new Activation("y = tanh x; dx = dout·(1 − y²)", typeof(Tanh<>), _ => new Tanh<float>(), _ => new Tanh<double>()),
+        new Activation("y = x if x > 0 else alpha·x", typeof(LeakyRelu<>),
             c => new LeakyRelu<float>(c.Number("alpha")), c => new LeakyRelu<double>(c.Number("alpha")),
             [Number("alpha", 0.01, "the slope for x ≤ 0")], ["leakyrelu"]),
-        new Activation("elu", "y = x if x > 0 else alpha·(eˣ − 1)", typeof(Elu<>),
+        new Activation("y = x if x > 0 else alpha·(eˣ − 1)", typeof(Elu<>),
             c => new Elu<float>(c.Number("alpha")), c => new Elu<double>(c.Number("alpha")),
             [Number("alpha", 1.0, "the scale of the negative part")]),
-        new Activation("gelu", "y = x·Φ(x) (exact), or its tanh approximation", typeof(Gelu<>),
+        new Activation("y = x·Φ(x) (exact), or its tanh approximation", typeof(Gelu<>),
             c => new Gelu<float>(c.Choice("approximate") == "tanh"), c => new Gelu<double>(c.Choice("approximate") == "tanh"),
             [new Hyperparameter("approximate", HyperparameterType.Choice, "none",
                 "the exact erf form (none) or the tanh approximation") { Choices = ["none", "tanh"] }]),
-        new Activation("silu", "y = x·σ(x)", typeof(Silu<>), _ => new Silu<float>(), _ => new Silu<double>(), aliases: ["swish"]),
-        new Activation("softplus", "y = log(1 + e^(beta·x))/beta, x where beta·x > threshold", typeof(Softplus<>),
+        new Activation("y = x·σ(x)", typeof(Silu<>), _ => new Silu<float>(), _ => new Silu<double>(), aliases: ["swish"]),
+        new Activation("y = log(1 + e^(beta·x))/beta, x where beta·x > threshold", typeof(Softplus<>),
             c => new Softplus<float>(c.Number("beta"), c.Number("threshold")), c =>
                 new Softplus<double>(c.Number("beta"), c.Number("threshold")),
             [Number("beta", 1.0, "the sharpness") with { Min = 0, MinExclusive = true }, Number("threshold", 20.0,
@@ -45,9 +45,9 @@ internal static class BuiltIn
         new BatchNorm2dKind(),
         new DropoutKind(),
         new ConvolutionKind(),
-        new PoolingKind("max_pooling", "y = the largest x of each pool_h×pool_w window (padding never wins)", typeof(MaxPooling<>),
+        new PoolingKind("y = the largest x of each pool_h×pool_w window (padding never wins)", typeof(MaxPooling<>),
             ["pooling"]),
-        new PoolingKind("average_pooling", "y = the mean of each pool_h×pool_w window (padding counted as zeros)", typeof(AveragePooling<>),
+        new PoolingKind("y = the mean of each pool_h×pool_w window (padding counted as zeros)", typeof(AveragePooling<>),
             []),
     ];
 
@@ -64,7 +64,7 @@ internal static class BuiltIn
     private static Hyperparameter Count(string name, int dflt, int min, string description) =>
         new(name, HyperparameterType.Integer, dflt, description) { Min = min, Max = 1 << 16 };
 
-    private sealed class ConvolutionKind() : LayerKind("convolution",
+    private sealed class ConvolutionKind() : LayerKind(
         "y = x ⋆ W + b: x (N, C, H, W), W (FN, C, FH, FW), b (FN,) → (N, FN, OH, OW), OH = (H + 2·pad − FH)/stride + 1",
             typeof(Convolution<>))
     {
@@ -107,7 +107,7 @@ internal static class BuiltIn
         }
     }
 
-    private sealed class PoolingKind(string name, string summary, Type type, string[] aliases) : LayerKind(name, summary, type)
+    private sealed class PoolingKind(string summary, Type type, string[] aliases) : LayerKind(summary, type)
     {
         public override IReadOnlyList<string> Aliases => aliases;
 
@@ -124,7 +124,7 @@ internal static class BuiltIn
             : new AveragePooling<T>(c.Int("pool_h"), c.Int("pool_w"), c.Int("stride"), c.Int("pad"));
     }
 
-    private sealed class FullyConnectedKind() : LayerKind("fully_connected", "y = x·W + b, x (B, …) flattened to (B, N), W (N, M), b (M,)",
+    private sealed class FullyConnectedKind() : LayerKind("y = x·W + b, x (B, …) flattened to (B, N), W (N, M), b (M,)",
         typeof(FullyConnected<>))
     {
         public override IReadOnlyList<string> Aliases => ["fc", "affine", "linear", "dense"];
@@ -165,7 +165,7 @@ internal static class BuiltIn
         }
     }
 
-    private sealed class BatchNormKind() : LayerKind("batch_norm",
+    private sealed class BatchNormKind() : LayerKind(
         "x̂ = (x − μ)/√(σ² + eps), y = γ·x̂ + β over the features of each sample (batch statistics in training)",
             typeof(BatchNormalization<>))
     {
@@ -186,7 +186,7 @@ internal static class BuiltIn
             c.Number("eps"));
     }
 
-    private sealed class BatchNorm2dKind() : LayerKind("batch_norm_2d",
+    private sealed class BatchNorm2dKind() : LayerKind(
         "per channel of images (N, C, H, W), as PyTorch's BatchNorm2d: x̂ = (x − μ_c)/√(σ²_c + eps) over N, H, W, y = γ_c·x̂ + β_c",
             typeof(BatchNormalization2d<>))
     {
@@ -207,7 +207,7 @@ internal static class BuiltIn
             c.Number("eps"));
     }
 
-    private sealed class DropoutKind() : LayerKind("dropout", "training: y = x·mask/(1 − p), mask ~ Bernoulli(1 − p); inference: y = x",
+    private sealed class DropoutKind() : LayerKind("training: y = x·mask/(1 − p), mask ~ Bernoulli(1 − p); inference: y = x",
         typeof(Dropout<>))
     {
         public override IReadOnlyList<Hyperparameter> Hyperparameters =>
@@ -217,9 +217,9 @@ internal static class BuiltIn
     }
 
     // Activations are built by one class from two factories, one per element type.
-    private sealed class Activation(string name, string summary, Type type, Func<LayerConfig, Layer<float>> f32, Func<LayerConfig,
+    private sealed class Activation(string summary, Type type, Func<LayerConfig, Layer<float>> f32, Func<LayerConfig,
         Layer<double>> f64,
-        IReadOnlyList<Hyperparameter>? hyperparameters = null, IReadOnlyList<string>? aliases = null) : LayerKind(name, summary, type)
+        IReadOnlyList<Hyperparameter>? hyperparameters = null, IReadOnlyList<string>? aliases = null) : LayerKind(summary, type)
     {
         public override IReadOnlyList<string> Aliases => aliases ?? [];
         public override IReadOnlyList<Hyperparameter> Hyperparameters => hyperparameters ?? [];

@@ -4,6 +4,7 @@ using Backprop.Kernels;
 namespace Backprop.Layers;
 
 /// <summary>ELU: y = x for x &gt; 0, else alpha·(eˣ − 1); dx = dout for x &gt; 0, else dout·alpha·eˣ.</summary>
+[LayerKind("elu")]
 public sealed class Elu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer (alpha defaults to 1).</summary>
@@ -18,9 +19,6 @@ public sealed class Elu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPo
 
     /// <summary>The saturation value −alpha for x → −∞.</summary>
     public T Alpha { get; }
-
-    /// <inheritdoc/>
-    public override string Kind => "elu";
 
     /// <inheritdoc/>
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.EluForward(x, Alpha, y);

@@ -5,6 +5,7 @@ namespace Backprop.Layers;
 
 /// <summary>GELU as PyTorch defines it: exact y = x·Φ(x) (erf), or with approximate = "tanh" y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))); dx =
 /// dout·y′.</summary>
+[LayerKind("gelu")]
 public sealed class Gelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer: exact (erf) by default, the tanh approximation when <paramref name="tanhApproximation"/>.</summary>
@@ -19,9 +20,6 @@ public sealed class Gelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingP
 
     /// <summary>True for the tanh approximation, false for the exact erf form.</summary>
     public bool Approximate { get; }
-
-    /// <inheritdoc/>
-    public override string Kind => "gelu";
 
     /// <inheritdoc/>
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y)

@@ -4,6 +4,7 @@ using Backprop.Kernels;
 namespace Backprop.Layers;
 
 /// <summary>Leaky ReLU: y = x for x &gt; 0, else alpha·x; dx = dout·(x &gt; 0 ? 1 : alpha), so f′(0) = alpha.</summary>
+[LayerKind("leaky_relu")]
 public sealed class LeakyRelu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer; the textbook default slope is 0.01.</summary>
@@ -18,9 +19,6 @@ public sealed class LeakyRelu<T> : ActivationLayer<T> where T : unmanaged, IFloa
 
     /// <summary>The slope for x ≤ 0.</summary>
     public T Alpha { get; }
-
-    /// <inheritdoc/>
-    public override string Kind => "leaky_relu";
 
     /// <inheritdoc/>
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.LeakyReluForward(x, Alpha, y);

@@ -4,12 +4,9 @@ using Backprop.Kernels;
 namespace Backprop.Layers;
 
 /// <summary>SiLU (swish): y = x·σ(x); dx = dout·σ(x)·(1 + x·(1 − σ(x))).</summary>
+[LayerKind("silu")]
 public sealed class Silu<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-
-    /// <inheritdoc/>
-    public override string Kind => "silu";
-
     /// <inheritdoc/>
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.SiluForward(x, y);
 

@@ -5,6 +5,7 @@ namespace Backprop.Layers;
 
 /// <summary>Softplus as PyTorch defines it: y = x where beta·x &gt; threshold, else log(1 + e^(beta·x))/beta; dx = dout·σ(beta·x) (dout
 /// past the threshold).</summary>
+[LayerKind("softplus")]
 public sealed class Softplus<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the layer (PyTorch defaults: beta 1, threshold 20).</summary>
@@ -25,9 +26,6 @@ public sealed class Softplus<T> : ActivationLayer<T> where T : unmanaged, IFloat
 
     /// <summary>Where beta·x exceeds this, the layer is the identity.</summary>
     public T Threshold { get; }
-
-    /// <inheritdoc/>
-    public override string Kind => "softplus";
 
     /// <inheritdoc/>
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.SoftplusForward(x, Beta, Threshold, y);

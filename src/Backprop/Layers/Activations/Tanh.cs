@@ -4,12 +4,9 @@ using Backprop.Kernels;
 namespace Backprop.Layers;
 
 /// <summary>Tanh: y = tanh(x); dx = dout·(1 − y²).</summary>
+[LayerKind("tanh")]
 public sealed class Tanh<T> : ActivationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-
-    /// <inheritdoc/>
-    public override string Kind => "tanh";
-
     /// <inheritdoc/>
     protected override void Apply(ReadOnlySpan<T> x, Span<T> y) => Elementwise.TanhForward(x, y);
 
