@@ -150,18 +150,18 @@ public sealed class LayerConfig
 /// </summary>
 public abstract class LayerKind
 {
+    /// <summary>Declares the kind under the name the layer class carries (<see cref="LayerKindAttribute"/>), written once there.</summary>
+    /// <param name="summary">One line: what the layer computes.</param>
+    /// <param name="layerType">The layer class, generic definition allowed (<c>typeof(Relu&lt;&gt;)</c>): a saved layer must be of
+    /// it.</param>
+    protected LayerKind(string summary, Type layerType)
+        : this(LayerKindAttribute.NameOf(layerType ?? throw new ArgumentNullException(nameof(layerType))), summary, layerType) { }
+
     /// <summary>Declares the kind.</summary>
     /// <param name="name">The canonical name, as files and the command line spell it (lower case, underscores).</param>
     /// <param name="summary">One line: what the layer computes.</param>
     /// <param name="layerType">The layer class, generic definition allowed (<c>typeof(Relu&lt;&gt;)</c>): a saved layer must be of
     /// it.</param>
-    /// <summary>Declares the kind under the name the layer class carries (<see cref="LayerKindAttribute"/>), written once there.</summary>
-    /// <param name="summary">One line: what the layer computes.</param>
-    /// <param name="layerType">The layer class (its generic definition allowed).</param>
-    protected LayerKind(string summary, Type layerType)
-        : this(LayerKindAttribute.NameOf(layerType ?? throw new ArgumentNullException(nameof(layerType))), summary, layerType) { }
-
-    /// <summary>Declares the kind under <paramref name="name"/>.</summary>
     protected LayerKind(string name, string summary, Type layerType)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
