@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop;
 using Backprop.Data;
 using Backprop.Layers;
 using Backprop.Losses;

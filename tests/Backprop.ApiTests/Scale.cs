@@ -1,12 +1,5 @@
 using System.Numerics;
-using Backprop;
-using Backprop.Data;
 using Backprop.Layers;
-using Backprop.Losses;
-using Backprop.Models;
-using Backprop.Networks;
-using Backprop.Optimizers;
-using Backprop.Training;
 
 namespace Backprop.ApiTests;
 

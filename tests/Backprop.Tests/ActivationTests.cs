@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop.IO;
 using Backprop.Kernels;
 using Backprop.Layers;
 using Backprop.Models;

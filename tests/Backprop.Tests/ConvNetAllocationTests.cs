@@ -1,9 +1,3 @@
-using System.Runtime.Intrinsics;
-using Backprop.Kernels;
-using Backprop.Layers;
-using Backprop.Losses;
-using Backprop.Networks;
-
 namespace Backprop.Tests;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop.Gradients;
 using Backprop.Kernels;
 using Backprop.Layers;
 

@@ -1,11 +1,5 @@
 using System.IO.Compression;
 using Backprop.Data;
-using Backprop.Gradients;
-using Backprop.IO;
-using Backprop.Layers;
-using Backprop.Models;
-using Backprop.Optimizers;
-using Backprop.Training;
 
 namespace Backprop.Tests;
 

@@ -1,9 +1,7 @@
 using System.Numerics;
 using Backprop.Layers;
 using Backprop.Models;
-using Backprop.Networks;
 using Backprop.Optimizers;
-using Backprop.Training;
 
 namespace Backprop.Tests;
 

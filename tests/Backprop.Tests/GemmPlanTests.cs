@@ -1,4 +1,3 @@
-using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Tests;

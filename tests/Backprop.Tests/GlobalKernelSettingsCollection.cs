@@ -1,6 +1,3 @@
-using System.Numerics;
-using Backprop.Kernels;
-
 namespace Backprop.Tests;
 
 [CollectionDefinition("Global kernel settings", DisableParallelization = true)]

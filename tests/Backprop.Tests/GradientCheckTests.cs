@@ -1,7 +1,5 @@
 using Backprop.Gradients;
 using Backprop.Layers;
-using Backprop.Losses;
-using Backprop.Networks;
 
 namespace Backprop.Tests;
 

@@ -1,5 +1,4 @@
 using Backprop.Layers;
-using Backprop.Models;
 
 namespace Backprop.Tests;
 

@@ -1,11 +1,5 @@
 using System.Numerics;
-using Backprop.IO;
-using Backprop.Layers;
-using Backprop.Losses;
 using Backprop.Models;
-using Backprop.Networks;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Backprop.Tests;
 

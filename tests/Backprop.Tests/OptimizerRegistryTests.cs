@@ -1,10 +1,6 @@
-using System.Numerics;
 using System.Text.Json;
 using Backprop.Layers;
-using Backprop.Losses;
-using Backprop.Networks;
 using Backprop.Optimizers;
-using Backprop.Training;
 
 namespace Backprop.Tests;
 

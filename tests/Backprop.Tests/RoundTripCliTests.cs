@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Backprop.Tests;
 
 public class RoundTripCliTests

@@ -1,10 +1,7 @@
 using System.Buffers.Binary;
-using System.Text;
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.Models;
-using Backprop.Optimizers;
-using Backprop.Training;
 using CsCheck;
 
 namespace Backprop.Tests;

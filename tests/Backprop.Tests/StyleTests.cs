@@ -1,5 +1,3 @@
-using NetArchTest.Rules;
-
 namespace Backprop.Tests;
 
 /// <summary>What .editorconfig says and dotnet format does not check: no source line longer than 140 characters.</summary>

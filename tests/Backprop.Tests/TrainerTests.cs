@@ -1,7 +1,4 @@
-using System.IO.Compression;
 using Backprop.Data;
-using Backprop.Gradients;
-using Backprop.IO;
 using Backprop.Layers;
 using Backprop.Models;
 using Backprop.Optimizers;
