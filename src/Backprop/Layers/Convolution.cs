@@ -116,66 +116,37 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
     }
 
     /// <summary>y = x ⋆ W + b, shape (N, FN, OH, OW).</summary>
-    public override Tensor<T> Forward(Tensor<T> x)
+    public override Tensor<T> Forward(Tensor<T> x) => Forward(x, epilogue: null);
+
+    // The forward passes run so far: a fused backward pass checks that its epilogue ran with the last one.
+    private long _passes;
+
+    Tensor<T> IReluFusable<T>.ForwardFused(Tensor<T> x, Epilogue<T> epilogue) =>
+        Forward(x, epilogue ?? throw new ArgumentNullException(nameof(epilogue)));
+
+    // The forward pass, with the epilogue the network's fusion plan handed over (the ReLU, and the pooling layer after
+    // it, run on each chunk's outputs while they are in cache) or none.
+    private Tensor<T> Forward(Tensor<T> x, Epilogue<T>? epilogue)
     {
         ArgumentNullException.ThrowIfNull(x);
         var (N, _, _, _, OH, OW) = Dims(x);
         _x = x;
         _plan = PlanFor(x);
-        _yRelu = false;
         var y = TensorBuffer.Ensure(ref _y, [N, W.Dim(0), OH, OW]);
-        _yDropped = _pool is { MasksAtOutputs: true };
-        _pool?.BeginFused(y);
+        epilogue?.Begin(y, ++_passes);
         var form = FormOf(_plan.Form);
         form.Begin(x, _plan);
         form.PrepareForward(_plan);
-        Chunks(form, forward: true, dout: null, y, needDx: false);
+        Chunks(form, epilogue, forward: true, dout: null, y, needDx: false);
         return y;
     }
 
-    // _relu: the pass under way also applies the ReLU that follows (forward) or its backward (dout masked by y > 0);
-    // _yRelu: the last forward pass did, so y holds the ReLU's output. _pool: the pass under way also runs the pooling
-    // layer after the ReLU, chunk by chunk (forward: pools each chunk's y; backward: dout is the pooling layer's, and each
-    // chunk's dy is made from it in the chunk's scratch).
-    private bool _relu, _yRelu;
-    private PoolingLayer<T>? _pool;
-
-    // The last forward pass ran a fused max pooling layer, which needs none of y for its backward pass (it masks dout by
-    // its own outputs): y was pooled chunk by chunk in the scratch and never written out. Only the fused backward pass
-    // can follow.
-    private bool _yDropped;
-
-    Tensor<T> IReluFusable<T>.ForwardRelu(Tensor<T> x, PoolingLayer<T>? pool)
+    Tensor<T>? IReluFusable<T>.BackwardFused(Tensor<T> dout, bool needDx, Epilogue<T> epilogue)
     {
-        (_relu, _pool) = (true, pool);
-        try
-        {
-            var y = Forward(x);
-            _yRelu = true;
-            return y;
-        }
-        finally
-        {
-            (_relu, _pool) = (false, null);
-        }
-    }
-
-    Tensor<T>? IReluFusable<T>.BackwardRelu(Tensor<T> dout, bool needDx, PoolingLayer<T>? pool)
-    {
-        if (!_yRelu || (_yDropped && pool is null))
-            throw new InvalidOperationException("Convolution: BackwardRelu needs the ReLU's output from ForwardRelu");
-        if (pool is not null && !ReferenceEquals(pool.Input, _y))
-            throw new InvalidOperationException("Convolution: BackwardRelu with a pooling layer needs that layer's forward pass from " +
-                "ForwardRelu");
-        (_relu, _pool) = (true, pool);
-        try
-        {
-            return Backward(dout, needDx);
-        }
-        finally
-        {
-            (_relu, _pool) = (false, null);
-        }
+        ArgumentNullException.ThrowIfNull(epilogue);
+        ArgumentNullException.ThrowIfNull(dout);
+        epilogue.CheckBackward(_passes, _y!, dout, "Convolution");
+        return Backward(dout, needDx, epilogue);
     }
 
     /// <summary>dx (x's shape) from dout (N, FN, OH, OW); stores dW = dout·colᵀ and db = Σ dout.</summary>
@@ -183,20 +154,21 @@ public sealed partial class Convolution<T> : Layer<T>, IReluFusable<T> where T :
 
     /// <summary>Without <paramref name="needDx"/> (the first layer of a network), stores dW and db and skips dx: the
     /// product Wᵀ·dout and col2im.</summary>
-    public override Tensor<T>? Backward(Tensor<T> dout, bool needDx)
+    public override Tensor<T>? Backward(Tensor<T> dout, bool needDx) => Backward(dout, needDx, epilogue: null);
+
+    private Tensor<T>? Backward(Tensor<T> dout, bool needDx, Epilogue<T>? epilogue)
     {
         var x = RequireForward(_x);
         var (N, _, _, _, OH, OW) = Dims(x);
         int FN = W.Dim(0);
-        if (_pool is null) CheckDout(dout, [N, FN, OH, OW]);
-        else _pool.CheckFusedDout(dout);
+        if (epilogue is null) CheckDout(dout, [N, FN, OH, OW]);
         var form = FormOf(_plan.Form);
         int groups = _plan.BackwardGroups, grads = form.GradientLength;
         TensorBuffer.Ensure(ref _dWParts, groups, grads + FN);              // each group's dW (or the form's) and db
         var dx = needDx ? TensorBuffer.Ensure(ref _dx, x.Shape) : null;
         form.Begin(x, _plan);
         if (needDx) form.PrepareInputGradient(_plan);
-        Chunks(form, forward: false, dout, dx, needDx);
+        Chunks(form, epilogue, forward: false, dout, dx, needDx);
         // The groups' sums added in group order: the same on any number of threads.
         var parts = _dWParts!.Span;
         var dWs = form.SumsOwnGradient ? TensorBuffer.Ensure(ref _dWSum, grads).Span : dW.Span;

@@ -42,22 +42,21 @@ public interface ISgdFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>
-/// A layer that can apply the ReLU that follows it inside its own passes, while each chunk of its output is still in
-/// cache, instead of the ReLU reading and writing the whole tensor again, and the pooling layer after that ReLU too:
-/// <see cref="Networks.Sequential{T}"/> fuses such a pair or triple. The results are those of the layers run apart, bit
-/// for bit.
+/// A layer that can run the ReLU that follows it inside its own passes, while each chunk of its output is still in cache,
+/// instead of the ReLU reading and writing the whole tensor again, and the pooling layer after that ReLU too, as an
+/// <see cref="Epilogue{T}"/> that <see cref="Networks.Sequential{T}"/>'s fusion plan hands it. The results are those of the
+/// layers run apart, bit for bit.
 /// </summary>
 internal interface IReluFusable<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>relu(layer(x)), in the layer's own output buffer; with <paramref name="pool"/>, also that layer's forward
-    /// pass on it (its output in <see cref="PoolingLayer{T}.Output"/>).</summary>
-    Tensor<T> ForwardRelu(Tensor<T> x, PoolingLayer<T>? pool = null);
+    /// <summary>relu(layer(x)) in the layer's own output buffer, each chunk then through the epilogue's pooling layer if
+    /// any; returns the layer's y (which holds nothing where the epilogue drops it).</summary>
+    Tensor<T> ForwardFused(Tensor<T> x, Epilogue<T> epilogue);
 
-    /// <summary>The layer's backward pass from dout = ∂L/∂relu(y), after <see cref="ForwardRelu"/>: dout masked where
-    /// the ReLU's output is positive, then as <see cref="Layer{T}.Backward(Tensor{T}, bool)"/>. With
-    /// <paramref name="pool"/> (the one given to the forward pass), dout is ∂L/∂pool(relu(y)) and goes back through the
-    /// pooling layer first.</summary>
-    Tensor<T>? BackwardRelu(Tensor<T> dout, bool needDx, PoolingLayer<T>? pool = null);
+    /// <summary>The layer's backward pass after <see cref="ForwardFused"/> with the same epilogue, from dout = ∂L/∂ of the
+    /// epilogue's output: through the pooling layer (if any) and the ReLU chunk by chunk, then as
+    /// <see cref="Layer{T}.Backward(Tensor{T}, bool)"/>.</summary>
+    Tensor<T>? BackwardFused(Tensor<T> dout, bool needDx, Epilogue<T> epilogue);
 }
 
 /// <summary>A layer that draws random numbers (dropout masks) from a generator of its own, saved in checkpoints.</summary>

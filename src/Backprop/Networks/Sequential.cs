@@ -12,29 +12,42 @@ namespace Backprop.Networks;
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Layer<T>[] _layers;
-    // _fused[i]: how many of the layers after layer i the last forward pass ran inside it (IReluFusable): 1, the ReLU at
-    // i + 1; 2, that ReLU and the pooling layer at i + 2; else 0.
+    // _fused[i]: how many of the layers after layer i the last forward pass ran inside it (the fusion plan's group at i,
+    // when it ran): 1, the ReLU at i + 1; 2, that ReLU and the pooling layer at i + 2; else 0.
     private readonly int[] _fused;
-    private readonly FusedLayers?[] _group;   // layer i and the layers it ran, as one layer for the backward pass
+    private FusedLayers?[]? _plan;   // the fusion plan: the group that starts at layer i, or null; made once per setting
 
-    // A layer and the ReLU (and pooling layer) it ran inside its forward pass, as one layer for the backward pass: its
-    // backward is the fused one, its parameters the first layer's (so that a step that updates as it goes, SGD's,
-    // updates them after it).
-    private sealed class FusedLayers(Layer<T> first) : Layer<T>
+    // A layer that can run the ReLU after it (and the pooling layer after that) in its own passes, with them: as one layer
+    // for the backward pass, its backward the fused one and its parameters the first layer's (so that a step that updates
+    // as it goes, SGD's, updates them after it). Its epilogue, handed to the layer, carries the fused pass's state.
+    private sealed class FusedLayers(Layer<T> first, Relu<T> relu, PoolingLayer<T>? pool) : Layer<T>
     {
-        public PoolingLayer<T>? Pool { get; set; }
+        public Relu<T> Relu => relu;
+        public PoolingLayer<T>? Pool => pool;
+        public Epilogue<T> Epilogue { get; } = new(pool);
+        public int Length => pool is null ? 1 : 2;
         public override string Kind => first.Kind;
         public override IReadOnlyList<Parameter<T>> Parameters => first.Parameters;
-        public override Tensor<T> Forward(Tensor<T> x) => throw new NotSupportedException("fused layers run forward in Sequential.Forward");
+        public override Tensor<T> Forward(Tensor<T> x) => ((IReluFusable<T>)first).ForwardFused(x, Epilogue);
         public override Tensor<T> Backward(Tensor<T> dout) => Backward(dout, needDx: true)!;
-        public override Tensor<T>? Backward(Tensor<T> dout, bool needDx) => ((IReluFusable<T>)first).BackwardRelu(dout, needDx, Pool);
+        public override Tensor<T>? Backward(Tensor<T> dout, bool needDx) =>
+            ((IReluFusable<T>)first).BackwardFused(dout, needDx, Epilogue);
     }
 
-    private FusedLayers Group(int i)
+    // The fused groups, decided once, in one place: a layer that can fuse (IReluFusable) followed by a ReLU, and with
+    // FusePool the pooling layer after that ReLU.
+    private FusedLayers?[] Plan()
     {
-        var g = _group[i] ??= new FusedLayers(_layers[i]);
-        g.Pool = _fused[i] == 2 ? (PoolingLayer<T>)_layers[i + 2] : null;
-        return g;
+        if (_plan is not null) return _plan;
+        var plan = new FusedLayers?[_layers.Length];
+        for (int i = 0; FuseRelu && i + 1 < _layers.Length; i++)
+        {
+            if (_layers[i] is not IReluFusable<T> || _layers[i + 1] is not Relu<T> relu) continue;
+            var pool = FusePool && i + 2 < _layers.Length ? _layers[i + 2] as PoolingLayer<T> : null;
+            plan[i] = new FusedLayers(_layers[i], relu, pool);
+            i += plan[i]!.Length;
+        }
+        return _plan = plan;
     }
 
     /// <summary>Creates the network from its layers and its loss.</summary>
@@ -46,7 +59,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int i = 0; i < _layers.Length; i++)
             if (_layers[i] is null) throw new ArgumentNullException(nameof(layers), $"Sequential: layer {i} is null");
         _fused = new int[_layers.Length];
-        _group = new FusedLayers?[_layers.Length];
         Loss = loss;
         Parameters = _layers.SelectMany(l => l.Parameters).ToArray();
     }
@@ -73,19 +85,16 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(x);
         using var _ = Enter();
         Array.Clear(_fused);
+        var plan = Plan();
         for (int i = 0; i < _layers.Length; i++)
         {
-            if (FuseRelu && i + 1 < _layers.Length && _layers[i] is IReluFusable<T> fusable && _layers[i + 1] is Relu<T> relu)
+            if (plan[i] is { } group)
             {
-                var pool = FusePool && i + 2 < _layers.Length ? _layers[i + 2] as PoolingLayer<T> : null;
-                x = fusable.ForwardRelu(x, pool);
-                if (pool is null) relu.Adopt(x);
-                else
-                {
-                    relu.Forget();   // its backward pass runs inside the layer's, which may not have kept y
-                    x = pool.Output!;
-                }
-                _fused[i] = pool is null ? 1 : 2;
+                var y = group.Forward(x);
+                if (group.Pool is null) group.Relu.Adopt(y);
+                else group.Relu.Forget();   // its backward pass runs inside the layer's, which may not have kept y
+                x = group.Epilogue.Output(y);
+                _fused[i] = group.Length;
                 i += _fused[i];
                 continue;
             }
@@ -96,10 +105,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Whether a ReLU runs inside the layer before it where that layer can (a convolution), and with
     /// <see cref="FusePool"/> a pooling layer after that ReLU too; on by default, off in the tests that compare.</summary>
-    internal bool FuseRelu { get; set; } = true;
+    internal bool FuseRelu { get => _fuseRelu; set => (_fuseRelu, _plan) = (value, null); }
+
+    private bool _fuseRelu = true, _fusePool = true;
 
     /// <summary>Whether a pooling layer after a fused ReLU runs inside the same layer (with <see cref="FuseRelu"/>).</summary>
-    internal bool FusePool { get; set; } = true;
+    internal bool FusePool { get => _fusePool; set => (_fusePool, _plan) = (value, null); }
 
     /// <summary>Runs the layers and the loss; returns the loss.</summary>
     public T ComputeLoss(Tensor<T> x, Tensor<T> t)
@@ -132,7 +143,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (i > 1 && _fused[i - 2] == 2) i -= 2;
             else if (i > 0 && _fused[i - 1] == 1) i--;
             bool needDx = i > 0 || inputGradient;
-            var layer = _fused[i] > 0 ? Group(i) : _layers[i];
+            var layer = _fused[i] > 0 ? Plan()[i]! : _layers[i];
             d = via is not null ? via.Backward(layer, d!, needDx) : layer.Backward(d!, needDx);
             if (needDx && d is null)
                 throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
