@@ -140,6 +140,24 @@ public class ConvNetTests
     // A one-channel 3×3 convolution after another, each with a ReLU (both in the direct form on AVX-512, the second one with
     // dx): the ReLU fused into each gives the same bits as apart, and the direct form agrees with the products.
     [Fact]
+    public void A_backward_pass_follows_the_fusion_its_forward_pass_ran_even_if_the_setting_changed_between()
+    {
+        Tensor<double>[] Run(bool changeBetween)
+        {
+            var net = new Backprop.Networks.Sequential<double>([new Convolution<double>(3, 1, 3, 3, rng: new Rng(2)), new Relu<double>(),
+                new MaxPooling<double>(2, 2), new FullyConnected<double>(3 * 3 * 3, 4, rng: new Rng(3))],
+                new Backprop.Losses.SoftmaxCrossEntropy<double>());
+            var x = TestUtil.Random<double>(new Random(4), 2, 1, 8, 8);
+            net.ComputeLoss(x, new Tensor<double>([1.0, 3.0], 2));
+            if (changeBetween) net.FuseRelu = false;
+            return [net.Backward().Clone(), .. net.Parameters.Select(p => p.Grad.Clone())];
+        }
+        var expected = Run(changeBetween: false);
+        var actual = Run(changeBetween: true);   // used to look the groups up in the new, unfused plan
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i].Span.ToArray(), actual[i].Span.ToArray());
+    }
+
+    [Fact]
     public void A_direct_convolution_inside_a_network_fuses_its_relu_and_matches_the_products()
     {
         Same<float>(1e-5);

@@ -12,9 +12,8 @@ namespace Backprop.Networks;
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Layer<T>[] _layers;
-    // _fused[i]: how many of the layers after layer i the last forward pass ran inside it (the fusion plan's group at i,
-    // when it ran): 1, the ReLU at i + 1; 2, that ReLU and the pooling layer at i + 2; else 0.
-    private readonly int[] _fused;
+    // The fusion plan the last forward pass ran (the group starting at each layer, or null), which its backward follows.
+    private FusedLayers?[]? _ran;
     private FusedLayers?[]? _plan;   // the fusion plan: the group that starts at layer i, or null; made once per setting
 
     // A layer that can run the ReLU after it (and the pooling layer after that) in its own passes, with them: as one layer
@@ -58,7 +57,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         _layers = layers.ToArray();
         for (int i = 0; i < _layers.Length; i++)
             if (_layers[i] is null) throw new ArgumentNullException(nameof(layers), $"Sequential: layer {i} is null");
-        _fused = new int[_layers.Length];
         Loss = loss;
         Parameters = _layers.SelectMany(l => l.Parameters).ToArray();
     }
@@ -84,8 +82,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(x);
         using var _ = Enter();
-        Array.Clear(_fused);
-        var plan = Plan();
+        var plan = _ran = Plan();
         for (int i = 0; i < _layers.Length; i++)
         {
             if (plan[i] is { } group)
@@ -94,8 +91,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (group.Pool is null) group.Relu.Adopt(y);
                 else group.Relu.Forget();   // its backward pass runs inside the layer's, which may not have kept y
                 x = group.Epilogue.Output(y);
-                _fused[i] = group.Length;
-                i += _fused[i];
+                i += group.Length;
                 continue;
             }
             x = _layers[i].Forward(x);
@@ -140,10 +136,10 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
             // The ReLU's backward (and the pooling layer's) inside its layer's, as one layer for a step that updates as it goes.
-            if (i > 1 && _fused[i - 2] == 2) i -= 2;
-            else if (i > 0 && _fused[i - 1] == 1) i--;
+            if (i > 1 && _ran?[i - 2] is { Length: 2 }) i -= 2;
+            else if (i > 0 && _ran?[i - 1] is { Length: 1 }) i--;
             bool needDx = i > 0 || inputGradient;
-            var layer = _fused[i] > 0 ? Plan()[i]! : _layers[i];
+            var layer = (Layer<T>?)_ran?[i] ?? _layers[i];
             d = via is not null ? via.Backward(layer, d!, needDx) : layer.Backward(d!, needDx);
             if (needDx && d is null)
                 throw new InvalidOperationException($"{_layers[i].GetType().Name} returned no dx although one was needed");
