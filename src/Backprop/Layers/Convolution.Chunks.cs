@@ -12,7 +12,7 @@ public sealed partial class Convolution<T>
     private void Chunks(Form form, Epilogue<T>? epilogue, bool forward, Tensor<T>? dout, Tensor<T>? to, bool needDx)
     {
         int N = _x!.Dim(0), chunks = _plan.Chunks, groups = forward ? chunks : _plan.BackwardGroups;
-        long work = (long)N * form.CellsPerSample * W.Length;
+        long work = N * _plan.CellsPerSample * W.Length;
         int parts = work < 1 << 18 ? 1 : Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), groups);
         var job = _job ??= new ChunkJob(this);
         job.Set(form, epilogue, forward, dout, to, needDx, _plan.ChunkSize, chunks, groups);

@@ -9,11 +9,8 @@ public sealed partial class Convolution<T>
 {
     private sealed class DirectForm(Convolution<T> layer) : Form(layer)
     {
-        protected override bool PlanesPerSample(Tensor<T> x) => true;
-
         public override void Begin(Tensor<T> x, ConvolutionPlan plan)
         {
-            base.Begin(x, plan);
             BeginShifted(x, plan.ChunkSize);
         }
 

@@ -28,20 +28,8 @@ public sealed partial class Convolution<T>
     {
         protected Convolution<T> L { get; } = layer;
 
-        /// <summary>The cells of one sample a chunk holds (for the thread split): its OH·OW pixels unless the form says.</summary>
-        public int CellsPerSample { get; private set; }
-
         /// <summary>Called before each pass over x with its plan: the form's geometry for the plan's chunk size.</summary>
-        public virtual void Begin(Tensor<T> x, ConvolutionPlan plan)
-        {
-            int H = x.Dim(2), Wd = x.Dim(3), FH = L.W.Dim(2), FW = L.W.Dim(3);
-            CellsPerSample = PlanesPerSample(x)
-                ? ShiftedConvolution.Cells(H, Wd, L.Pad)
-                : Im2Col.OutputSize(H, FH, L.Stride, L.Pad) * Im2Col.OutputSize(Wd, FW, L.Stride, L.Pad);
-        }
-
-        /// <summary>True where a chunk holds a sample's zero-padded planes rather than its output pixels.</summary>
-        protected virtual bool PlanesPerSample(Tensor<T> x) => false;
+        public virtual void Begin(Tensor<T> x, ConvolutionPlan plan) { }
 
         /// <summary>Prepares W for the forward pass (a transpose, a transform); nothing by default.</summary>
         public virtual void PrepareForward(ConvolutionPlan plan) { }

@@ -15,11 +15,8 @@ public sealed partial class Convolution<T>
         private ConvolutionPlan _plan;
         private Tensor<T>? _wt;
 
-        protected override bool PlanesPerSample(Tensor<T> x) => true;
-
         public override void Begin(Tensor<T> x, ConvolutionPlan plan)
         {
-            base.Begin(x, plan);
             _plan = plan;
             BeginShifted(x, plan.ChunkSize);
         }

@@ -12,18 +12,8 @@ public sealed partial class Convolution<T>
         private Tensor<T>? _u, _ut;
         private Kernels.Winograd? _geometry;
 
-        // Its chunks' threads are split as the shifted form's would be where that form fits and pays (what the layer
-        // counted before there was a plan; the split never changes the results).
-        protected override bool PlanesPerSample(Tensor<T> x)
-        {
-            int FH = L.W.Dim(2), FW = L.W.Dim(3);
-            return ShiftedConvolution.Fits(x.Dim(2), x.Dim(3), FH, FW, L.Stride, L.Pad)
-                && ShiftedConvolution.Pays(x.Dim(1), x.Dim(2), x.Dim(3), FH, FW, L.Pad, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        }
-
         public override void Begin(Tensor<T> x, ConvolutionPlan plan)
         {
-            base.Begin(x, plan);
             int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = L.W.Dim(0);
             if (_geometry is null || !_geometry.Matches(C, H, Wd, FN, L.Pad, plan.ChunkSize))
                 _geometry = new Kernels.Winograd(C, H, Wd, FN, L.Pad, plan.ChunkSize);

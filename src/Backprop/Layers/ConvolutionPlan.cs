@@ -33,8 +33,11 @@ public enum ConvolutionForm
 /// <param name="Chunks">Chunks in the batch.</param>
 /// <param name="BackwardGroups">Groups of the backward pass: one per chunk, except the Winograd form's (at most 8), whose
 /// chunks add their dU into their group's sum. The forward pass has one group per chunk.</param>
+/// <param name="CellsPerSample">The cells of one sample a chunk holds, which with the filters' size says whether a pass is
+/// worth several threads: its zero-padded planes where the shifted form fits and pays (the direct and Winograd forms
+/// included), else its output pixels. The split never changes the results.</param>
 public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherForward, bool GatherWeightGradient,
-    bool GatherInputGradient, int ChunkSize, int Chunks, int BackwardGroups)
+    bool GatherInputGradient, int ChunkSize, int Chunks, int BackwardGroups, long CellsPerSample)
 {
     // Below a vector of float32 channels, a gathered tile's lanes are mostly masked off (C = 1 for DeepConvNet's dx); the
     // Winograd form was measured to pay from there too.
@@ -51,6 +54,7 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
         ConvolutionForm? force = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool avx512 = Gemm.RowStartsDirect, shiftedFits = ShiftedConvolution.Fits(H, W, FH, FW, stride, pad);
+        bool shiftedPays = shiftedFits && ShiftedConvolution.Pays(C, H, W, FH, FW, pad, Unsafe.SizeOf<T>());
         bool winogradFits = Kernels.Winograd.Fits<T>(C, FN, FH, FW, stride);
         bool directFits = DirectConvolution.Available && FH == FW && C * FH * FW <= DirectConvolution.MaxTaps && shiftedFits;
         var form = force switch
@@ -61,7 +65,7 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
             ConvolutionForm.Im2Col => ConvolutionForm.Im2Col,
             _ => winogradFits && avx512 && C >= MinWinogradChannels && FN >= MinWinogradChannels ? ConvolutionForm.Winograd
                 : directFits ? ConvolutionForm.Direct
-                : shiftedFits && ShiftedConvolution.Pays(C, H, W, FH, FW, pad, Unsafe.SizeOf<T>()) ? ConvolutionForm.Shifted
+                : shiftedPays ? ConvolutionForm.Shifted
                 : ConvolutionForm.Im2Col,
         };
         bool shifted = form is ConvolutionForm.Shifted or ConvolutionForm.Gathered;
@@ -82,7 +86,10 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
         int fit = (int)Math.Max(1, Processor.Caches.L2 / 2 / perSample);
         int size = Math.Max(1, Math.Min(fit, (N + 1) / 2)), chunks = (N + size - 1) / size;
         int backwardGroups = form == ConvolutionForm.Winograd ? Math.Min(chunks, MaxGroups) : chunks;
-        return new ConvolutionPlan(form, gatherForward, Gathers(FN), gatherDx, size, chunks, backwardGroups);
+        long threadCells = planes || (form == ConvolutionForm.Winograd && shiftedPays)
+            ? ShiftedConvolution.Cells(H, W, pad)
+            : (long)OH * OW;
+        return new ConvolutionPlan(form, gatherForward, Gathers(FN), gatherDx, size, chunks, backwardGroups, threadCells);
     }
 
     /// <inheritdoc/>
