@@ -82,7 +82,6 @@ internal static class Channel
 
     public static (string? LoadError, List<CaseResult> Results) Parse(string text, int cases, bool overflowed)
     {
-        string? loadError = null;
         var results = new List<CaseResult>();
         var lines = text.Split('\n');
         int last = lines.Length - 1;   // after the final newline: empty, or a line cut off
@@ -118,7 +117,7 @@ internal static class Channel
             results.Add(CaseResult.Broken($"more than {MaxTotal >> 20} MiB, or a line over {MaxLine >> 20} MiB"));
         else if (results.Count == cases && (overflowed || lines.Skip(i).Any(l => l.Length > 0)))
             results[^1] = CaseResult.Broken("lines beyond the cases' results");
-        return (loadError, results);
+        return (null, results);
     }
 
     private static JsonElement? Single(JsonElement e, string name) =>
