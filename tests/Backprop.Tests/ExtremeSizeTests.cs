@@ -11,6 +11,9 @@ namespace Backprop.Tests;
 /// 2 and 4 with awkward sizes. Every outcome is a result or a <see cref="BackpropException"/>. An unchecked size that feeds
 /// unsafe code ends the test process instead (an access violation cannot be caught), which fails the run as loudly.
 /// </summary>
+// Apart from the allocation tests: its hundreds of convolutions hold the worker pool, and a job whose parts then all run on
+// the caller can grow that thread's buffers once during their measurement.
+[Collection("Global kernel settings")]
 public class ExtremeSizeTests
 {
     // Each value alone is small or beyond any array (a layer of 2³⁰ legitimate weights would take 8 GB); their products
