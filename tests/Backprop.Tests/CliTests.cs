@@ -151,7 +151,7 @@ public class CliTests
     {
         var (code, text, _) = TestUtil.Cli("", "gradcheck");
         Assert.Equal(0, code);
-        Assert.Contains("29 of 29 below 1e-07", text);
+        Assert.Contains("37 of 37 below 1e-07", text);
         var (c2, json, _) = TestUtil.Cli("", "gradcheck", "--json", "--seed", "3");
         Assert.Equal(0, c2);
         Assert.All(JsonDocument.Parse(json).RootElement.EnumerateArray(), e => Assert.True(e.GetProperty("ok").GetBoolean()));
@@ -173,6 +173,6 @@ public class CliTests
         Assert.Matches(@"== 5\. Summary ==[\s\S]*test accuracy \d+\.\d% after 60 epochs[\s\S]*plots: ", text);
         Assert.Contains("dx:\n[[0.14 0.32]\n [0.32 0.77]]", text);
         Assert.Contains("f3  dL/dy3 (4, 3) -> dL/dz2 (4, 4), dL/dW3 (4, 3), dL/db3 (3,)", text);
-        Assert.Contains("29 of 29 below 1e-07", text);
+        Assert.Contains("37 of 37 below 1e-07", text);
     }
 }

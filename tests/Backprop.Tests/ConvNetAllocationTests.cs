@@ -2,7 +2,8 @@ namespace Backprop.Tests;
 
 /// <summary>
 /// Allocation of a convolutional network's step, apart from the other tests: while another test holds the worker pool,
-/// a job's parts all run on the caller, whose per-thread packing buffers may then grow once.
+/// a job's parts all run on the caller, whose per-thread packing buffers may then grow once (so one of three windows of
+/// steps must be clean).
 /// </summary>
 [Collection("Global kernel settings")]
 public class ConvNetAllocationTests
@@ -23,10 +24,17 @@ public class ConvNetAllocationTests
                 for (int i = 0; i < 20; i++) t[i] = i % 10;
                 net.Training = true;
                 for (int i = 0; i < 3; i++) { net.ComputeLoss(x, t); optimizer.Step(net); }   // buffers sized, code jitted
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 5; i++) { net.ComputeLoss(x, t); optimizer.Step(net); }
-                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                Assert.True(allocated == 0, $"{name} on {threads} threads allocated {allocated} bytes in 5 steps");
+                // A step that allocates does so in every window; a buffer that grew once (its job ran on the caller while
+                // another test held the pool) does not again. Up to three windows of five steps, one of them clean.
+                var windows = new List<long>();
+                for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < 5; i++) { net.ComputeLoss(x, t); optimizer.Step(net); }
+                    windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+                }
+                Assert.True(windows[^1] == 0, $"{name} on {threads} threads allocated {string.Join(", ", windows)} bytes in " +
+                    "windows of 5 steps");
             }
         }
     }

@@ -6,8 +6,9 @@ using Backprop.Networks;
 namespace Backprop.Gradients;
 
 /// <summary>
-/// The standard gradient check: every layer, every loss and a three-layer network on seeded random inputs in float64,
-/// each input element at least 0.1 from a kink.
+/// The standard gradient check: every registered layer kind on each of its samples (<see cref="LayerKind.Examples"/>),
+/// every registered loss and a three-layer network, on seeded random inputs in float64, each input element at least 0.1
+/// from a kink.
 /// </summary>
 public static class GradientCheckSuite
 {
@@ -20,30 +21,15 @@ public static class GradientCheckSuite
         var rng = new Random(seed);
         var results = new List<GradientCheckResult>();
 
-        var fc = new FullyConnected<double>(Random(rng, 4, 5), Random(rng, 5));
-        results.AddRange(GradientCheck.Layer(fc, Random(rng, 3, 2, 2), seed, target: "FullyConnected (x rank 3)"));
-
-        foreach (var kind in Kinds.Activations)
-        {
-            var layer = Kinds.Create<double>(kind.Name);
-            results.AddRange(GradientCheck.Layer(layer, AwayFromZero(rng, 3, 4), seed, target: layer.GetType().Name.Split('`')[0]));
-        }
-        results.AddRange(GradientCheck.Layer(new Gelu<double>(tanhApproximation: true), AwayFromZero(rng, 3, 4), seed,
-            target: "Gelu (tanh)"));
-        results.AddRange(GradientCheck.Layer(new LeakyRelu<double>(0.2), AwayFromZero(rng, 3, 4), seed, target: "LeakyRelu (alpha 0.2)"));
-        results.AddRange(GradientCheck.Layer(new Softplus<double>(2.0, 3.0), AwayFromZero(rng, 3, 4, kink: 1.5), seed,
-            target: "Softplus (beta 2, threshold 3)"));
-
-        var conv = new Convolution<double>(Random(rng, 3, 2, 3, 2), Random(rng, 3), stride: 2, pad: 1);
-        results.AddRange(GradientCheck.Layer(conv, Random(rng, 2, 2, 5, 4), seed, target: "Convolution (stride 2, pad 1)"));
-        // Distinct inputs: a tie inside a window would make max pooling's derivative jump within the difference step.
-        var images = Tensor<double>.Zeros(2, 2, 4, 5);
-        var order = Enumerable.Range(0, images.Length).OrderBy(_ => rng.Next()).ToArray();
-        for (int i = 0; i < images.Length; i++) images.Span[i] = order[i] * 0.31 - 12;
-        results.AddRange(GradientCheck.Layer(new MaxPooling<double>(2, 3, stride: 1, pad: 1), images, seed,
-            target: "MaxPooling (2×3, pad 1)"));
-        results.AddRange(GradientCheck.Layer(new AveragePooling<double>(3, 2, stride: 2, pad: 1), images, seed,
-            target: "AveragePooling (3×2)"));
+        // Every registered layer kind, on each of its samples: built from its hyper-parameters, in float64.
+        foreach (var kind in Kinds.Layers)
+            foreach (var example in kind.Examples)
+            {
+                var layer = kind.Create<double>(Kinds.Configure(kind, example.Hyperparameters, example.Label, new Rng((ulong)seed)));
+                layer.Training = example.Training;
+                var input = example.Distinct ? Distinct(rng, example.InputShape) : AwayFromZero(rng, example.InputShape, example.Kink);
+                results.AddRange(GradientCheck.Layer(layer, input, seed, target: example.Label));
+            }
 
         var logits = Random(rng, 4, 3);
         var oneHot = Tensor<double>.Zeros(4, 3);
@@ -106,9 +92,9 @@ public static class GradientCheckSuite
     }
 
     // |x| in [0.1, 2] with a random sign: clear of the kink at 0 (and of `kink`) by far more than the step.
-    private static Tensor<double> AwayFromZero(Random rng, int rows, int cols, double kink = 0)
+    private static Tensor<double> AwayFromZero(Random rng, int[] shape, double kink = 0)
     {
-        var t = Tensor<double>.Zeros(rows, cols);
+        var t = Tensor<double>.Zeros(shape);
         for (int i = 0; i < t.Length; i++)
         {
             double v;
@@ -116,6 +102,15 @@ public static class GradientCheckSuite
             while (Math.Abs(v - kink) < 0.1);
             t.Span[i] = v;
         }
+        return t;
+    }
+
+    // Distinct values 0.31 apart in a random order: no two tie (in a max-pooling window, a tie moves the derivative).
+    private static Tensor<double> Distinct(Random rng, int[] shape)
+    {
+        var t = Tensor<double>.Zeros(shape);
+        var order = Enumerable.Range(0, t.Length).OrderBy(_ => rng.Next()).ToArray();
+        for (int i = 0; i < t.Length; i++) t.Span[i] = order[i] * 0.31 - 12;
         return t;
     }
 }
