@@ -144,24 +144,9 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
     private Tensor<T>? _x, _y, _dx;
     private ChunkJob? _job;
 
-    /// <summary>
-    /// Takes y = f(x), computed by the layer before (<see cref="IReluFusable{T}"/>), as this layer's last forward pass on
-    /// input y: valid for an f with f(f(x)) = f(x) whose derivative at f(x) is its derivative at x, as ReLU's
-    /// (f′ = [x &gt; 0] and f(x) &gt; 0 exactly where x &gt; 0). Returns y; this layer's own output buffer is not written.
-    /// </summary>
-    internal Tensor<T> Adopt(Tensor<T> y)
-    {
-        (_x, _forgotten) = (y, false);
-        TensorBuffer.Ensure(ref _y, y.Shape);
-        return y;
-    }
-
-    /// <summary>Forgets the last forward pass: the layer before ran this one inside its own pass without keeping its
-    /// output (a fused pooling layer after it), and runs its backward pass too; this layer's own backward pass would
-    /// throw until its next forward pass.</summary>
-    internal void Forget() => (_x, _forgotten) = (null, true);
-
-    private bool _forgotten;
+    /// <summary>Drops the last forward pass: the network ran this activation inside the layer before it (its fused
+    /// epilogue), so the activation has no pass of its own to go back through until its next forward pass.</summary>
+    internal void Clear() => _x = null;
 
     /// <summary>The input of the last forward pass.</summary>
     protected Tensor<T> X => _x!;
@@ -173,7 +158,7 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
     public override Tensor<T> Forward(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        (_x, _forgotten) = (x, false);
+        _x = x;
         var y = TensorBuffer.Ensure(ref _y, x.Shape);
         Run(forward: true, x, y, y, y);
         return y;
@@ -182,10 +167,8 @@ public abstract class ActivationLayer<T> : Layer<T> where T : unmanaged, IFloati
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dout)
     {
-        if (_forgotten)
-            throw new InvalidOperationException($"{Name}: its last forward pass ran inside the layer before it (fused by Sequential), " +
-                "which did not keep its input; its backward pass runs there too");
-        var x = RequireForward(_x);
+        var x = _x ?? throw new InvalidOperationException($"{Name}: Backward was called before Forward, or after a network's " +
+            "forward pass that ran this activation inside the layer before it (its backward pass runs there too)");
         CheckDout(dout, x.Shape);
         var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
         Run(forward: false, x, _y!, dout, dx);

@@ -88,8 +88,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (plan[i] is { } group)
             {
                 var y = group.Forward(x);
-                if (group.Pool is null) group.Relu.Adopt(y);
-                else group.Relu.Forget();   // its backward pass runs inside the layer's, which may not have kept y
+                group.Relu.Clear();   // it ran inside the layer's pass, and its backward pass runs inside the layer's too
                 x = group.Epilogue.Output(y);
                 i += group.Length;
                 continue;
