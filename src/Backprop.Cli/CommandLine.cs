@@ -134,6 +134,15 @@ internal static class CommandLine
             ],
             ["backprop grade my_affine.py", "backprop grade layers.py --layer relu --cases 50 --seed 7 --json"],
             (a, o, e) => GradeCommand.Run(a)),
+        new("playground", "a page in your browser that shows backpropagation happen, with the library's own numbers: the book's " +
+            "computational graphs, the exercise's layer, a network that trains, a convolutional network's maps", [],
+            [
+                new("port", "the port on 127.0.0.1 (default 8080; 0: any free one)", "N"),
+                new("model", "a saved model or an ONNX file to open the convolution view on (images of 28×28)", "FILE"),
+                new("data", "2-D points for the network view as CSV: x1,x2,label per line (default the spiral)", "FILE"),
+            ],
+            ["backprop playground", "backprop playground --port 9000 --data points.csv"],
+            (a, o, e) => (string.Empty, Playground.PlaygroundCommand.Run(a, o))),
         new("bench", "fully connected, element-wise and convolutional-network timings (median, spread, GFLOP/s beside the FMA " +
             "peak), or training epochs", [],
             [
