@@ -140,8 +140,11 @@ internal static class CommandLine
                 new("port", "the port on 127.0.0.1 (default 8080; 0: any free one)", "N"),
                 new("model", "a saved model or an ONNX file to open the convolution view on (images of 28×28)", "FILE"),
                 new("data", "2-D points for the network view as CSV: x1,x2,label per line (default the spiral)", "FILE"),
+                new("grade", "your layer's file (as backprop grade takes it): the layer view opens on the first case it fails, your " +
+                    "outputs beside the reference's", "FILE"),
+                new("trust", "with --grade: run the file without the sandbox (as backprop grade --trust)"),
             ],
-            ["backprop playground", "backprop playground --port 9000 --data points.csv"],
+            ["backprop playground", "backprop playground --port 9000 --data points.csv", "backprop playground --grade my_affine.py"],
             (a, o, e) => (string.Empty, Playground.PlaygroundCommand.Run(a, o))),
         new("bench", "fully connected, element-wise and convolutional-network timings (median, spread, GFLOP/s beside the FMA " +
             "peak), or training epochs", [],

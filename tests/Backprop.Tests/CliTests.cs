@@ -173,6 +173,10 @@ public class CliTests
         Assert.Matches(@"== 5\. Summary ==[\s\S]*test accuracy \d+\.\d% after 60 epochs[\s\S]*plots: ", text);
         Assert.Contains("dx:\n[[0.14 0.32]\n [0.32 0.77]]", text);
         Assert.Contains("f3  dL/dy3 (4, 3) -> dL/dz2 (4, 4), dL/dW3 (4, 3), dL/db3 (3,)", text);
+        // The chain rule in numbers: each layer's dout, its local derivative, their product (ReLU's is its 0/1 mask).
+        Assert.Matches(@"sample 0: dL/dz2 \[[-\d. ]+\] ⊙ dz2/dy2 \[[\d. ]+\] = dL/dy2 \[", text);
+        Assert.Matches(@"sample 0: dL/dz1 \[[-\d. ]+\] ⊙ dz1/dy1 \[([01]\.0000 ?)+\] = dL/dy1 \[", text);
+        Assert.Matches(@"sample 0: dL/dy3 \[[-\d. ]+\] · W3ᵀ = dL/dz2 \[", text);
         Assert.Contains("37 of 37 below 1e-07", text);
     }
 }

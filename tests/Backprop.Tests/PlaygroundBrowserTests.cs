@@ -43,7 +43,7 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output) : IAsyncLif
         if (_server is not null) await _server.DisposeAsync();
     }
 
-    private async Task<IPage> Open()
+    private async Task<IPage> Open(PlaygroundServer? server = null)
     {
         var page = await _browser!.NewPageAsync(new BrowserNewPageOptions
         {
@@ -52,7 +52,7 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output) : IAsyncLif
         page.SetDefaultTimeout(Patience);
         page.Console += (_, m) => output.WriteLine($"console {m.Type}: {m.Text}");
         page.PageError += (_, e) => output.WriteLine($"page error: {e}");
-        await page.GotoAsync(_server!.Url.ToString());
+        await page.GotoAsync((server ?? _server)!.Url.ToString());
         await page.WaitForSelectorAsync("body[data-ready=true]");
         return page;
     }
@@ -168,5 +168,27 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output) : IAsyncLif
         await page.WaitForFunctionAsync("document.querySelector('#conv-body').textContent.includes('dout')");
         await page.ClickAsync("#conv-next");
         await page.WaitForFunctionAsync("document.querySelector('#conv-body h3').textContent.includes('test image 1')");
+    }
+
+    [SkippableFact]
+    public async Task A_students_failing_layer_opens_beside_the_reference_with_its_wrong_elements_marked()
+    {
+        Skip.If(Chromium is null, "chromium is not installed (apt-get install chromium)");
+        GradeTests.RequirePython();
+        // db as the batch's mean instead of its sum: the grader's diagnosis names it, and every element of db differs.
+        string file = Path.Combine(AppContext.BaseDirectory, "Data", "grade", "affine_db_mean.py");
+        await using var server = await PlaygroundServer.StartAsync(new PlaygroundOptions(Port: 0, GradePath: file,
+            Trust: Backprop.Cli.Grading.Sandbox.Unavailable(Backprop.Cli.Grading.Sandbox.Find(null)) is not null));
+        var page = await Open(server);
+        Assert.Equal("true", await page.GetAttributeAsync("#tab-layer", "aria-selected"));
+        await page.WaitForSelectorAsync("#grade table");
+        string text = (await page.TextContentAsync("#grade"))!;
+        Assert.Contains("fails", text);
+        Assert.Contains("case 1", text);   // the exercise's sample, the first case
+        Assert.Contains("diagnosis", text);
+        Assert.Equal(3, await page.Locator("#grade-act-db td.diff").CountAsync());
+        Assert.Equal(0, await page.Locator("#grade-act-dx td.diff").CountAsync());
+        Assert.Equal(["0.25", "0.35", "0.45"], await page.Locator("#grade-act-db td").AllTextContentsAsync());
+        await Shot(page, "2-layer-grade");
     }
 }

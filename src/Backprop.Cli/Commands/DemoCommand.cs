@@ -118,9 +118,26 @@ internal static class DemoCommand
         {
             var layer = net.Layers[i];
             var (label, inName, outName) = names[i];
+            var dOut = d.Clone();
             var dIn = layer.Backward(d);
             string grads = string.Concat(layer.Parameters.Select(p => $", dL/d{p.Name}{label[1..]} {p.Grad.ShapeString}"));
             sb.AppendLine($"  {label,-3} dL/d{outName} {d.ShapeString} -> dL/d{inName} {dIn.ShapeString}{grads}");
+            // The numbers of the first sample: what arrives, the layer's local derivative, and what it passes on.
+            static string Row(Tensor<double> t) => "[" + string.Join(" ", t.Span[..(t.Length / t.Dim(0))].ToArray()
+                .Select(v => v.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture))) + "]";
+            var dInFirst = dIn.Clone();
+            if (layer is FullyConnected<double> fc)
+                sb.AppendLine($"        sample 0: dL/d{outName} {Row(dOut)} · W{label[1..]}ᵀ = dL/d{inName} {Row(dInFirst)}");
+            else
+            {
+                // an activation's local derivative ∂z/∂y, element by element: its backward pass of dout = 1
+                var ones = Tensor<double>.Zeros(dOut.Shape.ToArray());
+                ones.Span.Fill(1);
+                var local = layer.Backward(ones).Clone();
+                dIn = layer.Backward(dOut);   // the chain's own dout again, so the layer holds what the network gave it
+                sb.AppendLine($"        sample 0: dL/d{outName} {Row(dOut)} ⊙ d{outName}/d{inName} {Row(local)} = dL/d{inName} " +
+                    $"{Row(dInFirst)}");
+            }
             d = dIn;
         }
     }

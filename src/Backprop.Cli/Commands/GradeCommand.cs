@@ -21,7 +21,19 @@ internal static partial class GradeCommand
     [GeneratedRegex(@"^[ \t]*class[ \t]+(\w+)", RegexOptions.Multiline)]
     private static partial Regex ClassLine();
 
+    /// <summary>A graded file: its class and layer, the seed, every case's verdict, and how it ran.</summary>
+    internal sealed record Outcome(string File, string ClassName, string Layer, int Seed, List<Verdict> Verdicts, PythonRun Run);
+
     public static (string Text, int Code) Run(Args args)
+    {
+        var o = Evaluate(args);
+        string text = args.Flag("json") ? Json(o.File, o.ClassName, o.Layer, o.Seed, o.Verdicts, o.Run)
+            : Report(o.File, o.ClassName, o.Layer, o.Seed, o.Verdicts, o.Run);
+        return (text, o.Verdicts.All(v => v.Pass) ? 0 : 1);
+    }
+
+    /// <summary>Grades the file <paramref name="args"/> name, with its options; the verdicts, not yet a report.</summary>
+    internal static Outcome Evaluate(Args args)
     {
         if (args.Positionals.Count != 1) throw new InvalidInputException($"grade: give one file to grade; usage: {Usage}");
         string file = args.Positionals[0];
@@ -45,7 +57,7 @@ internal static partial class GradeCommand
             var (kind, shortName) = AssemblyRunner.Find(file, typeName, asked, out var type);
             var csCases = GradedLayers.Make(kind, count, seed);
             var csRun = AssemblyRunner.Run(type, csCases, limits.Timeout);
-            return Finish(args, file, shortName, kind, seed, csCases, csRun, timeout);
+            return Finish(file, shortName, kind, seed, csCases, csRun, timeout);
         }
         string python = args.Value("python") ?? PythonRunner.DefaultPython();
         string? bwrap = null;
@@ -88,11 +100,11 @@ internal static partial class GradeCommand
 
         var cases = GradedLayers.Make(layer, count, seed);
         var run = PythonRunner.Run(python, file, className, cases, limits, bwrap);
-        return Finish(args, file, className, layer, seed, cases, run, timeout);
+        return Finish(file, className, layer, seed, cases, run, timeout);
     }
 
-    private static (string Text, int Code) Finish(Args args, string file, string className, string layer, int seed, List<Case> cases,
-        PythonRun run, double timeout)
+    private static Outcome Finish(string file, string className, string layer, int seed, List<Case> cases, PythonRun run,
+        double timeout)
     {
         if (run.LoadError is { } le)
             throw new InvalidInputException($"grade: {file} cannot be loaded:\n{le.TrimEnd()}");
@@ -112,10 +124,7 @@ internal static partial class GradeCommand
                     Error = $"the Python process ended (exit code {run.ExitCode}) before this case" +
                         (run.Stderr.Length > 0 ? $": {run.Stderr.Trim().Split('\n')[^1]}" : ""),
                 };
-        int failed = verdicts.Count(v => !v.Pass);
-        string text = args.Flag("json") ? Json(file, className, layer, seed, verdicts, run) : Report(file, className, layer, seed,
-            verdicts, run);
-        return (text, failed == 0 ? 0 : 1);
+        return new Outcome(file, className, layer, seed, verdicts, run);
     }
 
     private static string Report(string file, string className, string layer, int seed, List<Verdict> verdicts, PythonRun run)

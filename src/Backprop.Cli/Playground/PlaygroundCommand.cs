@@ -8,7 +8,8 @@ internal static class PlaygroundCommand
     public static int Run(Args args, TextWriter stdout)
     {
         if (args.Positionals.Count > 0) throw new InvalidInputException($"playground: unexpected argument '{args.Positionals[0]}'");
-        var options = new PlaygroundOptions(args.Int("port", 8080, 0, 65535), args.Value("model"), args.Value("data"));
+        var options = new PlaygroundOptions(args.Int("port", 8080, 0, 65535), args.Value("model"), args.Value("data"),
+            GradePath: args.Value("grade"), Trust: args.Flag("trust"));
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler cancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
         Console.CancelKeyPress += cancel;

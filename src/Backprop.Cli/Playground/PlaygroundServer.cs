@@ -17,7 +17,7 @@ namespace Backprop.Cli.Playground;
 
 /// <summary>What <c>backprop playground</c> serves: the port (0: any free one), and the files named on the command line.</summary>
 internal sealed record PlaygroundOptions(int Port = 8080, string? ModelPath = null, string? DataPath = null,
-    string FashionMnistDir = Datasets.FashionMnistDir);
+    string FashionMnistDir = Datasets.FashionMnistDir, string? GradePath = null, bool Trust = false);
 
 /// <summary>
 /// The playground's web server: Kestrel on 127.0.0.1 only, the page and its scripts from the assembly's resources (no
@@ -38,6 +38,7 @@ internal sealed class PlaygroundServer : IAsyncDisposable
     private readonly object _gate = new();
     private volatile bool _playing;
     private int _batchesPerUpdate = 5;
+    private object? _grade;
 
     private PlaygroundServer(WebApplication app, PlaygroundOptions options, Dataset? data, Sequential<float>? model)
     {
@@ -59,6 +60,14 @@ internal sealed class PlaygroundServer : IAsyncDisposable
     {
         var data = options.DataPath is null ? null : PointsCsv.Read(options.DataPath);
         var model = options.ModelPath is null ? null : LoadModel(options.ModelPath);
+        // The student's file is graded once, before the page opens, exactly as backprop grade grades it.
+        object? grade = null;
+        if (options.GradePath is { } file)
+        {
+            var flags = new Dictionary<string, string?>();
+            if (options.Trust) flags["trust"] = null;
+            grade = GradeView.Of(GradeCommand.Evaluate(new Support.Args(flags, [file])));
+        }
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
@@ -68,7 +77,7 @@ internal sealed class PlaygroundServer : IAsyncDisposable
             k.AddServerHeader = false;
         });
         var app = builder.Build();
-        var server = new PlaygroundServer(app, options, data, model);
+        var server = new PlaygroundServer(app, options, data, model) { _grade = grade };
         server.Map();
         await app.StartAsync();
         // The port Kestrel bound (the one asked for, or a free one for 0).
@@ -134,8 +143,11 @@ internal sealed class PlaygroundServer : IAsyncDisposable
             sample = DemoCommand.TextbookSample,
             data = _data is null ? "spiral" : _options.DataPath,
             model = _options.ModelPath,
+            grade = _grade is not null,
             limits = new { maxNeurons = NetworkSession.MaxNeurons, maxLayers = NetworkSession.MaxLayers },
         }));
+        _app.MapGet("/api/grade", () => _grade is null ? Results.NotFound(new { error = "no file to grade: start with --grade FILE" })
+            : Results.Json(_grade));
         _app.MapPost("/api/graph", async (HttpRequest r) =>
         {
             using var doc = await Body(r);
@@ -152,6 +164,16 @@ internal sealed class PlaygroundServer : IAsyncDisposable
             string text = Str(doc.RootElement, "input") ?? throw new InvalidInputException("the layer needs its input text");
             var values = Inputs.Read(text);
             var output = LayerCommand.Compute<double>(kind, values);
+            // An activation's local derivative ∂y/∂x (ReLU's mask, sigmoid's y(1 − y)): its backward pass of dout = 1.
+            if (!Kinds.IsLoss(kind) && Kinds.Layer(kind).IsActivation && values.FirstOrDefault(v => v.Name == "x") is { IsNumeric: true } x)
+            {
+                var layer = Kinds.Create<double>(kind);
+                var xt = x.ToTensor<double>();
+                layer.Forward(xt);
+                var ones = Tensor<double>.Zeros(xt.Shape.ToArray());
+                ones.Span.Fill(1);
+                output.Add("local", layer.Backward(ones));
+            }
             output.EnsureFinite(kind);
             // The inputs as the library read them, for the page to draw beside the outputs.
             var inputs = values.Where(v => v.IsNumeric).ToDictionary(v => v.Name, v => new { shape = v.Shape ?? [], data = v.Values });

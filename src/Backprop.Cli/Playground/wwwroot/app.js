@@ -163,9 +163,9 @@ $("graph-all").addEventListener("click", () => { graphShown = Infinity; drawGrap
 let layerState = null;
 const FORMULAS = {
   fully_connected: "y = x·W + b    dx = dout·Wᵀ    dW = xᵀ·dout    db = Σ_batch dout",
-  relu: "y = max(x, 0)    dx = dout·[x > 0]  (the mask)",
-  sigmoid: "y = 1/(1 + e⁻ˣ)    dx = dout·y·(1 − y)",
-  tanh: "y = tanh x    dx = dout·(1 − y²)",
+  relu: "y = max(x, 0)    dx = dout·[x > 0]    local = ∂y/∂x = [x > 0], the mask",
+  sigmoid: "y = 1/(1 + e⁻ˣ)    dx = dout·y·(1 − y)    local = ∂y/∂x = y·(1 − y)",
+  tanh: "y = tanh x    dx = dout·(1 − y²)    local = ∂y/∂x = 1 − y²",
   softmax_cross_entropy: "L = −(1/B)·Σ t·log softmax(x)    dx = (softmax(x) − t)/B",
 };
 
@@ -209,6 +209,7 @@ function sources(out, r, c) {
     if (out === "dW") return [["x", "col", r], ["dout", "col", c]];
     if (out === "db") return [["dout", "col", c]];
   }
+  if (out === "dx" && layerState.outputs.local) return [["dout", "cell", r, c], ["local", "cell", r, c]];
   return [["x", "cell", r, c], ["dout", "cell", r, c], ["t", "cell", r, c]];
 }
 
@@ -220,7 +221,7 @@ $("layer-outputs").addEventListener("mouseover", (e) => {
   const r = Number(td.dataset.r), c = Number(td.dataset.c);
   td.classList.add("src");
   for (const [name, how, i, j] of sources(out, r, c)) {
-    const t = $("in-" + name);
+    const t = $("in-" + name) || $("out-" + name);
     if (!t) continue;
     for (const cell of t.querySelectorAll("td")) {
       const cr = Number(cell.dataset.r), cc = Number(cell.dataset.c);
@@ -237,6 +238,40 @@ $("layer-kind").addEventListener("change", () => {
   else $("layer-input").value = info.sample;
   runLayer();
 });
+
+// The student's own layer (--grade): the first failing case, their outputs beside the reference's, differences marked.
+async function showGrade() {
+  let g;
+  try { g = await api("/api/grade"); } catch { return; }
+  const box = $("grade");
+  box.hidden = false;
+  if (!g.case) {
+    box.innerHTML = `<h2>${g.file}: class ${g.className} passes all ${g.cases} cases as ${g.layer}</h2>`;
+    return;
+  }
+  let h = `<h2>${g.file}: class ${g.className} as ${g.layer} fails ${g.failed} of ${g.cases} cases; the first, case ${g.case} ` +
+    `(${g.caseName}):</h2>`;
+  if (g.error) h += `<pre>${g.error.replace(/</g, "&lt;")}</pre>`;
+  if (g.errorDiagnosis) h += `<p class="rule">diagnosis: ${g.errorDiagnosis}</p>`;
+  h += '<div class="matrices">';
+  for (const [name, v] of Object.entries(g.inputs)) h += table(name, v, "grade-in-" + name);
+  h += "</div>";
+  for (const o of g.outputs) {
+    h += `<div class="matrices">${table(o.name + " (reference)", o.expected, "grade-exp-" + o.name)}`;
+    if (o.ok) h += `<p>${o.name}: yours matches the reference</p>`;
+    else if (o.actual) h += table(o.name + " (yours)", o.actual, "grade-act-" + o.name);
+    else h += `<p>${o.name}: yours is ${o.actualType || "missing"}</p>`;
+    if (o.diagnosis) h += `<p class="rule">diagnosis: ${o.diagnosis}</p>`;
+    h += "</div>";
+  }
+  box.innerHTML = h;
+  for (const o of g.outputs) {
+    const t = $("grade-act-" + o.name);
+    if (!t) continue;
+    const cells = t.querySelectorAll("td");
+    for (const i of o.differ) if (cells[i]) cells[i].classList.add("diff");
+  }
+}
 
 // ---------------------------------------------------------------- 3. network
 let netState = null, points = null, stream = null, lastStepMs = null;
@@ -565,5 +600,6 @@ $("conv-grads").addEventListener("change", () => convState && drawConv());
   points = await api("/api/net/points");
   netState = await api("/api/net/state");
   await loadGraph(false);
+  if (info.grade) { selectTab("layer"); await showGrade(); }
   document.body.dataset.ready = "true";
 })();
