@@ -143,6 +143,7 @@ internal static class CommandLine
                 new("grade", "your layer's file (as backprop grade takes it): the layer view opens on the first case it fails, your " +
                     "outputs beside the reference's", "FILE"),
                 new("trust", "with --grade: run the file without the sandbox (as backprop grade --trust)"),
+                new("bench", "measures a step of the network view, the update stream and the server's memory, prints them, and exits"),
             ],
             ["backprop playground", "backprop playground --port 9000 --data points.csv", "backprop playground --grade my_affine.py"],
             (a, o, e) => (string.Empty, Playground.PlaygroundCommand.Run(a, o))),

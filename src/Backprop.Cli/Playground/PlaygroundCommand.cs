@@ -8,6 +8,11 @@ internal static class PlaygroundCommand
     public static int Run(Args args, TextWriter stdout)
     {
         if (args.Positionals.Count > 0) throw new InvalidInputException($"playground: unexpected argument '{args.Positionals[0]}'");
+        if (args.Flag("bench"))
+        {
+            stdout.Write(PlaygroundBench.Run());
+            return 0;
+        }
         var options = new PlaygroundOptions(args.Int("port", 8080, 0, 65535), args.Value("model"), args.Value("data"),
             GradePath: args.Value("grade"), Trust: args.Flag("trust"));
         using var stop = new CancellationTokenSource();
