@@ -189,4 +189,28 @@ public sealed class PlaygroundEndpointTests : IAsyncLifetime
         Assert.True(steps[1] > steps[0] && steps[2] > steps[1], string.Join(", ", steps));
         await Post("/api/net/play", """{"on": false}""");
     }
+
+    [Fact]
+    public async Task A_saved_network_of_two_inputs_opens_the_network_view_on_its_own_weights()
+    {
+        var model = new Models.MlpSpec { Sizes = [2, 16, 3], Activation = "tanh" }.Build<float>(new Rng(9));
+        string path = Path.Combine(Path.GetTempPath(), $"bp-playground-model-{Environment.ProcessId}.safetensors");
+        try
+        {
+            Models.ModelFile.Save(path, model);
+            await using var server = await PlaygroundServer.StartAsync(new PlaygroundOptions(Port: 0, ModelPath: path));
+            using var http = new HttpClient { BaseAddress = server.Url };
+            var state = JsonDocument.Parse(await http.GetStringAsync("/api/net/state")).RootElement;
+            Assert.Equal([2, 16, 3], state.GetProperty("setup").GetProperty("sizes").EnumerateArray().Select(v => v.GetInt32()));
+            Assert.Equal(["tanh"], state.GetProperty("setup").GetProperty("activations").EnumerateArray().Select(v => v.GetString()));
+            var w = state.GetProperty("layers")[0].GetProperty("w").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            var expected = model.Parameters[0].Value.Span.ToArray();
+            Assert.Equal(expected.Length, w.Length);
+            for (int i = 0; i < w.Length; i++) Assert.Equal(expected[i], w[i], 4);   // the page's five significant digits
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

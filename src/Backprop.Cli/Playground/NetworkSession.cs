@@ -46,7 +46,38 @@ internal sealed class NetworkSession
     private int _cursor = -1;
     private double _lastLoss = double.NaN;
 
-    public NetworkSession(NetworkSetup setup, Dataset? data = null)
+    public NetworkSession(NetworkSetup setup, Dataset? data = null) : this(setup, data, null) { }
+
+    /// <summary>
+    /// The view on a saved network (<c>--model</c>): fully connected layers and activations from 2 inputs to the data's
+    /// classes, its weights converted to float64; or null where it is not such a network.
+    /// </summary>
+    public static NetworkSession? FromModel(Sequential<float> model, Dataset? data)
+    {
+        var d = model.Description;
+        bool mlp = d.Layers.All(l => l.Kind == "fully_connected" || Kinds.Layer(l.Kind).IsActivation)
+            && d.Layers.Count > 0 && d.Layers[0].Kind == "fully_connected" && d.Layers[^1].Kind == "fully_connected"
+            && Convert.ToInt32(d.Layers[0].Hyperparameters["inputs"], System.Globalization.CultureInfo.InvariantCulture) == 2
+            && model.Loss.Classifies;
+        if (!mlp) return null;
+        var net = (d with { Dtype = "float64" }).Build<double>(new Rng(0));
+        for (int i = 0; i < net.Parameters.Count; i++)
+        {
+            var from = model.Parameters[i].Value.Span;
+            var to = net.Parameters[i].Value.Span;
+            for (int k = 0; k < from.Length; k++) to[k] = from[k];
+        }
+        var sizes = new List<int> { 2 };
+        var activations = new List<string>();
+        foreach (var l in d.Layers)
+            if (l.Kind == "fully_connected")
+                sizes.Add(Convert.ToInt32(l.Hyperparameters["outputs"], System.Globalization.CultureInfo.InvariantCulture));
+            else activations.Add(l.Kind);
+        if (activations.Count != sizes.Count - 2) return null;   // two activations in a row: not a network the page draws
+        return new NetworkSession(new NetworkSetup([.. sizes], [.. activations], Dataset: data is null ? "spiral" : "data"), data, net);
+    }
+
+    private NetworkSession(NetworkSetup setup, Dataset? data, Sequential<double>? model)
     {
         _setup = Validate(setup);
         _data = data ?? (setup.Dataset == "spiral" ? Datasets.Spiral(100, 3, setup.Seed)
@@ -56,12 +87,12 @@ internal sealed class NetworkSession
             throw new InvalidInputException($"the sizes must start at 2 (the features) and end at {_data.Classes} (the classes)");
         _rng = new Rng(setup.Seed);
         var layers = new List<Layer<double>>();
-        for (int i = 0; i + 1 < setup.Sizes.Length; i++)
+        for (int i = 0; model is null && i + 1 < setup.Sizes.Length; i++)
         {
             layers.Add(new FullyConnected<double>(setup.Sizes[i], setup.Sizes[i + 1], Initialization.He, _rng));
             if (i + 2 < setup.Sizes.Length) layers.Add(Kinds.Create<double>(setup.Activations[i]));
         }
-        _net = new Sequential<double>(layers, new SoftmaxCrossEntropy<double>());
+        _net = model ?? new Sequential<double>(layers, new SoftmaxCrossEntropy<double>());
         _view = _net.Description.Build<double>(new Rng(0));
         _optimizer = Optimizer<double>.Create(setup.Optimizer, _net.Parameters, setup.LearningRate);
         _order = Enumerable.Range(0, _data.Count).ToArray();

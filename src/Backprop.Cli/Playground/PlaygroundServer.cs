@@ -32,7 +32,7 @@ internal sealed class PlaygroundServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PlaygroundOptions _options;
     private readonly Dataset? _data;
-    private readonly Sequential<float>? _model;
+    private readonly Sequential<float>? _convModel;
     private NetworkSession _session;
     private ConvView? _conv;
     private readonly object _gate = new();
@@ -45,8 +45,10 @@ internal sealed class PlaygroundServer : IAsyncDisposable
         _app = app;
         _options = options;
         _data = data;
-        _model = model;
-        _session = new NetworkSession(DefaultSetup(data), data);
+        // A saved network of 2 inputs opens view 3 on itself; any other (images) opens view 4.
+        var fromModel = model is null ? null : NetworkSession.FromModel(model, data);
+        _session = fromModel ?? new NetworkSession(DefaultSetup(data), data);
+        _convModel = fromModel is null ? model : null;
     }
 
     /// <summary>The address the page is at (http://127.0.0.1:PORT/).</summary>
@@ -230,7 +232,7 @@ internal sealed class PlaygroundServer : IAsyncDisposable
 
     private ConvView Conv()
     {
-        lock (_gate) return _conv ??= ConvView.Create(_options.FashionMnistDir, _model);
+        lock (_gate) return _conv ??= ConvView.Create(_options.FashionMnistDir, _convModel);
     }
 
     // Server-sent events while the page listens: when playing, a few batches then the state, about 20 times a second.
