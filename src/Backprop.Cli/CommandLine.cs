@@ -54,7 +54,12 @@ internal static class CommandLine
                 new("dataset",
                     $"the data: {string.Join(", ", DataSource.Names.Where(n => n != "idx"))} (default spiral; --data alone: any IDX " +
                     $"folder)", "NAME"),
-                new("data", "the folder of IDX files (train-images-idx3-ubyte[.gz], …)", "DIR"),
+                new("data", "your own data: a CSV file with a header row, numpy arrays (X.npy with --labels y.npy, or an .npz " +
+                    "with x and y), a folder with one sub-folder of PNG/JPEG images per class, or a folder of IDX files", "FILE|DIR"),
+                new("target", "CSV: the label column (default the last)", "NAME"),
+                new("labels", "numpy: the labels' .npy file", "FILE"),
+                new("image-size", "images: the height and width every image is scaled to (default 28,28)", "H,W"),
+                new("limit", "train on the first N training samples only", "N"),
                 new("model", $"a named network ({string.Join(", ", Architectures.Names)}, for 28×28 images) or a description " +
                     "file (JSON, docs/MODEL_FORMAT.md) instead of the MLP options", "NAME|FILE"),
                 new("layers", "the sizes from input to output, e.g. 784,256,10 (default 784,256,10 for images, 2,64,64,3 for the spiral)",
@@ -86,7 +91,11 @@ internal static class CommandLine
             [
                 new("model", "the model or checkpoint file (required)", "FILE"),
                 new("dataset", $"other data than the file records: {string.Join(", ", DataSource.Names.Where(n => n != "idx"))}", "NAME"),
-                new("data", "the folder of IDX files", "DIR"),
+                new("data", "other data: a CSV file, numpy arrays, an image folder or an IDX folder, as train takes them",
+                    "FILE|DIR"),
+                new("target", "CSV: the label column (default the last)", "NAME"),
+                new("labels", "numpy: the labels' .npy file", "FILE"),
+                new("image-size", "images: the height and width every image is scaled to (default 28,28)", "H,W"),
                 new("split", "test (default) or train", "NAME"),
                 new("threads", "the cores the kernels use (default all)", "N"),
                 Json(),

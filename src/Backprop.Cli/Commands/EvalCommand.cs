@@ -44,7 +44,7 @@ internal static class EvalCommand
         }
         // The data the model was trained on, unless the options say otherwise (a model saved without it: the options' defaults).
         var source = DataOptions.Source(args, saved, contents.Legacy ? contents.Metadata : null);
-        var (train, test) = source.Load(source.Dataset == "fashion-mnist" ? DataOptions.FashionHowTo : DataOptions.MnistHowTo);
+        var (train, test) = DataOptions.Load(source);
         string split = args.Choice("split", "test", "test", "train");
         var data = split == "train" || test is null ? train : test;
         Evaluation e;

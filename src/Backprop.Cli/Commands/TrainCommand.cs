@@ -37,6 +37,7 @@ internal static class TrainCommand
         IFloatingPointIeee754<T>
     {
         Trainer<T> trainer;
+        (Dataset Train, Dataset? Test)? loaded = null;
         if (args.Value("resume") is { } resume)
         {
             trainer = Trainer<T>.LoadCheckpoint(resume, resumed!);
@@ -48,9 +49,13 @@ internal static class TrainCommand
         {
             var data = DataOptions.Source(args, null, null);
             bool images = data.Dataset != "spiral";
+            // Your own data: the MLP's default sizes are the data's features, 128 hidden, and its classes.
+            bool fileData = data.Dataset is "csv" or "numpy" or "images";
+            if (fileData && args.Value("layers") is null && args.Value("model") is null) loaded = DataOptions.Load(data);
             var spec = new MlpSpec
             {
-                Sizes = args.Value("layers") is { } l ? ParseSizes(l) : images ? [784, 256, 10] : [2, 64, 64, 3],
+                Sizes = args.Value("layers") is { } l ? ParseSizes(l) : loaded is { } d ? [d.Train.Dim, 128, Math.Max(2, d.Train.Classes)]
+                    : images ? [784, 256, 10] : [2, 64, 64, 3],
                 Activation = Activation(args.Value("activation") ?? "relu"),
                 Init = MlpSpec.ParseInit(args.Choice("init", "he", "he", "xavier", "normal")),
                 InitStd = args.Double("init-std", 0.01),
@@ -62,8 +67,8 @@ internal static class TrainCommand
             CheckNewRunOptions(args);
             var optimizer = new OptimizerSettings
             {
-                Kind = OptimizerSettings.Parse(args.Value("optimizer") ?? (images ? "sgd" : "adam")),
-                LearningRate = args.Value("lr") is null ? (images ? 0.1 : 0.01) : args.Double("lr", 0.1),
+                Kind = OptimizerSettings.Parse(args.Value("optimizer") ?? (images && !fileData ? "sgd" : "adam")),
+                LearningRate = args.Value("lr") is null ? (fileData ? 0.001 : images ? 0.1 : 0.01) : args.Double("lr", 0.1),
                 WeightDecay = args.Value("weight-decay") is null ? null : args.Double("weight-decay", 0),
             };
             Backprop.Networks.Sequential<T> net;
@@ -97,7 +102,7 @@ internal static class TrainCommand
             throw new InvalidInputException($"the checkpoint already has {trainer.Epoch} epochs; ask for more with --epochs (more " +
                 $"than {trainer.Epoch})");
 
-        var (all, test) = source.Load(source.Dataset == "fashion-mnist" ? DataOptions.FashionHowTo : DataOptions.MnistHowTo);
+        var (all, test) = loaded ?? DataOptions.Load(source);
         if (MlpSpec.From(ModelDescription.Of(trainer.Net)) is { } mlp)
         {
             if (all.Dim != mlp.Sizes[0])

@@ -134,7 +134,7 @@ public sealed class Dataset
 }
 
 /// <summary>The built-in and on-disk datasets.</summary>
-public static class Datasets
+public static partial class Datasets
 {
     /// <summary>Where Debian's dataset-fashion-mnist package puts the files.</summary>
     public const string FashionMnistDir = "/usr/share/datasets/fashion-mnist";

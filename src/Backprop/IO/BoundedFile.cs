@@ -31,6 +31,31 @@ internal static class BoundedFile
         catch (IOException e) { throw new InvalidFileException($"{path}: {e.Message}", e); }
     }
 
+    /// <summary>
+    /// <paramref name="path"/> opened for reading after the same checks (a regular file, at most <paramref name="maxBytes"/>),
+    /// for readers that stream a large file instead of holding its bytes.
+    /// </summary>
+    public static FileStream OpenRead(string path, long maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new InvalidFileException($"{path}: a folder, not a file");
+        if (!File.Exists(path)) throw new InvalidFileException($"{path}: no such file");
+        FileStream? fs = null;
+        try
+        {
+            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            if (!fs.CanSeek || (fs.Length == 0 && new FileInfo(path).Attributes.HasFlag(FileAttributes.Device)))
+                throw new InvalidFileException($"{path}: not a regular file (a pipe or a device)");
+            if (fs.Length > maxBytes) throw new InvalidFileException($"{path}: {fs.Length} bytes exceed the limit of {maxBytes} bytes");
+            var opened = fs;
+            fs = null;
+            return opened;
+        }
+        catch (UnauthorizedAccessException e) { throw new InvalidFileException($"{path}: {e.Message}", e); }
+        catch (IOException e) { throw new InvalidFileException($"{path}: {e.Message}", e); }
+        finally { fs?.Dispose(); }
+    }
+
     /// <summary>The text of <paramref name="path"/> (UTF-8, a byte-order mark dropped), at most <paramref name="maxBytes"/>
     /// bytes.</summary>
     public static string ReadAllText(string path, long maxBytes) => Text(ReadAllBytes(path, maxBytes), path);

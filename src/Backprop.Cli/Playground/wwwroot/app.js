@@ -39,7 +39,8 @@ async function api(path, body) {
   let data;
   try { data = JSON.parse(text); } catch { data = { error: text }; }
   if (!r.ok) { const m = (data && data.error) || `HTTP ${r.status}`; showError(m); throw new Error(m); }
-  showError(null);
+  // A success does not clear the message: a background call (the play switch) may end after a failed one. Each user
+  // action clears it when it starts instead.
   return data;
 }
 
@@ -80,6 +81,7 @@ const LAYOUTS = {
 let graph = null, graphShown = Infinity;
 
 async function loadGraph(keepInputs) {
+  showError(null);
   const example = $("graph-example").value;
   const inputs = {};
   if (keepInputs) for (const el of document.querySelectorAll("#graph-inputs input")) inputs[el.dataset.name] = Number(el.value);
@@ -189,6 +191,7 @@ function table(name, m, id) {
 }
 
 async function runLayer() {
+  showError(null);
   const kind = $("layer-kind").value || "fully_connected";
   try { layerState = await api("/api/layer", { kind, input: $("layer-input").value }); } catch { return; }
   $("layer-formulas").textContent = FORMULAS[layerState.kind] || "";
@@ -299,6 +302,7 @@ function activationControls() {
 $("net-sizes").addEventListener("input", activationControls);
 
 async function buildNet() {
+  showError(null);
   const hidden = hiddenSizes();
   const classes = points ? points.classes : 3;
   const body = {
@@ -449,6 +453,7 @@ function setPlaying(on) {
 }
 
 async function step(unit) {
+  showError(null);
   const t0 = performance.now();
   try { netState = await api("/api/net/step", { unit }); } catch { return; }
   drawNet();
@@ -470,6 +475,7 @@ $("net-play").addEventListener("click", () => setPlaying($("net-play").getAttrib
 $("net-step-batch").addEventListener("click", () => step("batch"));
 $("net-step-layer").addEventListener("click", () => step("layer"));
 $("net-check").addEventListener("click", async () => {
+  showError(null);
   let r;
   try { r = await api("/api/net/check", {}); } catch { return; }
   let h = `<table class="check"><caption>numerical gradient check on the next batch's ${r.points} points clear of a kink ` +
@@ -517,6 +523,7 @@ $("net-canvas").addEventListener("mouseleave", () => { $("net-tip").hidden = tru
 // ---------------------------------------------------------------- 4. convolution
 let convState = null;
 async function loadConv(index) {
+  showError(null);
   $("conv-status").textContent = "computing…";
   try { convState = await api(`/api/conv?image=${index}`); } catch { $("conv-status").textContent = ""; return; }
   $("conv-index").value = convState.index;
