@@ -160,13 +160,15 @@ internal static class CommandLine
             "peak), or training epochs", [],
             [
                 new("ops", "fc, elementwise, convnet (every convolution and pooling layer of SimpleConvNet and DeepConvNet at batch " +
-                    "100, and a whole training step of each), all (default: the three) or training", "KIND"),
+                    "100, and a whole training step of each), all (default: the three), training, or data (loading --data FILE.csv)",
+                    "KIND"),
                 new("dtype", "float32, float64 or both (default both; training: float32)", "TYPE"),
                 new("threads", "1, 2 or both (default both)", "N"),
                 new("shapes", "fully connected shapes B,N,M separated by ';' (default the issues' eight)", "LIST"),
                 new("epochs", "training epochs (default 6; --quick 3)", "N"),
                 new("images", "train on the first N images only", "N"),
-                new("data", "the IDX folder for --ops training (default Fashion-MNIST from Debian)", "DIR"),
+                new("data", "the IDX folder for --ops training (default Fashion-MNIST from Debian), the CSV file for --ops data",
+                    "DIR|FILE"),
                 new("quick", "a smoke test of every row (a few calls each, seconds in all; not for comparisons)"),
                 Json(),
             ],

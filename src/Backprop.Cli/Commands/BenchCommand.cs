@@ -11,7 +11,7 @@ using Backprop.Layers;
 namespace Backprop.Cli.Commands;
 
 /// <summary><c>backprop bench</c>: fully connected forward + backward and element-wise activations, timed.</summary>
-internal static class BenchCommand
+internal static partial class BenchCommand
 {
     public const string Usage =
         "backprop bench [--ops all|fc|elementwise|convnet|training] [--dtype float32|float64|both] [--threads 1|2|both] " +
@@ -34,7 +34,8 @@ internal static class BenchCommand
     {
         if (args.Positionals.Count > 0) throw new InvalidInputException($"bench: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
-        string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "convnet", "training");
+        string ops = args.Choice("ops", "all", "all", "fc", "elementwise", "convnet", "training", "data");
+        if (ops == "data") return DataLoading(args);
         string dtypeArg = args.Choice("dtype", ops == "training" ? "float32" : "both", "float32", "float64", "both");
         string[] dtypes = dtypeArg == "both" ? ["float32", "float64"] : [dtypeArg];
         int[] threads = ParseThreads(args.Value("threads") ?? "both");

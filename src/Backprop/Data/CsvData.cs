@@ -22,7 +22,8 @@ public static partial class Datasets
         using var stream = BoundedFile.OpenRead(path, MaxCsvBytes);
         var reader = new CsvLines(stream, path);
         if (!reader.Next(out var headerLine)) throw new InvalidFileException($"{path}: empty; a CSV file starts with a header row");
-        var headerCells = CsvLines.Cells(headerLine, path, 1);
+        var headerCells = new List<(int Start, int Length)>();
+        CsvLines.Cells(headerLine, path, 1, headerCells);
         var header = new string[headerCells.Count];
         for (int i = 0; i < header.Length; i++) header[i] = CsvLines.Text(headerLine, headerCells[i]);
         int t = target is null ? header.Length - 1 : Array.IndexOf(header, target);
@@ -31,39 +32,48 @@ public static partial class Datasets
                 (header.Length <= 12 ? string.Join(", ", header) : string.Join(", ", header[..6]) + $", … ({header.Length} in all)"));
         if (header.Length < 2) throw new InvalidFileException($"{path}: one column; a CSV file needs features and a target");
         int dim = header.Length - 1;
-        var features = new BlockList();
-        var labels = new List<int>();
-        var targets = new List<float>();
-        var classIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        while (reader.Next(out var line))
+        // The rest in pieces of whole lines, each split at line ends into one part per core, parsed side by side.
+        var pieces = new List<Part>();
+        int threads = Math.Max(1, Parallelism.MaxThreads);
+        long lineBase = reader.LineNumber;
+        while (reader.NextChunk(out var chunk))
         {
-            var cells = CsvLines.Cells(line, path, reader.LineNumber);
-            if (cells.Count != header.Length)
-                throw new InvalidFileException(
-                    $"{path}: line {reader.LineNumber} has {cells.Count} fields, the header has {header.Length}");
-            for (int c = 0; c < cells.Count; c++)
+            var bounds = SplitAtLines(chunk, threads);
+            var parts = new Part[bounds.Count];
+            var firstLines = new long[bounds.Count];
+            for (int p = 0; p < bounds.Count; p++)
             {
-                var (start, length) = cells[c];
-                var span = line.Slice(start, length);
-                if (c == t)
-                {
-                    if (regression) targets.Add(Number(span, path, reader.LineNumber, header[c], "target"));
-                    else
-                    {
-                        string label = CsvLines.Text(line, cells[c]);
-                        if (!classIds.TryGetValue(label, out int id)) classIds[label] = id = classIds.Count;
-                        labels.Add(id);
-                    }
-                    continue;
-                }
-                features.Add(Number(span, path, reader.LineNumber, header[c], "feature"));
+                firstLines[p] = lineBase + 1;
+                lineBase += chunk.Span.Slice(bounds[p].Start, bounds[p].Length).Count((byte)'\n');
             }
-            if (features.Count > Array.MaxLength) throw new InvalidFileException($"{path}: over 2³¹ feature values");
+            if (chunk.Length > 0 && chunk.Span[^1] != '\n') lineBase++;
+            Parallel.For(0, bounds.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+                parts[p] = Part.Parse(chunk.Span.Slice(bounds[p].Start, bounds[p].Length), firstLines[p], path, header, t, regression));
+            // The first error in file order, whichever core met it first.
+            if (parts.FirstOrDefault(x => x.Error is not null) is { } bad) throw bad.Error!;
+            pieces.AddRange(parts);
+            if (pieces.Sum(x => (long)x.Rows) * dim > Array.MaxLength) throw new InvalidFileException($"{path}: over 2³¹ feature values");
         }
-        int rows = regression ? targets.Count : labels.Count;
+        int rows = pieces.Sum(x => x.Rows);
+        var featureArray = new float[(long)rows * dim];
+        long at = 0;
+        foreach (var piece in pieces)
+        {
+            Array.Copy(piece.Features, 0, featureArray, at, (long)piece.Rows * dim);
+            at += (long)piece.Rows * dim;
+        }
         if (rows == 0) throw new InvalidFileException($"{path}: a header and no rows");
         string name = Path.GetFileNameWithoutExtension(path);
-        if (regression) return new Dataset(name, features.ToArray(), dim, [.. targets], 1);
+        if (regression) return new Dataset(name, featureArray, dim, [.. pieces.SelectMany(x => x.Targets!)], 1);
+        var classIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var labels = new int[rows];
+        int row = 0;
+        foreach (var piece in pieces)
+            foreach (var label in piece.Labels!)
+            {
+                if (!classIds.TryGetValue(label, out int id)) classIds[label] = id = classIds.Count;
+                labels[row++] = id;
+            }
         // Class order: numbers as numbers (so "2" < "10"), other labels alphabetically.
         var names = classIds.Keys.ToArray();
         bool numeric = names.All(n => long.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
@@ -73,7 +83,71 @@ public static partial class Datasets
         for (int i = 0; i < sorted.Length; i++) remap[classIds[sorted[i]]] = i;
         var l = new int[rows];
         for (int i = 0; i < rows; i++) l[i] = remap[labels[i]];
-        return new Dataset(name, features.ToArray(), l, dim, Math.Max(sorted.Length, 1), sorted);
+        return new Dataset(name, featureArray, l, dim, Math.Max(sorted.Length, 1), sorted);
+    }
+
+    // Where to cut a piece of whole lines into n parts: at the line end after each n-th of its bytes.
+    private static List<(int Start, int Length)> SplitAtLines(ReadOnlyMemory<byte> chunk, int n)
+    {
+        var bounds = new List<(int, int)>();
+        int start = 0;
+        for (int p = 1; p <= n && start < chunk.Length; p++)
+        {
+            int stop = p == n ? chunk.Length : (int)((long)chunk.Length * p / n);
+            if (stop < start) continue;
+            int nl = chunk.Span[stop..].IndexOf((byte)'\n');
+            stop = p == n || nl < 0 ? chunk.Length : stop + nl + 1;
+            bounds.Add((start, stop - start));
+            start = stop;
+        }
+        return bounds;
+    }
+
+    /// <summary>The rows of one part of a CSV file: features, and labels or targets; or the first error met.</summary>
+    private sealed class Part
+    {
+        public float[] Features = [];
+        public List<string>? Labels;
+        public List<float>? Targets;
+        public int Rows;
+        public InvalidFileException? Error;
+
+        public static Part Parse(ReadOnlySpan<byte> text, long firstLine, string path, string[] header, int t, bool regression)
+        {
+            var part = new Part { Labels = regression ? null : [], Targets = regression ? [] : null };
+            int dim = header.Length - 1;
+            int lines = text.Count((byte)'\n') + 1;
+            var features = new float[(long)lines * dim];
+            var cells = new List<(int Start, int Length)>(header.Length);   // one list for every line: no allocation per row
+            long number = firstLine - 1;
+            long at = 0;
+            try
+            {
+                while (text.Length > 0)
+                {
+                    int nl = text.IndexOf((byte)'\n');
+                    var line = nl < 0 ? text : text[..nl];
+                    text = nl < 0 ? default : text[(nl + 1)..];
+                    number++;
+                    if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
+                    if (line.Trim((byte)' ').Length == 0) continue;
+                    CsvLines.Cells(line, path, number, cells);
+                    if (cells.Count != header.Length)
+                        throw new InvalidFileException($"{path}: line {number} has {cells.Count} fields, the header has {header.Length}");
+                    for (int c = 0; c < cells.Count; c++)
+                    {
+                        var span = line.Slice(cells[c].Start, cells[c].Length);
+                        if (c != t) features[at++] = Number(span, path, number, header[c], "feature");
+                        else if (regression) part.Targets!.Add(Number(span, path, number, header[c], "target"));
+                        else part.Labels!.Add(CsvLines.Text(line, cells[c]));
+                    }
+                    part.Rows++;
+                }
+            }
+            catch (InvalidFileException e) { part.Error = e; }
+            part.Features = features;
+            return part;
+        }
     }
 
     private static float Number(ReadOnlySpan<byte> cell, string path, long line, string column, string what)
@@ -83,31 +157,6 @@ public static partial class Datasets
         if (float.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v)) return v;
         string shown = Encoding.UTF8.GetString(trimmed.Length > 40 ? trimmed[..40] : trimmed);
         throw new InvalidFileException($"{path}: line {line}, column '{column}': the {what} '{shown}' is not a finite number");
-    }
-
-    /// <summary>Floats in blocks of 2²⁰: no doubling copies while reading, one exact array at the end.</summary>
-    private sealed class BlockList
-    {
-        private const int Block = 1 << 20;
-        private readonly List<float[]> _blocks = [];
-        private int _used = Block;
-
-        public long Count => (long)(_blocks.Count - 1) * Block + _used;
-
-        public void Add(float v)
-        {
-            if (_used == Block) { _blocks.Add(new float[Block]); _used = 0; }
-            _blocks[^1][_used++] = v;
-        }
-
-        public float[] ToArray()
-        {
-            var a = new float[_blocks.Count == 0 ? 0 : Count];
-            for (int b = 0; b < _blocks.Count; b++)
-                Array.Copy(_blocks[b], 0, a, (long)b * Block, b == _blocks.Count - 1 ? _used : Block);
-            _blocks.Clear();
-            return a;
-        }
     }
 }
 
@@ -146,6 +195,38 @@ internal sealed class CsvLines(Stream stream, string path)
         }
     }
 
+    /// <summary>The next piece of whole lines, about <see cref="ChunkBytes"/> (the last may end without a line end); false at
+    /// the end.</summary>
+    public bool NextChunk(out ReadOnlyMemory<byte> chunk)
+    {
+        if (_buffer.Length < ChunkBytes)
+        {
+            var bigger = new byte[ChunkBytes];
+            Buffer.BlockCopy(_buffer, _start, bigger, 0, _end - _start);
+            (_buffer, _end, _start) = (bigger, _end - _start, 0);
+        }
+        while (!_done && _end - _start < ChunkBytes / 2) Fill();
+        if (_end == _start) { chunk = default; return false; }
+        int stop = _end;
+        if (!_done)
+        {
+            int last = _buffer.AsSpan(_start, _end - _start).LastIndexOf((byte)'\n');
+            while (last < 0 && !_done)   // one line longer than what is read: read on (the buffer grows, up to MaxLine)
+            {
+                Fill();
+                last = _buffer.AsSpan(_start, _end - _start).LastIndexOf((byte)'\n');
+            }
+            stop = _done ? _end : _start + last + 1;
+        }
+        // The parts of a chunk are parsed before the next call moves the buffer's contents.
+        chunk = _buffer.AsMemory(_start, stop - _start);
+        _start = stop;
+        return true;
+    }
+
+    /// <summary>The bytes a chunk aims at: 16 MiB.</summary>
+    public const int ChunkBytes = 16 << 20;
+
     private void Fill()
     {
         // Keep the unfinished line, grow the buffer for a long one, then read more (never past the reported length).
@@ -164,10 +245,11 @@ internal sealed class CsvLines(Stream stream, string path)
         if (got == 0) _done = true;
     }
 
-    /// <summary>The fields of a line as (start, length), quotes respected ("a, b" is one field; "" inside is a quote).</summary>
-    public static List<(int Start, int Length)> Cells(ReadOnlySpan<byte> line, string path, long number)
+    /// <summary>The fields of a line as (start, length) into <paramref name="cells"/>, quotes respected ("a, b" is one field;
+    /// "" inside is a quote).</summary>
+    public static void Cells(ReadOnlySpan<byte> line, string path, long number, List<(int Start, int Length)> cells)
     {
-        var cells = new List<(int, int)>();
+        cells.Clear();
         int i = 0;
         while (true)
         {
@@ -186,7 +268,7 @@ internal sealed class CsvLines(Stream stream, string path)
             int comma = line[i..].IndexOf((byte)',');
             int stop = comma < 0 ? line.Length : i + comma;
             cells.Add((start, stop - start));
-            if (comma < 0) return cells;
+            if (comma < 0) return;
             i = stop + 1;
         }
     }
