@@ -91,7 +91,10 @@ internal static class TrainCommand
             trainer = new Trainer<T>(net, optimizer, new TrainerOptions
             {
                 Batch = args.Int("batch", images ? 100 : 30, 1),
-                Seed = seed
+                Seed = seed,
+                Schedule = Schedule(args),
+                ClipNorm = args.Value("clip-norm") is null ? null : args.Double("clip-norm", 1, double.Epsilon),
+                Patience = args.Value("patience") is null ? null : args.Int("patience", 1, 1),
             })
             { Data = data };
         }
@@ -116,6 +119,8 @@ internal static class TrainCommand
                 $"samples " +
                 $"to train on are left");
 
+        if (trainer.Options.Patience is not null && val is null)
+            throw new InvalidInputException("--patience stops on the validation loss: it needs --validation above 0");
         string? outPath = args.Value("out"), plot = args.Value("plot");
         string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null)
             + "-regions.png" : null);
@@ -154,9 +159,22 @@ internal static class TrainCommand
                 result = r!;
             }
             else result = trainer.RunEpoch(train, val, test);
-            if (outPath is not null) trainer.SaveCheckpoint(outPath);
+            // With early stopping the file keeps the best epoch: it is written only when an epoch improves on the others.
+            if (outPath is not null && (trainer.Options.Patience is null || trainer.LastEpochIsBest)) trainer.SaveCheckpoint(outPath);
             stdout.WriteLine(json ? Json.Serialize(result) : Line(result, epochs));
             stdout.Flush();
+            if (trainer.ShouldStop) break;
+        }
+        string? stopped = null;
+        if (trainer.Options.Patience is { } patience && trainer.BestEpoch > 0)
+        {
+            int best = trainer.BestEpoch;
+            trainer.RestoreBest();
+            stopped = FormattableString.Invariant(
+                $"early stopping: epoch {best} had the lowest validation loss ({trainer.History[best - 1].ValLoss:0.0000})") +
+                (trainer.Epoch < epochs ? $"; none lower in the {patience} epochs after it, so training stopped after epoch {trainer.Epoch}"
+                    : "") + (outPath is not null ? $"; {outPath} holds epoch {best}" : "");
+            if (json) stderr.WriteLine($"backprop: {stopped}");
         }
         if (plot is not null) Plots.Curves(plot, trainer.History,
             $"{all.Name}: {ModelName(trainer.Net)}, {OptimizerSettings.Name(trainer.Optimizer.Kind)}");
@@ -164,6 +182,7 @@ internal static class TrainCommand
         if (!json)
         {
             stdout.Write(Table(trainer.History));
+            if (stopped is not null) stdout.WriteLine(stopped);
             if (outPath is not null) stdout.WriteLine($"model and training state saved to {outPath}");
             if (plot is not null) stdout.WriteLine($"curves plotted to {plot}");
             if (regions is not null) stdout.WriteLine($"decision regions plotted to {regions}");
@@ -244,13 +263,39 @@ internal static class TrainCommand
         if (args.Value("batch") is not null) Same("batch", args.Int("batch", 1, 1).ToString(CultureInfo.InvariantCulture),
             trainer.Options.Batch.ToString(CultureInfo.InvariantCulture));
         if (args.Value("seed") is not null) Same("seed", args.Value("seed")!, trainer.Options.Seed.ToString(CultureInfo.InvariantCulture));
+        foreach (var o in new[] { "lr-schedule", "lr-step", "lr-gamma", "lr-min", "warmup", "clip-norm", "patience" })
+            if (args.Value(o) is not null)
+                throw new InvalidInputException($"--{o} is recorded in the checkpoint {path} with the rest of the run; leave it out " +
+                    "to continue the saved run");
         if (trainer.Data is { } data)
         {
             var given = DataOptions.Source(args, data, null);
             if (args.Value("dataset") is not null) Same("dataset", given.Dataset, data.Dataset);
-            if (args.Value("data") is not null) Same("data", given.Folder ?? "", data.Folder ?? "");
+            if (args.Value("data") is not null) Same("data", given.Folder ?? given.File ?? "", data.Folder ?? data.File ?? "");
             if (args.Value("validation") is not null) Same("validation", Num(given.Validation), Num(data.Validation));
         }
+    }
+
+    // --lr-schedule and its settings; cosine's T_max is the run's epochs.
+    private static LearningRateSchedule? Schedule(Args args)
+    {
+        string kind = args.Choice("lr-schedule", "constant", [.. LearningRateSchedule.Kinds]);
+        bool any = args.Value("lr-schedule") is not null || args.Value("warmup") is not null;
+        foreach (var (o, needs) in new[] { ("lr-step", "step"), ("lr-gamma", "step or exponential"), ("lr-min", "cosine") })
+            if (args.Value(o) is not null && !needs.Contains(kind))
+                throw new InvalidInputException($"--{o} is for --lr-schedule {needs}, not {kind}");
+        if (!any) return null;
+        var schedule = new LearningRateSchedule
+        {
+            Kind = kind,
+            StepSize = args.Int("lr-step", 10, 1),
+            Gamma = args.Double("lr-gamma", kind == "exponential" ? 0.95 : 0.1, double.Epsilon, 1),
+            TMax = args.Int("epochs", 100, 1, 100_000),
+            EtaMin = args.Double("lr-min", 0, 0),
+            Warmup = args.Int("warmup", 0, 0, 100_000),
+        };
+        schedule.Validate();
+        return schedule;
     }
 
     private static int[] ParseSizes(string v)

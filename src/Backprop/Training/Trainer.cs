@@ -15,22 +15,6 @@ using Backprop.Optimizers;
 
 namespace Backprop.Training;
 
-/// <summary>How a trainer goes through the data.</summary>
-public sealed record TrainerOptions
-{
-    /// <summary>Mini-batch size.</summary>
-    [JsonPropertyName("batch")] public int Batch { get; init; } = 100;
-
-    /// <summary>The seed of the shuffling (the network's initialization has its own generator, given when it is built).</summary>
-    [JsonPropertyName("seed")] public ulong Seed { get; init; }
-
-    /// <summary>Checks the fields.</summary>
-    public void Validate()
-    {
-        if (Batch < 1) throw new InvalidInputException($"the batch size must be at least 1, not {Batch}");
-    }
-}
-
 /// <summary>One epoch's figures; Seconds is the training loop alone, evaluation excluded. Accuracies are null for regression.</summary>
 public sealed record EpochResult(
     [property: JsonPropertyName("epoch")] int Epoch,
@@ -58,7 +42,7 @@ public sealed record Evaluation(double Loss, double? Accuracy, int[][]? Confusio
 /// labels and reports accuracy; any other (mean squared error, or a loss of your own) trains on its targets. A trainer,
 /// like its network, is used from one thread at a time.
 /// </remarks>
-public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const ulong ShuffleStream = 0x5DEECE66DUL;
 
@@ -79,6 +63,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new InvalidInputException("the optimizer was not created over this network's parameters; create it from net.Parameters");
         Net = net;
         Optimizer = optimizer;
+        BaseLearningRate = optimizer.LearningRate;
         Rng = new Rng(Options.Seed ^ ShuffleStream);
     }
 
@@ -116,6 +101,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         else for (int i = 0; i < _order.Length; i++) _order[i] = i;
         Rng.Shuffle(_order);
         Net.Training = true;
+        if (Options.Schedule is { } schedule) Optimizer.LearningRate = schedule.Rate(BaseLearningRate, Epoch);
         int batches = (int)(((long)train.Count + Options.Batch - 1) / Options.Batch);   // a batch above the count is one batch
         double lossSum = 0;
         long correct = 0;
@@ -136,7 +122,14 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                     $"is {l}; a smaller learning rate may help", Epoch + 1, bi + 1);
             lossSum += l * B;
             if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _order.AsSpan(lo, B));
-            Optimizer.Step(Net);
+            if (Options.ClipNorm is { } max)
+            {
+                // Every gradient first, then their global norm, then the update: the fused backward-and-update cannot clip.
+                Net.Backward(T.One, inputGradient: false);
+                ClipGradients(max);
+                Optimizer.Step();
+            }
+            else Optimizer.Step(Net);
             progress?.Invoke(bi + 1, batches);
         }
         double seconds = sw.Elapsed.TotalSeconds;   // the training loop only, as the peers time it
@@ -151,7 +144,34 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}: the {what} loss is {l}; a smaller learning " +
                     "rate may help", Epoch + 1, batches);
         History.Add(r);
+        KeepIfBest(r);
         return r;
+    }
+
+    /// <summary>The optimizer's rate when the trainer was made, which a schedule changes epoch by epoch (checkpoints keep
+    /// this one).</summary>
+    public double BaseLearningRate { get; }
+
+    /// <summary>The global norm of the gradients the last backward pass stored, before any clipping.</summary>
+    public double LastGradientNorm { get; private set; }
+
+    private void ClipGradients(double max)
+    {
+        // torch's order: each parameter's norm, then the norm of those norms.
+        double squares = 0;
+        foreach (var p in Net.Parameters)
+        {
+            double sum = 0;
+            foreach (var g in p.Grad.Span) sum += double.CreateTruncating(g) * double.CreateTruncating(g);
+            double n = Math.Sqrt(sum);
+            squares += n * n;
+        }
+        double norm = LastGradientNorm = Math.Sqrt(squares);
+        // torch: clip_coef = max_norm / (total_norm + 1e-6), applied where it is below 1.
+        double coef = max / (norm + 1e-6);
+        if (coef >= 1) return;
+        var c = T.CreateTruncating(coef);
+        foreach (var p in Net.Parameters) TensorPrimitives.Multiply(p.Grad.Span, c, p.Grad.Span);
     }
 
     /// <summary>
@@ -304,7 +324,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             ["checkpoint"] = CheckpointVersion.ToString(CultureInfo.InvariantCulture),
             ["training"] = JsonSerializer.Serialize(Options),
-            ["optimizer"] = JsonSerializer.Serialize(Optimizer.Settings),
+            ["optimizer"] = JsonSerializer.Serialize(BaseSettings()),
             ["optimizer_steps"] = Optimizer.Steps.ToString(CultureInfo.InvariantCulture),
             ["rng_state"] = RngText(Rng),
             ["layer_rng_state"] = JsonSerializer.Serialize(layerRng),
@@ -312,6 +332,15 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         };
         if (Data is not null) meta["data"] = JsonSerializer.Serialize(Data);
         ModelFile.Save(path, Net, meta, Optimizer.State);
+    }
+
+    // The optimizer's settings with the base rate, not this epoch's scheduled one: a resumed run schedules from the base.
+    private OptimizerSettings BaseSettings()
+    {
+        double now = Optimizer.LearningRate;
+        Optimizer.LearningRate = BaseLearningRate;
+        try { return Optimizer.Settings; }
+        finally { Optimizer.LearningRate = now; }
     }
 
     private static string RngText(Rng rng) => string.Join(",", rng.GetState().Select(w => w.ToString("x16", CultureInfo.InvariantCulture)));
