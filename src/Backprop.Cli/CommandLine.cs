@@ -152,6 +152,16 @@ internal static class CommandLine
             ],
             ["backprop grade my_affine.py", "backprop grade layers.py --layer relu --cases 50 --seed 7 --json"],
             (a, o, e) => GradeCommand.Run(a)),
+        new("summary", "a network's layers with each one's output shape, parameters and multiply-adds per sample, and totals",
+            [],
+            [
+                new("model", "a model or checkpoint file, an ONNX file, a description (.json), or " +
+                    string.Join(", ", Architectures.Names), "FILE|NAME"),
+                new("input", "one sample's shape where the first layers do not fix it (default: a fully connected layer's inputs, " +
+                    "or C,28,28 for a convolution)", "SHAPE"),
+            ],
+            ["backprop summary --model simple_convnet", "backprop summary --model fashion.safetensors"],
+            (a, o, e) => (SummaryCommand.Run(a), 0)),
         new("playground", "a page in your browser that shows backpropagation happen, with the library's own numbers: the book's " +
             "computational graphs, the exercise's layer, a network that trains, a convolutional network's maps", [],
             [

@@ -193,6 +193,16 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return new Prediction<T>(classes, p);
     }
 
+    /// <summary>
+    /// The layers, their parameters and the loss in one line (<see cref="NetworkSummary"/> gives the table with output
+    /// shapes, which runs a sample through; a debugger's call of ToString must not touch what a backward pass needs).
+    /// </summary>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Sequential<{typeof(T).Name}>: {string.Join(", ", _layers.Select(Short))}; " +
+        $"{Parameters.Sum(p => (long)p.Value.Length):N0} parameters; loss {Loss.Kind}");
+
+    private static string Short(Layer<T> l) => l is FullyConnected<T> fc ? $"{l.Kind}({fc.Inputs}→{fc.Outputs})" : l.Kind;
+
     /// <summary>The network's output for x in inference mode, as a copy the caller keeps; the training mode is restored after.</summary>
     public Tensor<T> Infer(Tensor<T> x)
     {
