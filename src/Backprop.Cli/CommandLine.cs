@@ -60,6 +60,8 @@ internal static class CommandLine
                 new("labels", "numpy: the labels' .npy file", "FILE"),
                 new("image-size", "images: the height and width every image is scaled to (default 28,28)", "H,W"),
                 new("limit", "train on the first N training samples only", "N"),
+                new("no-standardize", "CSV and numpy data: keep the raw features (by default each is standardized on the training " +
+                    "split, and the model file keeps the means and deviations for eval and predict)"),
                 new("model", $"a named network ({string.Join(", ", Architectures.Names)}, for 28×28 images) or a description " +
                     "file (JSON, docs/MODEL_FORMAT.md) instead of the MLP options", "NAME|FILE"),
                 new("layers", "the sizes from input to output, e.g. 784,256,10 (default 784,256,10 for images, 2,64,64,3 for the spiral)",

@@ -255,6 +255,72 @@ public sealed class OwnDataTests : IDisposable
     }
 
     [Fact]
+    public void A_model_trained_on_raw_csv_features_answers_raw_rows_as_it_was_trained()
+    {
+        // Two classes split by the first feature's sign, on features of scale 1000 around 5000: without standardization the
+        // raw scale would swamp the initial weights.
+        var sb = new StringBuilder("a,b,label\n");
+        var rng = new Random(5);
+        for (int i = 0; i < 400; i++)
+        {
+            double a = rng.NextDouble() * 2 - 1, b = rng.NextDouble() * 2 - 1;
+            sb.Append(CultureInfo.InvariantCulture, $"{5000 + 1000 * a},{5000 + 1000 * b},{(a > 0 ? "yes" : "no")}\n");
+        }
+        string csv = Write("scaled.csv", sb.ToString()), model = Path.Combine(_dir, "scaled.safetensors");
+        var (code, _, err) = TestUtil.Cli("", "train", "--data", csv, "--epochs", "30", "--lr", "0.01", "--out", model);
+        Assert.True(code == 0, err);
+        var contents = Models.ModelFile.Read(model);
+        var scale = Training.Trainer<float>.StandardizationOf(contents, model)!;
+        // fitted on the training split: about the data's mean, and 1000/√3 ≈ 577 the deviation of a uniform spread of ±1000
+        Assert.InRange(scale.Mean[0], 4900, 5100);
+        Assert.InRange(scale.Std[0], 520, 640);
+        // Raw rows in: the class a > 0 ("yes", class 1 alphabetically) for 5900, "no" for 4100.
+        var (pc, json, perr) = TestUtil.Cli("{\"x\": [[5900, 5000], [4100, 5000]]}", "predict", "--model", model, "--json");
+        Assert.True(pc == 0, perr);
+        Assert.Equal([1, 0], System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("class").EnumerateArray()
+            .Select(v => v.GetInt32()));
+        (code, json, _) = TestUtil.Cli("", "eval", "--model", model, "--json", "--split", "train");
+        Assert.True(System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("accuracy").GetDouble() > 0.9, json);
+        Assert.Equal(0, TestUtil.Cli("", "train", "--data", csv, "--epochs", "1", "--no-standardize", "--out", model).Code);
+        Assert.Null(Training.Trainer<float>.StandardizationOf(Models.ModelFile.Read(model), model));
+    }
+
+    [Fact]
+    public void Predict_takes_an_image_file_and_a_csv_of_rows()
+    {
+        // Two colours of 6×6 images: the model learns them, then answers a new file of each.
+        foreach (var (cls, colour) in new[] { ("blue", new SKColor(20, 30, 220)), ("red", new SKColor(230, 20, 30)) })
+        {
+            Directory.CreateDirectory(Path.Combine(_dir, "colours", cls));
+            for (int i = 0; i < 12; i++)
+                Png(Path.Combine(_dir, "colours", cls, $"{i}.png"), 6, 6, (r, c) => new SKColor((byte)(colour.Red - i), colour.Green,
+                    (byte)(colour.Blue - i)));
+        }
+        string model = Path.Combine(_dir, "colours.safetensors");
+        var (code, _, err) = TestUtil.Cli("", "train", "--data", Path.Combine(_dir, "colours"), "--image-size", "6,6", "--epochs", "20",
+            "--validation", "0", "--out", model);
+        Assert.True(code == 0, err);
+        string red = Path.Combine(_dir, "new-red.png");
+        Png(red, 10, 10, (_, _) => new SKColor(240, 10, 20));   // another size: scaled to the model's 6×6
+        var (pc, json, perr) = TestUtil.Cli("", "predict", red, "--model", model, "--json");
+        Assert.True(pc == 0, perr);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("class")[0].GetInt32());   // "red"
+        // Rows of a CSV, with the label column or without it.
+        string csv = Write("train.csv", "a,b,label\n" + string.Concat(Enumerable.Range(0, 60).Select(i =>
+            FormattableString.Invariant($"{i % 2 * 2 - 1 + i * 0.001},{i * 0.01},{(i % 2 == 1 ? "up" : "down")}\n"))));
+        string tableModel = Path.Combine(_dir, "table.safetensors");
+        Assert.Equal(0, TestUtil.Cli("", "train", "--data", csv, "--epochs", "40", "--lr", "0.01", "--validation", "0", "--out",
+            tableModel).Code);
+        foreach (var rows in new[] { "a,b,label\n0.9,0.3,up\n-0.9,0.3,down\n", "a,b\n0.9,0.3\n-0.9,0.3\n" })
+        {
+            (pc, json, perr) = TestUtil.Cli("", "predict", Write("rows.csv", rows), "--model", tableModel, "--json");
+            Assert.True(pc == 0, perr);
+            Assert.Equal([1, 0], System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("class").EnumerateArray()
+                .Select(v => v.GetInt32()));   // "up" is class 1, "down" class 0
+        }
+    }
+
+    [Fact]
     public void A_missing_label_column_is_named_with_the_columns_there_are()
     {
         string path = Write("cols.csv", "a,b,c\n1,2,x\n");

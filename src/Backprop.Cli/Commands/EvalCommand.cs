@@ -47,6 +47,7 @@ internal static class EvalCommand
         var (train, test) = DataOptions.Load(source);
         string split = args.Choice("split", "test", "test", "train");
         var data = split == "train" || test is null ? train : test;
+        if (Trainer<T>.StandardizationOf(contents, model) is { } scale) data = scale.Apply(data);
         Evaluation e;
         try { e = Trainer<T>.Evaluate(net, data); }
         catch (ShapeMismatchException ex)
@@ -56,8 +57,9 @@ internal static class EvalCommand
         }
         if (!double.IsFinite(e.Loss)) throw new NonFiniteValueException($"{model}: the loss on {data.Name} is {e.Loss}; the model's " +
             $"outputs overflow");
+        var (precision, recall) = e.Confusion is null ? (null, null) : PrecisionRecall(e.Confusion);
         if (args.Flag("json"))
-            return Json.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion }) + "\n";
+            return Json.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion, precision, recall }) + "\n";
         if (e.Confusion is null)
             return string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, loss {e.Loss:0.0000}\n");
         var sb = new StringBuilder();
@@ -70,33 +72,69 @@ internal static class EvalCommand
         int nameW = Math.Min(14, names.Max(n => n.Length));
         sb.Append(new string(' ', nameW + 2));
         for (int j = 0; j < C; j++) sb.Append(j.ToString(CultureInfo.InvariantCulture).PadLeft(w + 1));
-        sb.AppendLine();
+        sb.AppendLine("  precision  recall");
         for (int i = 0; i < C; i++)
         {
             string n = i < data.ClassNames.Length ? data.ClassNames[i] : i.ToString(CultureInfo.InvariantCulture);
             sb.Append($"{i} {(n.Length > nameW ? n[..nameW] : n).PadRight(nameW)}"[..(nameW + 2)]);
             foreach (int v in e.Confusion[i]) sb.Append(v.ToString(CultureInfo.InvariantCulture).PadLeft(w + 1));
-            sb.AppendLine();
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  {Percent(precision![i]),9}  {Percent(recall![i]),6}"));
         }
         return sb.ToString();
+    }
+
+    private static string Percent(double? v) => v is { } p ? string.Create(CultureInfo.InvariantCulture, $"{p * 100:0.0}%") : "-";
+
+    /// <summary>
+    /// Per class c, precision = C[c][c] / Σᵢ C[i][c] (of the samples predicted c, the share that are c) and recall =
+    /// C[c][c] / Σⱼ C[c][j] (of the samples of class c, the share predicted c), as scikit-learn defines them; null where
+    /// the denominator is 0.
+    /// </summary>
+    internal static (double?[] Precision, double?[] Recall) PrecisionRecall(int[][] confusion)
+    {
+        int n = confusion.Length;
+        var precision = new double?[n];
+        var recall = new double?[n];
+        for (int c = 0; c < n; c++)
+        {
+            long predicted = 0, actual = 0;
+            for (int i = 0; i < n; i++) predicted += confusion[i][c];
+            for (int j = 0; j < n; j++) actual += confusion[c][j];
+            precision[c] = predicted == 0 ? null : (double)confusion[c][c] / predicted;
+            recall[c] = actual == 0 ? null : (double)confusion[c][c] / actual;
+        }
+        return (precision, recall);
     }
 
     public static string Predict(Args args)
     {
         string model = args.Value("model") ?? throw new InvalidInputException($"predict: --model FILE is required; usage: {PredictUsage}");
         var contents = ModelFile.Read(model);
-        string text = args.ReadInput(0);
-        return contents.Description.Dtype == "float64" ? Predict<double>(model, contents, text, args.Flag("json")) : Predict<float>(model,
-            contents, text, args.Flag("json"));
+        string? file = args.Positionals.Count > 0 ? args.Positionals[0] : null;
+        string ext = file is null ? "" : Path.GetExtension(file).ToLowerInvariant();
+        // An image file, a CSV file of rows, or x as text or JSON (a file or standard input).
+        var x = Datasets.ImageExtensions.Contains(ext) ? PredictInput.Image(file!, model, contents)
+            : ext == ".csv" ? PredictInput.CsvRows(file!, model, contents)
+            : PredictInput.Text(args.ReadInput(0));
+        return contents.Description.Dtype == "float64" ? Predict<double>(model, contents, x, args.Flag("json")) : Predict<float>(model,
+            contents, x, args.Flag("json"));
     }
 
-    private static string Predict<T>(string model, ModelFile.Contents contents, string text, bool json) where T : unmanaged,
+    private static string Predict<T>(string model, ModelFile.Contents contents, Tensor<double> given, bool json) where T : unmanaged,
         IFloatingPointIeee754<T>
     {
         var net = ModelFile.Load<T>(model, contents);
-        var inputs = new Inputs(Inputs.Read(text), "predict", ["x"]);
-        var x = inputs.Tensor<T>("x");
+        var x = Tensor<T>.Zeros(given.Shape.ToArray());
+        for (int i = 0; i < x.Length; i++) x.Span[i] = T.CreateTruncating(given.Span[i]);
         if (x.Rank == 1) x = x.Reshape(1, x.Length);
+        // Raw inputs, scaled as the model's training data was.
+        if (Trainer<T>.StandardizationOf(contents, model) is { } scale)
+        {
+            var values = new float[x.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = float.CreateTruncating(x.Span[i]);
+            scale.Apply(values);
+            for (int i = 0; i < values.Length; i++) x.Span[i] = T.CreateTruncating(values[i]);
+        }
         if (!net.Loss.Classifies)
         {
             var y = Infer(net, x, model);

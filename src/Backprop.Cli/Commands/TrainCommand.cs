@@ -114,6 +114,16 @@ internal static class TrainCommand
                 throw new InvalidInputException($"--layers ends with {mlp.Sizes[^1]}, but {all.Name} has {all.Classes} classes");
         }
         var (train, val) = source.Split(all);
+        // Your own tables and arrays are standardized on the training split, and the model file keeps it (eval and predict
+        // scale raw inputs alike); a resumed run keeps its checkpoint's.
+        if (args.Value("resume") is null && source.Dataset is "csv" or "numpy" && !args.Flag("no-standardize"))
+            trainer.Standardization = Standardization.Fit(train);
+        if (trainer.Standardization is { } scale)
+        {
+            (all, train) = (scale.Apply(all), scale.Apply(train));
+            if (val is not null) val = scale.Apply(val);
+            if (test is not null) test = scale.Apply(test);
+        }
         if (train.Count == 0)
             throw new InvalidInputException($"--validation {source.Validation} holds out all {all.Count} samples of {all.Name}: no " +
                 $"samples " +
