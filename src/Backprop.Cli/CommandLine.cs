@@ -79,6 +79,8 @@ internal static class CommandLine
                 new("lr-min", "cosine: the rate it ends at (default 0)", "X"),
                 new("warmup", "epochs of linear warm-up from a third of the rate (as LinearLR)", "N"),
                 new("clip-norm", "scale the gradients down to this global norm where they exceed it (clip_grad_norm_)", "X"),
+                new("test-each-epoch", "evaluate the test data after every epoch (by default only after the last, so that nobody " +
+                    "tunes on it)"),
                 new("patience", "early stopping: stop after N epochs without a lower validation loss; --out keeps the best epoch",
                     "N"),
                 new("dropout", "the drop probability after each hidden activation, in [0, 1) (default 0: none)", "P"),

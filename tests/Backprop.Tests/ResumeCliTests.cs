@@ -49,7 +49,7 @@ public class ResumeCliTests
 
             var (c3, text, e3) = TestUtil.Cli("", "train", "--resume", model);
             Assert.True(c3 == 0, e3);
-            Assert.Contains("epoch 7/7", text);   // the data set's default of five more epochs
+            Assert.Contains("|   7/7 |", text);   // the data set's default of five more epochs
 
             var (c4, eval, e4) = TestUtil.Cli("", "eval", "--model", model);
             Assert.True(c4 == 0, e4);

@@ -137,4 +137,19 @@ public sealed class TrainingLoopTests : IDisposable
         Assert.True(trainer.RestoreBest());
         Assert.Equal(bestLoss, Trainer<double>.Evaluate(trainer.Net, val).Loss, 12);
     }
+
+    [Fact]
+    public void Each_epoch_is_printed_once_and_the_test_data_only_at_the_end()
+    {
+        var (code, text, _) = TestUtil.Cli("", "train", "--epochs", "3", "--seed", "1");
+        Assert.Equal(0, code);
+        var lines = text.Split('\n');
+        for (int e = 1; e <= 3; e++) Assert.Single(lines, l => l.StartsWith($"|   {e}/3 |", StringComparison.Ordinal));
+        Assert.DoesNotContain("test loss", text);   // no test column while training
+        Assert.Matches(@"\ntest: 300 samples, loss \d\.\d{4}, accuracy \d+\.\d\d%\n", text);
+        (code, text, _) = TestUtil.Cli("", "train", "--epochs", "3", "--seed", "1", "--json");
+        var rows = text.Trim().Split('\n').Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal([false, false, true], rows.Select(r => r.TryGetProperty("test_loss", out var v)
+            && v.ValueKind == System.Text.Json.JsonValueKind.Number));
+    }
 }

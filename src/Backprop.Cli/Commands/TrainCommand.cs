@@ -153,8 +153,12 @@ internal static class TrainCommand
                 FormattableString.Invariant($"{(test is null ? "" : $", {test.Count} test")} samples; model {ModelName(trainer.Net)}; ") +
                 FormattableString.Invariant($"{OptimizerSettings.Name(trainer.Optimizer.Kind)} lr {trainer.Optimizer.LearningRate} ") +
                 FormattableString.Invariant($"batch {trainer.Options.Batch}; threads {Parallelism.MaxThreads}"));
+        // Test figures at the end only (nobody tunes on them), unless --test-each-epoch; each epoch is one row, printed once.
+        bool testEach = args.Flag("test-each-epoch");
+        if (!json) stdout.Write(Header(val is not null, testEach && test is not null));
         while (trainer.Epoch < epochs)
         {
+            var epochTest = testEach || trainer.Epoch + 1 == epochs ? test : null;
             EpochResult result;
             if (live)
             {
@@ -164,14 +168,14 @@ internal static class TrainCommand
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask($"epoch {trainer.Epoch + 1}/{epochs}");
-                        r = trainer.RunEpoch(train, val, test, (i, n) => { task.MaxValue = n; task.Value = i; });
+                        r = trainer.RunEpoch(train, val, epochTest, (i, n) => { task.MaxValue = n; task.Value = i; });
                     });
                 result = r!;
             }
-            else result = trainer.RunEpoch(train, val, test);
+            else result = trainer.RunEpoch(train, val, epochTest);
             // With early stopping the file keeps the best epoch: it is written only when an epoch improves on the others.
             if (outPath is not null && (trainer.Options.Patience is null || trainer.LastEpochIsBest)) trainer.SaveCheckpoint(outPath);
-            stdout.WriteLine(json ? Json.Serialize(result) : Line(result, epochs));
+            stdout.WriteLine(json ? Json.Serialize(result) : Row(result, epochs, val is not null, testEach && test is not null));
             stdout.Flush();
             if (trainer.ShouldStop) break;
         }
@@ -191,8 +195,14 @@ internal static class TrainCommand
         if (regions is not null) Plots.Regions(regions, trainer.Net, all, $"{all.Name}: decision regions after {trainer.Epoch} epochs");
         if (!json)
         {
-            stdout.Write(Table(trainer.History));
             if (stopped is not null) stdout.WriteLine(stopped);
+            if (test is not null)
+            {
+                // The final weights' test figures (the best epoch's, after early stopping).
+                var e = Trainer<T>.Evaluate(trainer.Net, test);
+                stdout.WriteLine(FormattableString.Invariant($"test: {test.Count} samples, loss {e.Loss:0.0000}") +
+                    (e.Accuracy is { } a ? FormattableString.Invariant($", accuracy {a * 100:0.00}%") : ""));
+            }
             if (outPath is not null) stdout.WriteLine($"model and training state saved to {outPath}");
             if (plot is not null) stdout.WriteLine($"curves plotted to {plot}");
             if (regions is not null) stdout.WriteLine($"decision regions plotted to {regions}");
@@ -318,26 +328,18 @@ internal static class TrainCommand
         return sizes;
     }
 
-    private static string Line(EpochResult r, int epochs) =>
-        FormattableString.Invariant($"epoch {r.Epoch}/{epochs}: train_loss {r.TrainLoss:0.0000} train_accuracy {r.TrainAccuracy:0.0000}") +
-        (r.ValAccuracy is null ? "" : FormattableString.Invariant($" val_loss {r.ValLoss:0.0000} val_accuracy {r.ValAccuracy:0.0000}")) +
-        (r.TestAccuracy is null ? "" : FormattableString.Invariant($" test_loss {r.TestLoss:0.0000} test_accuracy {r.TestAccuracy:0.0000}"))
-            + FormattableString.Invariant($" seconds {r.Seconds:0.000}");
+    private static string Header(bool val, bool test) =>
+        "| epoch | seconds | train loss | train acc |" + (val ? " val loss | val acc |" : "") + (test ? " test loss | test acc |" : "") +
+        "\n|------:|--------:|-----------:|----------:|" + (val ? "---------:|--------:|" : "") + (test ? "----------:|---------:|" : "")
+        + "\n";
 
-    internal static string Table(IReadOnlyList<EpochResult> history)
+    // One epoch's row; accuracy as a percentage (a regression network's as "-").
+    private static string Row(EpochResult r, int epochs, bool val, bool test)
     {
-        var sb = new StringBuilder();
-        bool test = history.All(h => h.TestAccuracy is not null), val = history.All(h => h.ValAccuracy is not null);
-        sb.AppendLine();
-        sb.AppendLine("| epoch | seconds | train loss | train acc |" + (val ? " val loss | val acc |" : "")
-            + (test ? " test loss | test acc |" : ""));
-        sb.AppendLine("|------:|--------:|-----------:|----------:|" + (val ? "---------:|--------:|" : "")
-            + (test ? "----------:|---------:|" : ""));
-        foreach (var r in history)
-            sb.AppendLine(FormattableString.Invariant($"| {r.Epoch,5} | {r.Seconds,7:0.000} | {r.TrainLoss,10:0.0000} ") +
-                FormattableString.Invariant($"| {r.TrainAccuracy * 100,8:0.00}% |") +
-                (val ? FormattableString.Invariant($" {r.ValLoss,8:0.0000} | {r.ValAccuracy * 100,6:0.00}% |") : "") +
-                (test ? FormattableString.Invariant($" {r.TestLoss,9:0.0000} | {r.TestAccuracy * 100,7:0.00}% |") : ""));
-        return sb.ToString();
+        static string Pct(double? a, int w) => (a is { } v ? FormattableString.Invariant($"{v * 100:0.00}%") : "-").PadLeft(w);
+        return FormattableString.Invariant($"| {$"{r.Epoch}/{epochs}",5} | {r.Seconds,7:0.000} | {r.TrainLoss,10:0.0000} | ") +
+            FormattableString.Invariant($"{Pct(r.TrainAccuracy, 9)} |") +
+            (val ? FormattableString.Invariant($" {r.ValLoss,8:0.0000} | {Pct(r.ValAccuracy, 7)} |") : "") +
+            (test ? FormattableString.Invariant($" {r.TestLoss,9:0.0000} | {Pct(r.TestAccuracy, 8)} |") : "");
     }
 }
