@@ -79,6 +79,8 @@ internal static class CommandLine
                 new("lr-min", "cosine: the rate it ends at (default 0)", "X"),
                 new("warmup", "epochs of linear warm-up from a third of the rate (as LinearLR)", "N"),
                 new("clip-norm", "scale the gradients down to this global norm where they exceed it (clip_grad_norm_)", "X"),
+                new("augment", "images: random changes to each training image, flip (mirrored with probability 1/2) and crop=P " +
+                    "(padded by P zeros, an image-sized window at a random offset), as torchvision's", "LIST"),
                 new("test-each-epoch", "evaluate the test data after every epoch (by default only after the last, so that nobody " +
                     "tunes on it)"),
                 new("patience", "early stopping: stop after N epochs without a lower validation loss; --out keeps the best epoch",

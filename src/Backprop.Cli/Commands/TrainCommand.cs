@@ -95,6 +95,7 @@ internal static class TrainCommand
                 Schedule = Schedule(args),
                 ClipNorm = args.Value("clip-norm") is null ? null : args.Double("clip-norm", 1, double.Epsilon),
                 Patience = args.Value("patience") is null ? null : args.Int("patience", 1, 1),
+                Augment = args.Value("augment") is { } augment ? Augmentation(augment) : null,
             })
             { Data = data };
         }
@@ -283,7 +284,7 @@ internal static class TrainCommand
         if (args.Value("batch") is not null) Same("batch", args.Int("batch", 1, 1).ToString(CultureInfo.InvariantCulture),
             trainer.Options.Batch.ToString(CultureInfo.InvariantCulture));
         if (args.Value("seed") is not null) Same("seed", args.Value("seed")!, trainer.Options.Seed.ToString(CultureInfo.InvariantCulture));
-        foreach (var o in new[] { "lr-schedule", "lr-step", "lr-gamma", "lr-min", "warmup", "clip-norm", "patience" })
+        foreach (var o in new[] { "lr-schedule", "lr-step", "lr-gamma", "lr-min", "warmup", "clip-norm", "patience", "augment" })
             if (args.Value(o) is not null)
                 throw new InvalidInputException($"--{o} is recorded in the checkpoint {path} with the rest of the run; leave it out " +
                     "to continue the saved run");
@@ -294,6 +295,20 @@ internal static class TrainCommand
             if (args.Value("data") is not null) Same("data", given.Folder ?? given.File ?? "", data.Folder ?? data.File ?? "");
             if (args.Value("validation") is not null) Same("validation", Num(given.Validation), Num(data.Validation));
         }
+    }
+
+    // --augment flip,crop=P: torchvision's RandomHorizontalFlip and RandomCrop(padding=P).
+    private static Augmentation Augmentation(string text)
+    {
+        var a = new Augmentation();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == "flip") a = a with { HorizontalFlip = true };
+            else if (part.StartsWith("crop=", StringComparison.Ordinal) && int.TryParse(part[5..], NumberStyles.None,
+                CultureInfo.InvariantCulture, out int p) && p is >= 1 and <= 1024) a = a with { CropPadding = p };
+            else throw new InvalidInputException($"--augment takes flip and crop=P (P from 1 to 1024) separated by commas, not '{part}'");
+        }
+        return a;
     }
 
     // --lr-schedule and its settings; cosine's T_max is the run's epochs.

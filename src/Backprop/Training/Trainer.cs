@@ -46,8 +46,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
 {
     private const ulong ShuffleStream = 0x5DEECE66DUL;
 
-    private Tensor<T>? _x, _t;
-    private int[] _order = [];
+    private DataLoader<T>? _loader;
 
     /// <summary>Creates a trainer for <paramref name="net"/>, updated by <paramref name="optimizer"/> (created over
     /// net.Parameters).</summary>
@@ -100,9 +99,9 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         ArgumentNullException.ThrowIfNull(train);
         CheckData(train);
         var sw = Stopwatch.StartNew();
-        if (_order.Length != train.Count) _order = Enumerable.Range(0, train.Count).ToArray();
-        else for (int i = 0; i < _order.Length; i++) _order[i] = i;
-        Rng.Shuffle(_order);
+        if (_loader is null || !ReferenceEquals(_loader.Data, train))
+            _loader = new DataLoader<T>(train, Options.Batch, Rng, Options.Augment);
+        _loader.Shuffle();
         Net.Training = true;
         if (Options.Schedule is { } schedule) Optimizer.LearningRate = schedule.Rate(BaseLearningRate, Epoch);
         int batches = (int)(((long)train.Count + Options.Batch - 1) / Options.Batch);   // a batch above the count is one batch
@@ -111,7 +110,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         for (int bi = 0; bi < batches; bi++)
         {
             int lo = (int)((long)bi * Options.Batch), B = Math.Min(Options.Batch, train.Count - lo);
-            var (x, t) = Batch(train, _order.AsSpan(lo, B));
+            var (x, t) = _loader.Batch(bi);
             T loss;
             try { loss = Net.ComputeLoss(x, t); }
             catch (ShapeMismatchException e) when (bi == 0)
@@ -124,7 +123,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
                     $"is {l}; a smaller learning rate may help", Epoch + 1, bi + 1);
             lossSum += l * B;
-            if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _order.AsSpan(lo, B));
+            if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _loader.Indices(bi));
             if (Options.ClipNorm is { } max)
             {
                 // Every gradient first, then their global norm, then the update: the fused backward-and-update cannot clip.
@@ -191,7 +190,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         Net.Training = false;
         try
         {
-            var (x, t) = Batch(data, [0]);
+            var (x, t) = new DataLoader<T>(data, 1, new Rng(0)).Gather([0]);
             Net.ComputeLoss(x, t);
         }
         catch (ShapeMismatchException e)
@@ -209,32 +208,6 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         if (!Classifier && !data.IsRegression)
             throw new InvalidInputException($"{data.Name} has class labels, but the network is a regression network ({Net.Loss.Kind}); " +
                 $"give it targets");
-    }
-
-    private (Tensor<T> X, Tensor<T> T) Batch(Dataset data, ReadOnlySpan<int> idx)
-    {
-        int B = idx.Length, D = data.Dim;
-        Span<int> shape = stackalloc int[1 + data.SampleShape.Length];   // (B, …sample shape), without allocating
-        shape[0] = B;
-        data.SampleShape.CopyTo(shape[1..]);
-        var x = TensorBuffer.Ensure(ref _x, shape);
-        Tensor<T> t = data.IsRegression ? TensorBuffer.Ensure(ref _t, B, data.TargetDim) : TensorBuffer.Ensure(ref _t, [B]);
-        var xs = x.Span;
-        var ts = t.Span;
-        for (int i = 0; i < B; i++)
-        {
-            Copy(data.Features.AsSpan(idx[i] * D, D), xs.Slice(i * D, D));
-            if (data.IsRegression) Copy(data.Targets.AsSpan(idx[i] * data.TargetDim, data.TargetDim), ts.Slice(i * data.TargetDim,
-                data.TargetDim));
-            else ts[i] = T.CreateTruncating(data.Labels[idx[i]]);
-        }
-        return (x, t);
-    }
-
-    private static void Copy(ReadOnlySpan<float> src, Span<T> dst)
-    {
-        if (typeof(T) == typeof(float)) src.CopyTo(MemoryMarshal.Cast<T, float>(dst));
-        else for (int j = 0; j < src.Length; j++) dst[j] = T.CreateTruncating(src[j]);
     }
 
     private static long CountCorrect(Tensor<T> scores, int[] labels, ReadOnlySpan<int> idx)

@@ -23,11 +23,15 @@ public sealed record TrainerOptions
     /// <summary>Early stopping: the epochs without a lower validation loss after which training stops (null: never).</summary>
     [JsonPropertyName("patience")] public int? Patience { get; init; }
 
+    /// <summary>Random crops and flips of training images (null: none).</summary>
+    [JsonPropertyName("augment")] public Augmentation? Augment { get; init; }
+
     /// <summary>Checks the fields.</summary>
     public void Validate()
     {
         if (Batch < 1) throw new InvalidInputException($"the batch size must be at least 1, not {Batch}");
         Schedule?.Validate();
+        Augment?.Validate();
         if (Patience is < 1) throw new InvalidInputException($"the patience must be at least 1 epoch, not {Patience}");
         if (ClipNorm is { } c && !(c > 0 && double.IsFinite(c)))
             throw new InvalidInputException($"the gradient clipping norm must be a positive number, not {c}");
