@@ -112,6 +112,7 @@ internal static class CommandLine
                 new("labels", "numpy: the labels' .npy file", "FILE"),
                 new("image-size", "images: the height and width every image is scaled to (default 28,28)", "H,W"),
                 new("split", "test (default) or train", "NAME"),
+                new("plot", "a PNG of the confusion matrix (counts, shaded by their share of each true class)", "FILE"),
                 new("threads", "the cores the kernels use (default all)", "N"),
                 Json(),
             ],

@@ -4,7 +4,7 @@ using Backprop.Cli.Commands;
 namespace Backprop.Tests;
 
 /// <summary>eval's per-class precision and recall, by scikit-learn's definitions worked by hand on a small confusion
-/// matrix, and in eval's JSON.</summary>
+/// matrix, in eval's JSON, and its confusion-matrix PNG.</summary>
 public class PrecisionRecallTests
 {
     [Fact]
@@ -33,6 +33,11 @@ public class PrecisionRecallTests
             Assert.Equal(precision.Select(p => p ?? -1), e.GetProperty("precision").EnumerateArray().Select(v =>
                 v.ValueKind == JsonValueKind.Null ? -1 : v.GetDouble()));
             Assert.Equal(3, e.GetProperty("recall").GetArrayLength());
+            // --plot draws the same confusion matrix as a PNG.
+            string png = Path.ChangeExtension(model, ".png");
+            Assert.Equal(0, TestUtil.Cli("", "eval", "--model", model, "--plot", png).Code);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png)[..4]);
+            File.Delete(png);
         }
         finally
         {

@@ -57,6 +57,12 @@ internal static class EvalCommand
         }
         if (!double.IsFinite(e.Loss)) throw new NonFiniteValueException($"{model}: the loss on {data.Name} is {e.Loss}; the model's " +
             $"outputs overflow");
+        if (args.Value("plot") is { } plotPath)
+        {
+            if (e.Confusion is null) throw new InvalidInputException("eval --plot draws a classifier's confusion matrix; this model regresses");
+            Plots.Confusion(plotPath, e.Confusion, data.ClassNames,
+                string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, accuracy {e.Accuracy * 100:0.0}%"));
+        }
         var (precision, recall) = e.Confusion is null ? (null, null) : PrecisionRecall(e.Confusion);
         if (args.Flag("json"))
             return Json.Serialize(new { loss = e.Loss, accuracy = e.Accuracy, confusion = e.Confusion, precision, recall }) + "\n";
