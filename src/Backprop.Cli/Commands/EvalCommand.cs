@@ -59,7 +59,8 @@ internal static class EvalCommand
             $"outputs overflow");
         if (args.Value("plot") is { } plotPath)
         {
-            if (e.Confusion is null) throw new InvalidInputException("eval --plot draws a classifier's confusion matrix; this model regresses");
+            if (e.Confusion is null)
+                throw new InvalidInputException("eval --plot draws a classifier's confusion matrix; this model regresses");
             Plots.Confusion(plotPath, e.Confusion, data.ClassNames,
                 string.Create(CultureInfo.InvariantCulture, $"{data.Name}: {data.Count} samples, accuracy {e.Accuracy * 100:0.0}%"));
         }
