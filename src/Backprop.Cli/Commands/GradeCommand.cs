@@ -15,7 +15,7 @@ namespace Backprop.Cli.Commands;
 /// </summary>
 internal static partial class GradeCommand
 {
-    public const string Usage = "backprop grade FILE.py [--layer fully_connected|relu|sigmoid|tanh|softmax_with_loss] [--cases N] " +
+    public const string Usage = "backprop grade FILE.py [--layer fully_connected|relu|sigmoid|tanh|softmax_cross_entropy] [--cases N] " +
         "[--seed S] [--timeout SECONDS] [--memory MIB] [--python PATH] [--trust] [--json]";
 
     [GeneratedRegex(@"^[ \t]*class[ \t]+(\w+)", RegexOptions.Multiline)]
@@ -78,7 +78,8 @@ internal static partial class GradeCommand
             layer = l.ToLowerInvariant() switch
             {
                 "affine" or "fc" => "fully_connected",
-                "softmaxwithloss" => "softmax_with_loss",
+                // one name for one thing, as the layer command and the kinds registry spell it; the book's spelling stays
+                "softmaxwithloss" or "softmax_with_loss" => "softmax_cross_entropy",
                 var x =>
                 x
             };

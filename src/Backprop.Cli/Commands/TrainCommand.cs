@@ -77,15 +77,20 @@ internal static class TrainCommand
                 foreach (var o in new[] { "layers", "activation", "init", "init-std", "dropout", "batch-norm" })
                     if (args.Value(o) is not null || args.Flag(o))
                         throw new InvalidInputException($"--{o} describes an MLP; --model {model} gives the whole network");
-                var description = Architectures.Named(model.ToLowerInvariant(), ModelDescription.DtypeOf<T>())
-                    ?? (File.Exists(model)
-                        ? ModelDescription.FromJson(Backprop.IO.BoundedFile.ReadAllText(model, 16 << 20), model) with
-                        {
-                            Dtype = ModelDescription.DtypeOf<T>(),
-                        }
-                        : throw new InvalidInputException($"--model must be one of {string.Join(", ", Architectures.Names)} or a " +
-                            $"description file, not '{model}'"));
-                net = description.Build<T>(new Rng(seed));
+                // --model names the model everywhere: here a named network, a description, or a saved model or ONNX file to
+                // start from (its weights; the optimizer starts afresh), as eval and predict take a file.
+                if (Architectures.Named(model.ToLowerInvariant(), ModelDescription.DtypeOf<T>()) is { } named)
+                    net = named.Build<T>(new Rng(seed));
+                else if (!File.Exists(model))
+                    throw new InvalidInputException($"--model must be one of {string.Join(", ", Architectures.Names)}, a description " +
+                        $"file (.json), or a model file to start from, not '{model}'");
+                else if (model.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                    net = (ModelDescription.FromJson(Backprop.IO.BoundedFile.ReadAllText(model, 16 << 20), model) with
+                    {
+                        Dtype = ModelDescription.DtypeOf<T>(),
+                    }).Build<T>(new Rng(seed));
+                else if (model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) net = OnnxFile.Import<T>(model);
+                else net = ModelFile.Load<T>(model);
             }
             else net = spec.Build<T>(new Rng(seed));
             trainer = new Trainer<T>(net, optimizer, new TrainerOptions

@@ -44,7 +44,7 @@ internal static class AssemblyRunner
             throw new InvalidInputException($"grade: {typeName} needs a constructor (Tensor<T> W, Tensor<T> b) as the exercise builds it");
         if (kind != "fully_connected" && t.GetConstructor(Type.EmptyTypes) is null)
             throw new InvalidInputException($"grade: {typeName} needs a constructor without parameters");
-        if (kind == "softmax_with_loss") throw new InvalidInputException("grade: losses are graded from Python files only");
+        if (kind == "softmax_cross_entropy") throw new InvalidInputException("grade: losses are graded from Python files only");
         return (kind, name);
     }
 

@@ -39,7 +39,7 @@ internal static class GradedLayers
         ["relu"] = ["Relu"],
         ["sigmoid"] = ["Sigmoid"],
         ["tanh"] = ["Tanh"],
-        ["softmax_with_loss"] = ["SoftmaxWithLoss"],
+        ["softmax_cross_entropy"] = ["SoftmaxWithLoss"],
     };
 
     /// <summary>The textbook sample first, then <paramref name="count"/> − 1 random cases from the exercise's description.</summary>
@@ -51,7 +51,7 @@ internal static class GradedLayers
             cases.Add(layer switch
             {
                 "fully_connected" => k == 0 ? FcSample() : Fc(rng, k),
-                "softmax_with_loss" => Loss(rng, k),
+                "softmax_cross_entropy" => Loss(rng, k),
                 _ => Activation(layer, rng, k),
             });
         return cases;

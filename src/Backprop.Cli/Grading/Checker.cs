@@ -108,7 +108,7 @@ internal static class Checker
             if (Close(a.Data, x.Select((v, i) => v >= 0 ? d[i] : 0).ToArray()))
                 return "ReLU's gradient at exactly x = 0 must be 0: mask with x <= 0 (the book's Relu), not x < 0";
         }
-        if (layer == "softmax_with_loss" && output == "dx")
+        if (layer == "softmax_cross_entropy" && output == "dx")
         {
             int B = inp["x"].Shape[0];
             if (B > 1 && Close(a.Data, e.Data.Select(v => v * B).ToArray()))
