@@ -51,7 +51,7 @@ internal static class TrainCommand
             bool images = data.Dataset != "spiral";
             // Your own data: the MLP's default sizes are the data's features, 128 hidden, and its classes.
             bool fileData = data.Dataset is "csv" or "numpy" or "images";
-            if (fileData && args.Value("layers") is null && args.Value("model") is null) loaded = DataOptions.Load(data);
+            if (fileData && args.Value("layers") is null && args.Value("model") is null) loaded = Loading(args, stdout, data);
             var spec = new MlpSpec
             {
                 Sizes = args.Value("layers") is { } l ? ParseSizes(l) : loaded is { } d ? [d.Train.Dim, 128, Math.Max(2, d.Train.Classes)]
@@ -111,7 +111,7 @@ internal static class TrainCommand
             throw new InvalidInputException($"the checkpoint already has {trainer.Epoch} epochs; ask for more with --epochs (more " +
                 $"than {trainer.Epoch})");
 
-        var (all, test) = loaded ?? DataOptions.Load(source);
+        var (all, test) = loaded ?? Loading(args, stdout, source);
         if (MlpSpec.From(ModelDescription.Of(trainer.Net)) is { } mlp)
         {
             if (all.Dim != mlp.Sizes[0])
@@ -162,19 +162,30 @@ internal static class TrainCommand
         // Test figures at the end only (nobody tunes on them), unless --test-each-epoch; each epoch is one row, printed once.
         bool testEach = args.Flag("test-each-epoch");
         if (!json) stdout.Write(Header(val is not null, testEach && test is not null));
+        int runStartEpoch = trainer.Epoch;
+        var runClock = System.Diagnostics.Stopwatch.StartNew();
         while (trainer.Epoch < epochs)
         {
             var epochTest = testEach || trainer.Epoch + 1 == epochs ? test : null;
             EpochResult result;
             if (live)
             {
+                // One bar per epoch, its line the running loss and the time left for the whole run (from the pace so far).
                 EpochResult? r = null;
-                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                    new RemainingTimeColumn())
+                int firstEpoch = runStartEpoch;
+                AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask($"epoch {trainer.Epoch + 1}/{epochs}");
-                        r = trainer.RunEpoch(train, val, epochTest, (i, n) => { task.MaxValue = n; task.Value = i; });
+                        r = trainer.RunEpoch(train, val, epochTest, (i, n) =>
+                        {
+                            task.MaxValue = n;
+                            task.Value = i;
+                            double done = (trainer.Epoch - firstEpoch) * (double)n + i, left = (epochs - trainer.Epoch) * (double)n - i;
+                            var eta = TimeSpan.FromSeconds(runClock.Elapsed.TotalSeconds / Math.Max(done, 1) * left);
+                            task.Description = FormattableString.Invariant(
+                                $"epoch {trainer.Epoch + 1}/{epochs}  loss {trainer.RunningLoss:0.0000}  run ends in {eta:hh\\:mm\\:ss}");
+                        });
                     });
                 result = r!;
             }
@@ -346,6 +357,14 @@ internal static class TrainCommand
             if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1)
                 throw new InvalidInputException($"--layers takes positive sizes separated by commas, e.g. 784,256,10, not '{v}'");
         return sizes;
+    }
+
+    // Data that takes more than a moment says so first, where a person watches (not into a pipe or with --json).
+    private static (Dataset Train, Dataset? Test) Loading(Args args, TextWriter stdout, DataSource source)
+    {
+        if (source.Dataset != "spiral" && !args.Flag("json") && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
+            stdout.WriteLine($"loading {source.File ?? source.Folder ?? source.Dataset} …");
+        return DataOptions.Load(source);
     }
 
     private static string Header(bool val, bool test) =>

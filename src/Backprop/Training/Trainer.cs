@@ -123,6 +123,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
                     $"is {l}; a smaller learning rate may help", Epoch + 1, bi + 1);
             lossSum += l * B;
+            RunningLoss = lossSum / ((long)bi * Options.Batch + B);
             if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _loader.Indices(bi));
             if (Options.ClipNorm is { } max)
             {
@@ -149,6 +150,9 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         KeepIfBest(r);
         return r;
     }
+
+    /// <summary>The mean training loss of the current epoch's batches so far (for progress displays).</summary>
+    public double RunningLoss { get; private set; }
 
     /// <summary>The optimizer's rate when the trainer was made, which a schedule changes epoch by epoch (checkpoints keep
     /// this one).</summary>
