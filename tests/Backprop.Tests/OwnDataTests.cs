@@ -49,7 +49,7 @@ public sealed class OwnDataTests : IDisposable
         Assert.Equal(["ant", "zebra"], words.ClassNames);
         Assert.Equal([1, 0, 1], words.Labels);
         var regression = Datasets.FromCsv(Write("reg.csv", "x,y\n1,0.5\n2,-1.5\n"), regression: true);
-        Assert.Equal([0.5f, -1.5f], regression.Targets);
+        Assert.Equal([0.5f, -1.5f], regression.Targets!);
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public class TextbookSampleTests
         TestUtil.Close([1.3, 1.7, 2.1, 1.8, 2.4, 3.0], layer.dW.Span.ToArray(), 1e-12);
         TestUtil.Close([0.5, 0.7, 0.9], layer.db.Span.ToArray(), 1e-12);
         Assert.Equal("[[0.14 0.32]\n [0.32 0.77]]", NumpyFormat.Format(dx));
+        Assert.Equal("[[0.14 0.32]\n [0.32 0.77]]", dx.ToString());   // a tensor prints itself as numpy prints the array
         Assert.Equal("[[1.3 1.7 2.1]\n [1.8 2.4 3. ]]", NumpyFormat.Format(layer.dW));
         Assert.Equal("[0.5 0.7 0.9]", NumpyFormat.Format(layer.db));
     }

@@ -116,8 +116,9 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The shape as numpy prints it, e.g. <c>(2, 3)</c> or <c>(5,)</c>.</summary>
     public string ShapeString => ShapeText(_shape);
 
-    /// <inheritdoc/>
-    public override string ToString() => $"Tensor<{typeof(T).Name}>{ShapeString}";
+    /// <summary>The values as numpy's <c>print</c> shows them (precision 8, aligned columns, over 1000 values summarized
+    /// with "..."); <see cref="ShapeString"/> gives the shape.</summary>
+    public override string ToString() => NumpyFormat.Format(this);
 
     /// <summary>The shape as numpy prints it, e.g. <c>(2, 3)</c> or <c>(5,)</c>.</summary>
     public static string ShapeText(ReadOnlySpan<int> shape) =>

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 
-namespace Backprop.IO;
+namespace Backprop;
 
 /// <summary>
 /// Prints arrays exactly as numpy's <c>print(array)</c> does with default options: precision 8, unique shortest
