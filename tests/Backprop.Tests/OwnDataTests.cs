@@ -321,6 +321,31 @@ public sealed class OwnDataTests : IDisposable
     }
 
     [Fact]
+    public void A_network_with_mse_regresses_on_a_csvs_numeric_target()
+    {
+        // y = 2a − b + 0.5, learned by a small tanh network whose loss is mean squared error.
+        var rng = new Random(11);
+        var sb = new StringBuilder("a,b,y\n");
+        for (int i = 0; i < 300; i++)
+        {
+            double a = rng.NextDouble() * 2 - 1, b = rng.NextDouble() * 2 - 1;
+            sb.Append(CultureInfo.InvariantCulture, $"{a},{b},{2 * a - b + 0.5}\n");
+        }
+        string csv = Write("line.csv", sb.ToString());
+        string description = Write("mse.json", """
+            {"version": 2, "dtype": "float32", "layers": [{"kind": "fully_connected", "inputs": 2, "outputs": 16},
+             {"kind": "tanh"}, {"kind": "fully_connected", "inputs": 16, "outputs": 1}], "loss": {"kind": "mse"}}
+            """);
+        var (code, json, err) = TestUtil.Cli("", "train", "--data", csv, "--model", description, "--epochs", "40", "--optimizer", "adam",
+            "--lr", "0.01", "--json");
+        Assert.True(code == 0, err);
+        var rows = json.Trim().Split('\n').Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
+        double first = rows[0].GetProperty("train_loss").GetDouble(), last = rows[^1].GetProperty("train_loss").GetDouble();
+        Assert.True(last < first / 20, $"mse from {first} to {last}");
+        Assert.False(rows[^1].TryGetProperty("train_accuracy", out _));   // a regression network has no accuracy
+    }
+
+    [Fact]
     public void A_missing_label_column_is_named_with_the_columns_there_are()
     {
         string path = Write("cols.csv", "a,b,c\n1,2,x\n");

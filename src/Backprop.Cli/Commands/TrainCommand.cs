@@ -6,6 +6,7 @@ using Backprop;
 using Backprop.Cli.Support;
 using Backprop.Data;
 using Backprop.Models;
+using Backprop.Networks;
 using Backprop.Optimizers;
 using Backprop.Training;
 using Spectre.Console;
@@ -102,7 +103,8 @@ internal static class TrainCommand
                 Patience = args.Value("patience") is null ? null : args.Int("patience", 1, 1),
                 Augment = args.Value("augment") is { } augment ? Augmentation(augment) : null,
             })
-            { Data = data };
+            // A network whose loss does not classify (mse) regresses on a table's or array's target values.
+            { Data = !net.Loss.Classifies && data.Dataset is "csv" or "numpy" ? data with { Regression = true } : data };
         }
         var source = trainer.Data!;
         bool imageData = source.Dataset != "spiral";
@@ -161,6 +163,10 @@ internal static class TrainCommand
                 FormattableString.Invariant($"batch {trainer.Options.Batch}; threads {Parallelism.MaxThreads}"));
         // Test figures at the end only (nobody tunes on them), unless --test-each-epoch; each epoch is one row, printed once.
         bool testEach = args.Flag("test-each-epoch");
+        // The network's layers as model.summary() lists them, before the first epoch of a run.
+        if (!json && trainer.Epoch == 0 && NetworkSummary.DefaultSampleShape(trainer.Net) is { } sample)
+            stdout.Write(NetworkSummary.Table(NetworkSummary.Of(trainer.Net, train.SampleShape.Length > 0 ? train.SampleShape : sample),
+                train.SampleShape));
         if (!json) stdout.Write(Header(val is not null, testEach && test is not null));
         int runStartEpoch = trainer.Epoch;
         var runClock = System.Diagnostics.Stopwatch.StartNew();
