@@ -31,12 +31,14 @@ internal static class BuiltIn
         new SoftplusKind(),
         new BatchNormKind(perChannel: false),
         new BatchNormKind(perChannel: true),
+        new LayerNormKind(),
         new DropoutKind(),
         new ConvolutionKind(),
         new PoolingKind("y = the largest x of each pool_h×pool_w window (padding never wins)", typeof(MaxPooling<>), ["pooling"],
             "MaxPool"),
         new PoolingKind("y = the mean of each pool_h×pool_w window (padding counted as zeros)", typeof(AveragePooling<>), [],
             "AveragePool"),
+        new GlobalAveragePoolingKind(),
     ];
 
     internal static Hyperparameter Size(string name, string description) =>
