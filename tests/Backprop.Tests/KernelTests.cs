@@ -141,10 +141,16 @@ public class KernelTests
                 var t = Tensor<float>.Zeros(100);
                 for (int i = 0; i < 100; i++) t[i] = i % 10;
                 for (int i = 0; i < 3; i++) { net.ComputeLoss(x, t); net.Backward(); }   // buffers sized, code jitted
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 10; i++) { net.ComputeLoss(x, t); net.Backward(); }
-                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                Assert.Equal(0, allocated);
+                // A step that allocates does so in every window; a per-thread buffer that grew once (a job run on the caller
+                // while another process or test held the cores) does not again. Up to three windows of ten steps, one clean.
+                var windows = new List<long>();
+                for (int w = 0; w < 3 && (windows.Count == 0 || windows[^1] != 0); w++)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < 10; i++) { net.ComputeLoss(x, t); net.Backward(); }
+                    windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+                }
+                Assert.True(windows[^1] == 0, $"{threads} threads: {string.Join(", ", windows)} bytes in windows of 10 steps");
             }
         }
     }

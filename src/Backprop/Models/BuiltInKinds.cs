@@ -39,6 +39,7 @@ internal static class BuiltIn
         new PoolingKind("y = the mean of each pool_h×pool_w window (padding counted as zeros)", typeof(AveragePooling<>), [],
             "AveragePool"),
         new GlobalAveragePoolingKind(),
+        new FlattenKind(),
     ];
 
     internal static Hyperparameter Size(string name, string description) =>
