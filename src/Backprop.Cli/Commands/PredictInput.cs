@@ -41,11 +41,8 @@ internal static class PredictInput
         string? target = Source(contents)?.Target;
         using var stream = BoundedFile.OpenRead(path, Datasets.MaxCsvBytes);
         var reader = new CsvLines(stream, path);
-        if (!reader.Next(out var headerLine)) throw new InvalidInputException($"predict: {path} is empty; a CSV file has a header row");
+        var header = reader.Header();
         var cells = new List<(int Start, int Length)>();
-        CsvLines.Cells(headerLine, path, 1, cells);
-        var header = new string[cells.Count];
-        for (int i = 0; i < header.Length; i++) header[i] = CsvLines.Text(headerLine, cells[i]);
         // The label column, where the rows carry it: the training data's, or the last one past the model's inputs.
         int skip = header.Length == inputs + 1 ? (target is not null && Array.IndexOf(header, target) is >= 0 and var at ? at : inputs)
             : header.Length == inputs ? -1

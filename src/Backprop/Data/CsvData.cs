@@ -21,11 +21,7 @@ public static partial class Datasets
     {
         using var stream = BoundedFile.OpenRead(path, MaxCsvBytes);
         var reader = new CsvLines(stream, path);
-        if (!reader.Next(out var headerLine)) throw new InvalidFileException($"{path}: empty; a CSV file starts with a header row");
-        var headerCells = new List<(int Start, int Length)>();
-        CsvLines.Cells(headerLine, path, 1, headerCells);
-        var header = new string[headerCells.Count];
-        for (int i = 0; i < header.Length; i++) header[i] = CsvLines.Text(headerLine, headerCells[i]);
+        var header = reader.Header();
         int t = target is null ? header.Length - 1 : Array.IndexOf(header, target);
         if (t < 0)
             throw new InvalidFileException($"{path}: no column '{target}'; the columns are " +
@@ -170,6 +166,18 @@ internal sealed class CsvLines(Stream stream, string path)
     private bool _done;
 
     public long LineNumber { get; private set; }
+
+    /// <summary>The first line's fields, as text: the header row.</summary>
+    /// <exception cref="InvalidFileException">An empty file.</exception>
+    public string[] Header()
+    {
+        if (!Next(out var line)) throw new InvalidFileException($"{path}: empty; a CSV file starts with a header row");
+        var cells = new List<(int Start, int Length)>();
+        Cells(line, path, LineNumber, cells);
+        var header = new string[cells.Count];
+        for (int i = 0; i < header.Length; i++) header[i] = Text(line, cells[i]);
+        return header;
+    }
 
     /// <summary>The next non-blank line (without its \r\n); false at the end.</summary>
     public bool Next(out ReadOnlySpan<byte> line)
