@@ -4,7 +4,8 @@ using Backprop.Networks;
 
 namespace Backprop.Models;
 
-/// <summary>What <see cref="OnnxFile.Export{T}"/> writes.</summary>
+/// <summary>What <see cref="OnnxFile.Export{T}(Sequential{T}, string, OnnxExportOptions?)"/> (and a graph network's export)
+/// writes.</summary>
 /// <param name="Opset">The ONNX opset, 13 to 21: from 20, GELU is the Gelu operator; below, its decomposition.</param>
 /// <param name="Probabilities">Adds an output <c>probabilities</c> = Softmax(logits) beside the logits (classifiers only).</param>
 public sealed record OnnxExportOptions(int Opset = 17, bool Probabilities = false);
