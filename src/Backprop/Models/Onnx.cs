@@ -37,23 +37,9 @@ public static partial class OnnxFile
     internal static OnnxModel ToModel<T>(Sequential<T> net, OnnxExportOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);
-        if (options.Opset < MinOpset || options.Opset > MaxOpset)
-            throw new InvalidInputException($"--opset must be from {MinOpset} to {MaxOpset}, not {options.Opset}");
         var description = ModelDescription.Of(net);
         bool classifier = description.Loss == "softmax_cross_entropy";
-        if (options.Probabilities && !classifier)
-            throw new InvalidInputException(
-                $"--probabilities needs a softmax cross-entropy network; this one's loss is {description.Loss}");
-        int elem = typeof(T) == typeof(float) ? OnnxTensor.Float : OnnxTensor.Double;
-        var model = new OnnxModel
-        {
-            Opset = options.Opset,
-            IrVersion = options.Opset >= 21 ? 10 : options.Opset >= 19 ? 9 : 8,
-            ProducerName = "backprop",
-            ProducerVersion = typeof(OnnxFile).Assembly.GetName().Version?.ToString(3) ?? "0",
-            GraphName = "backprop",
-        };
-        model.Metadata[LossKey] = description.Loss;
+        var (model, elem) = NewModel<T>(options, description.Loss, classifier);
         var tensors = ModelFile.Tensors(net).ToDictionary(t => t.Name, t => t.Value);
         var g = new OnnxGraphWriter(model, elem, name => OnnxGraphWriter.Tensor(name, tensors[name], elem));
         var kinds = description.Layers.Select(d => Kinds.Layer(d.Kind)).ToArray();
@@ -71,13 +57,37 @@ public static partial class OnnxFile
         string output = classifier ? "logits" : "y";
         g.Rename(current, output);
         if (description.Layers.Count == 0) g.Node("Identity", "identity", ["x"], output: output);
-        model.Inputs.Add(new OnnxValueInfo("x", elem, [.. inputShape]));
-        model.Outputs.Add(new OnnxValueInfo(output, elem, ["N", "K"]));
-        if (options.Probabilities)
-        {
-            g.Node("Softmax", "probabilities", [output], [OnnxAttribute.Int("axis", 1)], output: "probabilities");
-            model.Outputs.Add(new OnnxValueInfo("probabilities", elem, ["N", "K"]));
-        }
+        AddInputAndOutputs(g, inputShape, output, options);
         return model;
+    }
+
+    // The model's header for an export (the opset and the loss checked): what a chain's and a graph's export share.
+    private static (OnnxModel Model, int ElementType) NewModel<T>(OnnxExportOptions options, string loss, bool classifier)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (options.Opset < MinOpset || options.Opset > MaxOpset)
+            throw new InvalidInputException($"--opset must be from {MinOpset} to {MaxOpset}, not {options.Opset}");
+        if (options.Probabilities && !classifier)
+            throw new InvalidInputException($"--probabilities needs a softmax cross-entropy network; this one's loss is {loss}");
+        var model = new OnnxModel
+        {
+            Opset = options.Opset,
+            IrVersion = options.Opset >= 21 ? 10 : options.Opset >= 19 ? 9 : 8,
+            ProducerName = "backprop",
+            ProducerVersion = typeof(OnnxFile).Assembly.GetName().Version?.ToString(3) ?? "0",
+            GraphName = "backprop",
+        };
+        model.Metadata[LossKey] = loss;
+        return (model, typeof(T) == typeof(float) ? OnnxTensor.Float : OnnxTensor.Double);
+    }
+
+    // The input x, the output (logits or y) and, where asked, probabilities = Softmax(output).
+    private static void AddInputAndOutputs(OnnxGraphWriter g, IReadOnlyList<object> inputShape, string output, OnnxExportOptions options)
+    {
+        g.Model.Inputs.Add(new OnnxValueInfo("x", g.ElementType, [.. inputShape]));
+        g.Model.Outputs.Add(new OnnxValueInfo(output, g.ElementType, ["N", "K"]));
+        if (!options.Probabilities) return;
+        g.Node("Softmax", "probabilities", [output], [OnnxAttribute.Int("axis", 1)], output: "probabilities");
+        g.Model.Outputs.Add(new OnnxValueInfo("probabilities", g.ElementType, ["N", "K"]));
     }
 }

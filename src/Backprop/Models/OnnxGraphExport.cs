@@ -22,22 +22,7 @@ public static partial class OnnxFile
     internal static OnnxModel ToModel<T>(GraphNetwork<T> net, OnnxExportOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);
-        if (options.Opset < MinOpset || options.Opset > MaxOpset)
-            throw new InvalidInputException($"--opset must be from {MinOpset} to {MaxOpset}, not {options.Opset}");
-        string loss = net.Loss.Kind;
-        bool classifier = net.Loss.Classifies;
-        if (options.Probabilities && !classifier)
-            throw new InvalidInputException($"--probabilities needs a classifier; the loss is {loss}");
-        int elem = typeof(T) == typeof(float) ? OnnxTensor.Float : OnnxTensor.Double;
-        var model = new OnnxModel
-        {
-            Opset = options.Opset,
-            IrVersion = options.Opset >= 21 ? 10 : options.Opset >= 19 ? 9 : 8,
-            ProducerName = "backprop",
-            ProducerVersion = typeof(OnnxFile).Assembly.GetName().Version?.ToString(3) ?? "0",
-            GraphName = "backprop",
-        };
-        model.Metadata[LossKey] = loss;
+        var (model, elem) = NewModel<T>(options, net.Loss.Kind, net.Loss.Classifies);
         var tensors = new Dictionary<string, Tensor<T>>();
         var kinds = new Dictionary<string, (LayerKind Kind, LayerDescription Description)>();
         foreach (var n in net.Nodes.Where(n => n.Layer is not null))
@@ -73,17 +58,11 @@ public static partial class OnnxFile
             else values[n.Name] = (g.Node("Concat", $"nodes.{n.Name}", [.. inputs.Select(v => v.Name)], [OnnxAttribute.Int("axis", 1)]),
                 inputs[0].Rank);
         }
-        string output = classifier ? "logits" : "y";
+        string output = net.Loss.Classifies ? "logits" : "y";
         // The output node writes its value under the graph's output name; a value that is also read further on keeps its
         // name and an Identity gives the output (a graph output may also feed other nodes).
         g.Node("Identity", "output", [values[net.Output].Name], output: output);
-        model.Inputs.Add(new OnnxValueInfo("x", elem, [.. inputShape]));
-        model.Outputs.Add(new OnnxValueInfo(output, elem, ["N", "K"]));
-        if (options.Probabilities)
-        {
-            g.Node("Softmax", "probabilities", [output], [OnnxAttribute.Int("axis", 1)], output: "probabilities");
-            model.Outputs.Add(new OnnxValueInfo("probabilities", elem, ["N", "K"]));
-        }
+        AddInputAndOutputs(g, inputShape, output, options);
         return model;
     }
 }
