@@ -242,7 +242,7 @@ public class AnyNetworkTests
             ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "fc", "outputs": 3}], "loss": {"kind": "mse"}}""",
                 "inputs is required"),
             ("""{"version": 2, "dtype": "float16", "layers": [], "loss": {"kind": "mse"}}""", "'dtype' must be"),
-            ("""{"version": 3, "dtype": "float32", "layers": [], "loss": {"kind": "mse"}}""", "schema version 3"),
+            ("""{"version": 4, "dtype": "float32", "layers": [], "loss": {"kind": "mse"}}""", "schema version 4"),
             ("""{"version": 2, "dtype": "float32", "layers": [{"kind": "dropout", "p": 1}], "loss": {"kind": "mse"}}""",
                 "p must be a number in [0, 1)"),
             ("""{"version": 2, "dtype": "float32", "layers": [], "loss": {"kind": "relu"}}""", "the loss must be one of"),

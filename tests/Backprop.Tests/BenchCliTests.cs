@@ -48,10 +48,13 @@ public class BenchCliTests
         Assert.True(code == 0, err);
         var records = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
         var ops = records.Select(r => r.GetProperty("op").GetString()).ToList();
-        // SimpleConvNet: 1 convolution, 1 pooling; DeepConvNet: 6 and 3; a step of each.
-        Assert.Equal(7, ops.Count(o => o == "convolution"));
+        // SimpleConvNet: 1 convolution, 1 pooling; DeepConvNet: 6 and 3; resnet_small: the stem, two in each of six blocks
+        // and two 1×1 shortcuts; a step of each.
+        Assert.Equal(7 + 15, ops.Count(o => o == "convolution"));
         Assert.Equal(4, ops.Count(o => o == "max_pooling"));
-        Assert.Equal(2, ops.Count(o => o == "network_step"));
+        Assert.Equal(3, ops.Count(o => o == "network_step"));
+        Assert.Contains(records, r => r.GetProperty("layer").GetString()!.StartsWith(
+            "resnet_small[s2b1_short] 16×28×28→32×14×14 1×1 s2 p0", StringComparison.Ordinal));
         Assert.Contains(records, r => r.GetProperty("layer").GetString()!.StartsWith("deep_convnet[7] 32×14×14→32×16×16 3×3 s1 p2",
             StringComparison.Ordinal));
         foreach (var r in records)

@@ -52,7 +52,7 @@ public class ConvNetTests
                         var runs = new List<T[]>[2];
                         foreach (bool fuse in new[] { true, false })
                         {
-                            var net = d.Build<T>(new Rng(1));
+                            var net = (Backprop.Networks.Sequential<T>)d.Build<T>(new Rng(1));
                             net.FuseRelu = fuse;
                             runs[fuse ? 0 : 1] = Trace(net, x, t, sgd);
                         }

@@ -213,34 +213,32 @@ internal static partial class BenchCommand
             var x = Rand<T>(rng, batch, 1, 28, 28);
             var t = Tensor<T>.Zeros(batch);
             for (int i = 0; i < batch; i++) t.Span[i] = T.CreateTruncating(i % 10);
-            var input = x;
-            for (int i = 0; i < net.Layers.Count; i++)
+            // Each layer from its own input (a graph's nodes read the values they name).
+            var values = net.Trace(x);
+            foreach (var node in net.Nodes)
             {
-                var layer = net.Layers[i];
-                var output = layer.Forward(input);
-                if (layer is Convolution<T> or PoolingLayer<T>)
+                if (node.Layer is not (Convolution<T> or PoolingLayer<T>)) continue;
+                var layer = node.Layer;
+                var layerInput = values[node.Inputs[0]];
+                var output = values[node.Name];
+                var dout = Rand<T>(rng, output.Shape.ToArray());
+                bool needDx = node.Inputs[0] != "x";
+                var (med, min, max) = Time(() => { layer.Forward(layerInput); layer.Backward(dout, needDx); }, quick);
+                string what = $"{name}[{node.Name}] {Shape(layerInput)}→{Shape(output)}";
+                if (layer is Convolution<T> conv)
                 {
-                    var dout = Rand<T>(rng, output.Shape.ToArray());
-                    bool needDx = i > 0;
-                    var layerInput = input;
-                    var (med, min, max) = Time(() => { layer.Forward(layerInput); layer.Backward(dout, needDx); }, quick);
-                    string what = $"{name}[{i}] {Shape(layerInput)}→{Shape(output)}";
-                    if (layer is Convolution<T> conv)
-                    {
-                        double flops = 2.0 * output.Length * conv.W.Length / conv.W.Dim(0) * (needDx ? 3 : 2);
-                        yield return new Record("convolution", "", 0, batch, 0, 0, (long)flops, med, min, max, flops / med / 1e9,
-                            Layer: what + $" {conv.W.Dim(2)}×{conv.W.Dim(3)} s{conv.Stride} p{conv.Pad}; {conv.PlanFor(layerInput)}");
-                    }
-                    else
-                    {
-                        var pool = (PoolingLayer<T>)layer;
-                        // Bytes: forward reads x and writes y; backward reads dout and writes dx.
-                        double bytes = 2.0 * (layerInput.Length + output.Length) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-                        yield return new Record(layer.Kind, "", 0, batch, 0, 0, output.Length, med, min, max, bytes / med / 1e9,
-                            Layer: what + $" {pool.PoolH}×{pool.PoolW} s{pool.Stride} p{pool.Pad}");
-                    }
+                    double flops = 2.0 * output.Length * conv.W.Length / conv.W.Dim(0) * (needDx ? 3 : 2);
+                    yield return new Record("convolution", "", 0, batch, 0, 0, (long)flops, med, min, max, flops / med / 1e9,
+                        Layer: what + $" {conv.W.Dim(2)}×{conv.W.Dim(3)} s{conv.Stride} p{conv.Pad}; {conv.PlanFor(layerInput)}");
                 }
-                input = output;
+                else
+                {
+                    var pool = (PoolingLayer<T>)layer;
+                    // Bytes: forward reads x and writes y; backward reads dout and writes dx.
+                    double bytes = 2.0 * (layerInput.Length + output.Length) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+                    yield return new Record(layer.Kind, "", 0, batch, 0, 0, output.Length, med, min, max, bytes / med / 1e9,
+                        Layer: what + $" {pool.PoolH}×{pool.PoolW} s{pool.Stride} p{pool.Pad}");
+                }
             }
             var optimizer = new Optimizers.Adam<T>(net.Parameters);
             net.Training = true;

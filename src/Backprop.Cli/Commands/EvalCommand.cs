@@ -164,7 +164,7 @@ internal static class EvalCommand
         return json ? output.ToJson() + "\n" : output.ToText();
     }
 
-    private static Tensor<T> Infer<T>(Backprop.Networks.Sequential<T> net, Tensor<T> x, string model) where T : unmanaged,
+    private static Tensor<T> Infer<T>(Backprop.Networks.Network<T> net, Tensor<T> x, string model) where T : unmanaged,
         IFloatingPointIeee754<T>
     {
         try { return net.Infer(x); }

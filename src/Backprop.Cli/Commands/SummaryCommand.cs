@@ -14,7 +14,7 @@ internal static class SummaryCommand
     {
         string model = args.Value("model") ?? throw new InvalidInputException("summary: --model is needed (a model file, a description " +
             $"file, or one of {string.Join(", ", Architectures.Names)})");
-        Sequential<float> net = Architectures.Named(model.ToLowerInvariant()) is { } named ? named.Build<float>(new Rng(0))
+        Network<float> net = Architectures.Named(model.ToLowerInvariant()) is { } named ? named.Build<float>(new Rng(0))
             : !File.Exists(model) ? throw new InvalidInputException($"summary: --model {model} is no file and none of " +
                 string.Join(", ", Architectures.Names))
             : model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxFile.Import<float>(model)
@@ -26,11 +26,11 @@ internal static class SummaryCommand
             $"loss {net.Loss.Kind}\n";
     }
 
-    private static Sequential<float> Described(string path) =>
+    private static Network<float> Described(string path) =>
         (ModelDescription.FromJson(Backprop.IO.BoundedFile.ReadAllText(path, 16 << 20), path) with { Dtype = "float32" })
             .Build<float>(new Rng(0));
 
-    private static Sequential<float> Load(string path)
+    private static Network<float> Load(string path)
     {
         var contents = ModelFile.Read(path);
         return contents.Description.Dtype == "float32" ? ModelFile.Load<float>(path, contents)

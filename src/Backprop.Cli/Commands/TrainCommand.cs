@@ -72,7 +72,7 @@ internal static class TrainCommand
                 LearningRate = args.Value("lr") is null ? (fileData ? 0.001 : images ? 0.1 : 0.01) : args.Double("lr", 0.1),
                 WeightDecay = args.Value("weight-decay") is null ? null : args.Double("weight-decay", 0),
             };
-            Backprop.Networks.Sequential<T> net;
+            Backprop.Networks.Network<T> net;
             if (args.Value("model") is { } model)
             {
                 foreach (var o in new[] { "layers", "activation", "init", "init-std", "dropout", "batch-norm" })
@@ -233,7 +233,7 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static string ModelName<T>(Backprop.Networks.Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T> =>
+    private static string ModelName<T>(Backprop.Networks.Network<T> net) where T : unmanaged, IFloatingPointIeee754<T> =>
         MlpSpec.From(ModelDescription.Of(net)) is { } m ? $"{string.Join("-", m.Sizes)} {m.Activation} {m.Dtype}"
             : ModelDescription.Of(net).ToString();
 

@@ -45,7 +45,7 @@ internal sealed class ConvView
             net.Backward(1f, inputGradient: false);
             optimizer.Step();
         }
-        return new ConvView(net, test, $"simple_convnet, one pass over {TrainImages} training images");
+        return new ConvView((Sequential<float>)net, test, $"simple_convnet, one pass over {TrainImages} training images");
     }
 
     public int Images => _test.Count;

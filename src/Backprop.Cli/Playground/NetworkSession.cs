@@ -60,7 +60,7 @@ internal sealed class NetworkSession
             && Convert.ToInt32(d.Layers[0].Hyperparameters["inputs"], System.Globalization.CultureInfo.InvariantCulture) == 2
             && model.Loss.Classifies;
         if (!mlp) return null;
-        var net = (d with { Dtype = "float64" }).Build<double>(new Rng(0));
+        var net = (Sequential<double>)(d with { Dtype = "float64" }).Build<double>(new Rng(0));
         for (int i = 0; i < net.Parameters.Count; i++)
         {
             var from = model.Parameters[i].Value.Span;
@@ -93,7 +93,7 @@ internal sealed class NetworkSession
             if (i + 2 < setup.Sizes.Length) layers.Add(Kinds.Create<double>(setup.Activations[i]));
         }
         _net = model ?? new Sequential<double>(layers, new SoftmaxCrossEntropy<double>());
-        _view = _net.Description.Build<double>(new Rng(0));
+        _view = (Sequential<double>)_net.Description.Build<double>(new Rng(0));
         _optimizer = Optimizer<double>.Create(setup.Optimizer, _net.Parameters, setup.LearningRate);
         _order = Enumerable.Range(0, _data.Count).ToArray();
         _rng.Shuffle(_order);

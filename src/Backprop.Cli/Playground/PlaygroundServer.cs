@@ -92,7 +92,8 @@ internal sealed class PlaygroundServer : IAsyncDisposable
     private static Sequential<float> LoadModel(string path)
     {
         if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Import<float>(path);
-        return ModelFile.Load<float>(path);
+        return ModelFile.Load<float>(path) as Sequential<float>
+            ?? throw new InvalidInputException($"{path}: a graph network; the playground's views draw chains of layers");
     }
 
     public async ValueTask DisposeAsync()

@@ -80,7 +80,7 @@ internal static class Plots
         Save(plt, path, 700, 700);
     }
 
-    public static void Regions<T>(string path, Sequential<T> net, Dataset data, string title) where T : unmanaged,
+    public static void Regions<T>(string path, Network<T> net, Dataset data, string title) where T : unmanaged,
         System.Numerics.IFloatingPointIeee754<T>
     {
         const int grid = 200;

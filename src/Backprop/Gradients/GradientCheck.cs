@@ -63,7 +63,7 @@ public static class GradientCheck
     }
 
     /// <summary>Checks ∂L/∂x and every parameter gradient of a whole network.</summary>
-    public static IReadOnlyList<GradientCheckResult> Network(Sequential<double> net, Tensor<double> x, Tensor<double> t,
+    public static IReadOnlyList<GradientCheckResult> Network(Network<double> net, Tensor<double> x, Tensor<double> t,
         double h = DefaultStep)
     {
         net.ComputeLoss(x, t);

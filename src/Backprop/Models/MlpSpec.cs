@@ -118,7 +118,7 @@ public sealed record MlpSpec
 
     /// <summary>Builds the network with fresh weights drawn from <paramref name="rng"/>.</summary>
     public Sequential<T> Build<T>(Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T> =>
-        (this with { Dtype = ModelDescription.DtypeOf<T>() }).Describe().Build<T>(rng);
+        (Sequential<T>)(this with { Dtype = ModelDescription.DtypeOf<T>() }).Describe().Build<T>(rng);
 
     /// <summary>The spec as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this);

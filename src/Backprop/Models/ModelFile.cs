@@ -5,8 +5,9 @@ using Backprop.Networks;
 namespace Backprop.Models;
 
 /// <summary>
-/// Saves and loads whole networks as one safetensors file: the tensors <c>layers.{i}.{name}</c> (parameters and buffers
-/// such as running statistics) and, in <c>__metadata__</c>, <c>format</c> = <c>backprop-model</c> and the
+/// Saves and loads whole networks as one safetensors file: the tensors <c>layers.{i}.{name}</c> of a chain's layer i, or
+/// <c>nodes.{node}.{name}</c> of a graph's node (parameters and buffers such as running statistics) and, in
+/// <c>__metadata__</c>, <c>format</c> = <c>backprop-model</c> and the
 /// <see cref="ModelDescription"/> as JSON under <c>model</c>. Training checkpoints add their own entries (see
 /// <c>Trainer</c>). Files of the earlier MLP-only format (<c>backprop-mlp-1</c>) still load.
 /// </summary>
@@ -19,15 +20,22 @@ public static class ModelFile
     public const string LegacyFormat = "backprop-mlp-1";
 
     /// <summary>Every tensor of a network (parameters, then buffers, layer by layer) by its stored name.</summary>
-    public static IEnumerable<(string Name, Tensor<T> Value)> Tensors<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
+    public static IEnumerable<(string Name, Tensor<T> Value)> Tensors<T>(Network<T> net) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);
+        var prefixes = net is GraphNetwork<T> g ? g.Nodes.Where(n => n.Layer is not null).Select(n => $"nodes.{n.Name}").ToArray()
+            : [.. Enumerable.Range(0, net.Layers.Count).Select(i => $"layers.{i}")];
         for (int i = 0; i < net.Layers.Count; i++)
         {
-            foreach (var p in net.Layers[i].Parameters) yield return ($"layers.{i}.{p.Name}", p.Value);
-            foreach (var (name, value) in net.Layers[i].Buffers) yield return ($"layers.{i}.{name}", value);
+            foreach (var p in net.Layers[i].Parameters) yield return ($"{prefixes[i]}.{p.Name}", p.Value);
+            foreach (var (name, value) in net.Layers[i].Buffers) yield return ($"{prefixes[i]}.{name}", value);
         }
     }
+
+    // Where a description's entry i keeps its tensors: layers.{i} in a chain, nodes.{node} in a graph.
+    private static string PrefixOf(ModelDescription d, int i) => d.IsGraph ? $"nodes.{d.Layers[i].Node}" : $"layers.{i}";
+
+    private static string PrefixOf(ModelDescription d) => d.IsGraph ? "nodes." : "layers.";
 
     /// <summary>Converts named tensors to safetensors entries of the tensors' own dtype.</summary>
     public static IEnumerable<SafeTensors.Entry> Entries<T>(IEnumerable<(string Name, Tensor<T> Value)> tensors) where T : unmanaged,
@@ -41,7 +49,7 @@ public static class ModelFile
     /// <paramref name="extraTensors"/> add entries (a checkpoint's training state); they may not reuse the model's names.
     /// </summary>
     /// <exception cref="InvalidInputException">A layer that cannot be described (its kind is not registered).</exception>
-    public static void Save<T>(string path, Sequential<T> net, IReadOnlyDictionary<string, string>? metadata = null,
+    public static void Save<T>(string path, Network<T> net, IReadOnlyDictionary<string, string>? metadata = null,
         IEnumerable<(string Name, Tensor<T> Value)>? extraTensors = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -83,24 +91,25 @@ public static class ModelFile
     }
 
     /// <summary>Builds the network a file describes and loads its tensors, checking every name and shape.</summary>
-    public static Sequential<T> Load<T>(string path) where T : unmanaged, IFloatingPointIeee754<T> => Load<T>(path, Read(path));
+    public static Network<T> Load<T>(string path) where T : unmanaged, IFloatingPointIeee754<T> => Load<T>(path, Read(path));
 
     /// <summary>
     /// Builds the network of a file already read (<paramref name="path"/> names it in errors) and loads its tensors; every
-    /// tensor the network has must be in the file with its shape, and the file may hold no other <c>layers.</c> tensor.
-    /// Dropout layers draw from generators split from <paramref name="rng"/>.
+    /// tensor the network has must be in the file with its shape, and the file may hold no other <c>layers.</c> (or a
+    /// graph's <c>nodes.</c>) tensor. Dropout layers draw from generators split from <paramref name="rng"/>. A chain's file
+    /// gives a <see cref="Sequential{T}"/>, a graph's a <see cref="GraphNetwork{T}"/>.
     /// </summary>
-    public static Sequential<T> Load<T>(string path, Contents contents, Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T>
+    public static Network<T> Load<T>(string path, Contents contents, Rng? rng = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(contents);
         if (contents.Description.Dtype != ModelDescription.DtypeOf<T>())
             throw new InvalidFileException($"{path}: the model is {contents.Description.Dtype}; load it as " +
-                $"Sequential<{(contents.Description.Dtype == "float32" ? "float" : "double")}>");
+                $"Network<{(contents.Description.Dtype == "float32" ? "float" : "double")}>");
         CheckShapesBeforeBuilding(path, contents);
-        Sequential<T> net;
+        Network<T> net;
         try { net = contents.Description.Build<T>(rng ?? new Rng(0)); }
         catch (InvalidInputException e) { throw new InvalidFileException($"{path}: the model description is not valid: {e.Message}", e); }
-        Assign(path, Tensors(net), contents.Tensors, "layers.");
+        Assign(path, Tensors(net), contents.Tensors, PrefixOf(contents.Description));
         return net;
     }
 
@@ -113,6 +122,7 @@ public static class ModelFile
         for (int i = 0; i < contents.Description.Layers.Count; i++)
         {
             var d = contents.Description.Layers[i];
+            if (contents.Description.IsGraph && LayerDescription.Joins.Contains(d.Kind)) continue;
             LayerKind kind;
             LayerConfig config;
             try
@@ -127,7 +137,7 @@ public static class ModelFile
             }
             foreach (var (name, shape) in kind.TensorShapes(config) ?? [])
             {
-                string full = $"layers.{i}.{name}";
+                string full = $"{PrefixOf(contents.Description, i)}.{name}";
                 if (!stored.TryGetValue(full, out var have)) throw new InvalidFileException($"{path}: tensor '{full}' is missing");
                 if (!have.AsSpan().SequenceEqual(shape))
                     throw new InvalidFileException($"{path}: tensor '{full}' has shape {Tensor<float>.ShapeText(have)}, but the model " +
@@ -140,11 +150,12 @@ public static class ModelFile
     /// Loads a file's tensors into an existing network, as <c>load_state_dict</c> does: the file's model tensors and the
     /// network's must agree name by name, in order, shape by shape; the first that differs is named in the error.
     /// </summary>
-    public static void LoadWeights<T>(Sequential<T> net, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void LoadWeights<T>(Network<T> net, string path) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);
         var contents = Read(path);
-        var theirs = contents.Tensors.Where(e => e.Name.StartsWith("layers.", StringComparison.Ordinal)).ToList();
+        string prefix = net is GraphNetwork<T> ? "nodes." : "layers.";
+        var theirs = contents.Tensors.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
         var ours = Tensors(net).ToList();
         for (int i = 0; i < Math.Max(theirs.Count, ours.Count); i++)
         {
@@ -158,7 +169,7 @@ public static class ModelFile
                 throw new InvalidFileException($"{path}: tensor '{ours[i].Name}' has shape {Tensor<T>.ShapeText(theirs[i].Shape)} in the " +
                     $"file, but {ours[i].Value.ShapeString} in the network");
         }
-        Assign(path, ours, theirs, "layers.");
+        Assign(path, ours, theirs, prefix);
     }
 
     /// <summary>
@@ -193,11 +204,11 @@ public static class ModelFile
     }
 }
 
-/// <summary>Saving and loading as members of <see cref="Sequential{T}"/>: <c>net.Save(path)</c>,
-/// <c>Sequential&lt;float&gt;.Load(path)</c>.</summary>
-public static class SequentialFiles
+/// <summary>Saving and loading as members of the networks: <c>net.Save(path)</c>, <c>Network&lt;float&gt;.Load(path)</c>,
+/// <c>Sequential&lt;float&gt;.Load(path)</c> for a chain.</summary>
+public static class NetworkFiles
 {
-    extension<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
+    extension<T>(Network<T> net) where T : unmanaged, IFloatingPointIeee754<T>
     {
         /// <summary>Saves the network, its description and its tensors, to one safetensors file (atomically).</summary>
         public void Save(string path) => ModelFile.Save(path, net);
@@ -206,14 +217,27 @@ public static class SequentialFiles
         /// cref="ModelFile.LoadWeights{T}"/>).</summary>
         public void LoadWeights(string path) => ModelFile.LoadWeights(net, path);
 
-        /// <summary>The network a file describes, with its tensors.</summary>
-        public static Sequential<T> Load(string path) => ModelFile.Load<T>(path);
-
-        /// <summary>What the network is: its layers' kinds and hyper-parameters, the loss and the element type.</summary>
+        /// <summary>What the network is: its layers' kinds and hyper-parameters (a graph's nodes and their inputs), the loss and
+        /// the element type.</summary>
         public ModelDescription Description => ModelDescription.Of(net);
 
         /// <summary>Writes the network as an ONNX model (docs/ONNX.md).</summary>
         public void ExportOnnx(string path, OnnxExportOptions? options = null) => OnnxFile.Export(net, path, options);
+
+        /// <summary>The network a file describes, with its tensors: a chain or a graph.</summary>
+        public static Network<T> Load(string path) => ModelFile.Load<T>(path);
+    }
+}
+
+/// <summary>Loading a chain as a member of <see cref="Sequential{T}"/>: <c>Sequential&lt;float&gt;.Load(path)</c>.</summary>
+public static class SequentialFiles
+{
+    extension<T>(Sequential<T> net) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>The chain a file describes, with its tensors.</summary>
+        /// <exception cref="InvalidFileException">The file holds a graph network (load it as a <see cref="Network{T}"/>).</exception>
+        public static Sequential<T> Load(string path) => ModelFile.Load<T>(path) as Sequential<T>
+            ?? throw new InvalidFileException($"{path}: a graph network, not a chain; load it with Network<{typeof(T).Name}>.Load");
 
         /// <summary>Imports an ONNX model of the operators docs/ONNX.md lists as a network.</summary>
         public static Sequential<T> ImportOnnx(string path) => OnnxFile.Import<T>(path);

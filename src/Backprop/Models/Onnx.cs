@@ -4,8 +4,7 @@ using Backprop.Networks;
 
 namespace Backprop.Models;
 
-/// <summary>What <see cref="OnnxFile.Export{T}(Sequential{T}, string, OnnxExportOptions?)"/> (and a graph network's export)
-/// writes.</summary>
+/// <summary>What <see cref="OnnxFile.Export{T}(Network{T}, string, OnnxExportOptions?)"/> writes.</summary>
 /// <param name="Opset">The ONNX opset, 13 to 21: from 20, GELU is the Gelu operator; below, its decomposition.</param>
 /// <param name="Probabilities">Adds an output <c>probabilities</c> = Softmax(logits) beside the logits (classifiers only).</param>
 public sealed record OnnxExportOptions(int Opset = 17, bool Probabilities = false);
@@ -24,11 +23,17 @@ public static partial class OnnxFile
 
     private const string LossKey = "backprop.loss";
 
-    /// <summary>Writes <paramref name="net"/> to <paramref name="path"/> (atomically).</summary>
-    public static void Export<T>(Sequential<T> net, string path, OnnxExportOptions? options = null)
+    /// <summary>
+    /// Writes <paramref name="net"/> to <paramref name="path"/> (atomically). A graph network's layer nodes are written in
+    /// their kinds' ONNX forms as a chain's layers are, <c>add</c> as Add nodes, <c>concat</c> as Concat on axis 1, and its
+    /// initializers are named <c>nodes.{node}.{tensor}</c>.
+    /// </summary>
+    public static void Export<T>(Network<T> net, string path, OnnxExportOptions? options = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var bytes = ToModel(net, options ?? new()).ToBytes();
+        ArgumentNullException.ThrowIfNull(net);
+        var model = net is GraphNetwork<T> graph ? ToModel(graph, options ?? new()) : ToModel((Sequential<T>)net, options ?? new());
+        var bytes = model.ToBytes();
         AtomicFile.Write(path, s => s.Write(bytes));
     }
 

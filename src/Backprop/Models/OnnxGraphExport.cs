@@ -7,18 +7,11 @@ namespace Backprop.Models;
 public static partial class OnnxFile
 {
     /// <summary>
-    /// Writes a graph network to <paramref name="path"/> (atomically): each layer node in its kind's ONNX form (as a chain's
-    /// layers are written), <c>add</c> as Add nodes, <c>concat</c> as Concat on axis 1; initializers named
-    /// <c>nodes.{node}.{tensor}</c>. The input is <c>x</c> (its shape from the first layer reading it that fixes one), the
-    /// output <c>logits</c> (a softmax cross-entropy network) or <c>y</c>.
+    /// The ONNX model of a graph network: each layer node in its kind's ONNX form (as a chain's layers are written),
+    /// <c>add</c> as Add nodes, <c>concat</c> as Concat on axis 1; initializers named <c>nodes.{node}.{tensor}</c>. The input
+    /// is <c>x</c> (its shape from the first layer reading it that fixes one), the output <c>logits</c> (a softmax
+    /// cross-entropy network) or <c>y</c>.
     /// </summary>
-    public static void Export<T>(GraphNetwork<T> net, string path, OnnxExportOptions? options = null)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var bytes = ToModel(net, options ?? new()).ToBytes();
-        AtomicFile.Write(path, s => s.Write(bytes));
-    }
-
     internal static OnnxModel ToModel<T>(GraphNetwork<T> net, OnnxExportOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);

@@ -30,7 +30,7 @@ public static partial class OnnxFile
             throw new InvalidFileException($"{path}: the model is {imported.Description.Dtype}; import it as " +
                 $"Sequential<{(imported.Description.Dtype == "float32" ? "float" : "double")}>");
         Sequential<T> net;
-        try { net = imported.Description.Build<T>(new Rng(0)); }
+        try { net = (Sequential<T>)imported.Description.Build<T>(new Rng(0)); }
         catch (InvalidInputException e) { throw new InvalidFileException($"{path}: {e.Message}", e); }
         ModelFile.Assign(path, ModelFile.Tensors(net), imported.Tensors, "layers.");
         return net;

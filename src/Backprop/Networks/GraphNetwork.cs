@@ -26,21 +26,37 @@ public sealed record GraphNode<T>(string Name, string Op, IReadOnlyList<string> 
 /// A network that is a directed acyclic graph of nodes (§5's rule for a fork: where a value feeds several nodes, its
 /// gradient is the sum of theirs). The nodes run in a topological order fixed at construction, forward and then in
 /// reverse; the gradients reaching a value are summed in that fixed order, so results do not depend on thread counts.
-/// The input is named <c>x</c>; <see cref="Output"/> names the node whose value the loss takes.
+/// The input is named <c>x</c>; <see cref="Output"/> names the node whose value the loss takes. A run of layers where
+/// each value feeds only the next runs as one <see cref="Sequential{T}"/> (with its fusion): a chain built as a graph is
+/// a chain.
 /// </summary>
-public sealed class GraphNetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly GraphNode<T>[] _order;
+    private readonly Step[] _steps;
+    private readonly Layer<T>[] _layers;
     private readonly Dictionary<string, Tensor<T>> _values = [];
     private readonly Dictionary<string, Tensor<T>> _grads = [];
+    private readonly Dictionary<string, Tensor<T>?> _sums = [];   // a fork's gradient buffer, reused from pass to pass
+    private readonly Dictionary<string, int> _consumers = [];
+
+    // What the passes run: a run of layers (its first node's input to its last node's value), or an add or concat node.
+    private sealed class Step(GraphNode<T> node, Sequential<T>? run, string output)
+    {
+        public GraphNode<T> Node => node;          // the first node (an add's or concat's own)
+        public Sequential<T>? Run => run;
+        public string Output => output;
+        public Tensor<T>? Y;                       // an add's or concat's output buffer
+        public Tensor<T>?[] Slices = [];           // a concat's inputs' gradient buffers
+    }
 
     /// <summary>Builds the graph and checks it: unique names, inputs that exist, no cycle, every node on a path to the output,
     /// one input for a layer and two or more for add and concat, no layer used twice.</summary>
     /// <exception cref="InvalidInputException">A bad graph; the message names the node.</exception>
     public GraphNetwork(IReadOnlyList<GraphNode<T>> nodes, string output, Loss<T> loss)
+        : base(loss ?? throw new ArgumentNullException(nameof(loss)))
     {
         ArgumentNullException.ThrowIfNull(nodes);
-        ArgumentNullException.ThrowIfNull(loss);
         var byName = new Dictionary<string, GraphNode<T>>();
         var layers = new HashSet<Layer<T>>(ReferenceEqualityComparer.Instance);
         foreach (var n in nodes)
@@ -88,92 +104,141 @@ public sealed class GraphNetwork<T> where T : unmanaged, IFloatingPointIeee754<T
             throw new InvalidInputException($"node '{unused.Name}': the output '{output}' does not depend on it");
         _order = [.. order];
         Output = output;
-        Loss = loss;
-        Parameters = [.. _order.Where(n => n.Layer is not null).SelectMany(n => n.Layer!.Parameters)];
+        _layers = [.. _order.Where(n => n.Layer is not null).Select(n => n.Layer!)];
+        Parameters = [.. _layers.SelectMany(l => l.Parameters)];
+        foreach (var n in _order)
+            foreach (var i in n.Inputs) _consumers[i] = _consumers.GetValueOrDefault(i) + 1;
+        _consumers[output] = _consumers.GetValueOrDefault(output) + 1;
+        _steps = [.. Steps()];
+    }
+
+    // The depth-first order lists a layer right after its input where that input feeds nothing else: such runs of layers
+    // become one step each.
+    private IEnumerable<Step> Steps()
+    {
+        for (int k = 0; k < _order.Length; k++)
+        {
+            var n = _order[k];
+            if (n.Op != "layer")
+            {
+                yield return new Step(n, null, n.Name);
+                continue;
+            }
+            int end = k;
+            while (end + 1 < _order.Length && _order[end + 1].Op == "layer" && _order[end + 1].Inputs[0] == _order[end].Name
+                && _consumers[_order[end].Name] == 1)
+                end++;
+            yield return new Step(n, new Sequential<T>([.. _order[k..(end + 1)].Select(m => m.Layer!)]), _order[end].Name);
+            k = end;
+        }
     }
 
     /// <summary>The nodes in the order they run.</summary>
-    public IReadOnlyList<GraphNode<T>> Nodes => _order;
+    public override IReadOnlyList<GraphNode<T>> Nodes => _order;
 
     /// <summary>The node whose value is the network's output.</summary>
     public string Output { get; }
 
-    /// <summary>The loss on the output.</summary>
-    public Loss<T> Loss { get; }
+    /// <summary>Every node's layer, in node order.</summary>
+    public override IReadOnlyList<Layer<T>> Layers => _layers;
 
     /// <summary>Every layer's parameters, in node order.</summary>
-    public IReadOnlyList<Parameter<T>> Parameters { get; }
+    public override IReadOnlyList<Parameter<T>> Parameters { get; }
 
-    /// <summary>Switches every layer between training and inference.</summary>
-    public bool Training { set { foreach (var n in _order) if (n.Layer is not null) n.Layer.Training = value; } }
+    /// <summary>Whether runs of layers fuse a ReLU (and a pooling layer) into the layer before, as <see cref="Sequential{T}"/>
+    /// does.</summary>
+    internal bool FuseRelu { set { foreach (var s in _steps) if (s.Run is not null) s.Run.FuseRelu = value; } }
 
     /// <summary>The output for <paramref name="x"/> (the output node's value; valid until the next pass).</summary>
-    public Tensor<T> Forward(Tensor<T> x)
+    public override Tensor<T> Forward(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
+        using var _ = Enter();
         _values.Clear();
         _values["x"] = x;
-        foreach (var n in _order)
+        foreach (var s in _steps)
         {
-            var inputs = n.Inputs.Select(i => _values[i]).ToArray();
-            _values[n.Name] = n.Op switch
-            {
-                "layer" => n.Layer!.Forward(inputs[0]),
-                "add" => Sum(n, inputs),
-                _ => Join(n, inputs),
-            };
+            var n = s.Node;
+            _values[s.Output] = s.Run is not null ? s.Run.Forward(_values[n.Inputs[0]])
+                : n.Op == "add" ? Sum(s, n.Inputs.Select(i => _values[i]).ToArray())
+                : Join(s, n.Inputs.Select(i => _values[i]).ToArray());
         }
         return _values[Output];
     }
 
-    /// <summary>Runs the nodes and the loss; returns the loss.</summary>
-    public T ComputeLoss(Tensor<T> x, Tensor<T> t) => Loss.Forward(Forward(x), t);
-
     /// <summary>
-    /// The backward pass from the loss (dout = 1): every node in reverse order turns the gradient of its value into its
-    /// inputs' (a layer through its own Backward, add passing it to each input, concat slicing it), summed where a value
-    /// feeds several nodes. Every parameter's gradient is stored; returns ∂L/∂x.
+    /// The backward pass from dout = ∂L/∂(output): every step in reverse order turns the gradient of its value into its
+    /// inputs' (a run of layers through their own backward passes, add passing it to each input, concat slicing it),
+    /// summed where a value feeds several nodes. Every parameter's gradient is stored; returns ∂L/∂x (null without
+    /// <paramref name="inputGradient"/>).
     /// </summary>
-    public Tensor<T> Backward()
+    internal override Tensor<T>? BackwardFrom(Tensor<T> dout, bool inputGradient, ILayerBackward<T>? via)
     {
+        using var _ = Enter();
         _grads.Clear();
-        _grads[Output] = Loss.Backward(T.One).Clone();
-        for (int k = _order.Length - 1; k >= 0; k--)
+        Accumulate(Output, dout);
+        for (int k = _steps.Length - 1; k >= 0; k--)
         {
-            var n = _order[k];
-            if (!_grads.TryGetValue(n.Name, out var dout)) continue;   // nothing below it reached the loss
-            switch (n.Op)
+            var s = _steps[k];
+            var n = s.Node;
+            if (!_grads.TryGetValue(s.Output, out var d)) continue;   // nothing below it reached the loss
+            if (s.Run is not null)
             {
-                case "layer":
-                    Accumulate(n.Inputs[0], n.Layer!.Backward(dout));
-                    break;
-                case "add":
-                    foreach (var i in n.Inputs) Accumulate(i, dout);
-                    break;
-                default:
-                    int offset = 0;
-                    foreach (var i in n.Inputs)
-                    {
-                        var v = _values[i];
-                        Accumulate(i, Slice(dout, v.Shape.ToArray(), offset));
-                        offset += v.Dim(1);
-                    }
-                    break;
+                bool needDx = inputGradient || n.Inputs[0] != "x";
+                var dx = s.Run.BackwardFrom(d, needDx, via);
+                if (needDx) Accumulate(n.Inputs[0], dx!);
+            }
+            else if (n.Op == "add")
+                foreach (var i in n.Inputs) Accumulate(i, d);
+            else
+            {
+                int offset = 0;
+                if (s.Slices.Length != n.Inputs.Count) s.Slices = new Tensor<T>?[n.Inputs.Count];
+                for (int j = 0; j < n.Inputs.Count; j++)
+                {
+                    var v = _values[n.Inputs[j]];
+                    Accumulate(n.Inputs[j], Slice(d, TensorBuffer.Ensure(ref s.Slices[j], v.Shape), offset));
+                    offset += v.Dim(1);
+                }
             }
         }
-        return _grads.TryGetValue("x", out var dx) ? dx : Tensor<T>.Zeros(_values["x"].Shape.ToArray());
+        if (!inputGradient) return null;
+        return _grads.TryGetValue("x", out var gx) ? gx : Tensor<T>.Zeros(_values["x"].Shape.ToArray());
     }
 
-    // The first gradient to reach a value is copied (a layer reuses its buffers); the next ones are added to it.
+    // A value that feeds one node takes its gradient as it comes (dout is never modified); a fork's gradients are summed in a
+    // buffer of its own: the first copied, the next added, in the fixed reverse order of the steps.
     private void Accumulate(string name, Tensor<T> g)
     {
-        if (_grads.TryGetValue(name, out var sum)) System.Numerics.Tensors.TensorPrimitives.Add(sum.Span, g.Span, sum.Span);
-        else _grads[name] = g.Clone();
+        if (_consumers.GetValueOrDefault(name) <= 1)
+        {
+            _grads[name] = g;
+            return;
+        }
+        if (_grads.TryGetValue(name, out var sum))
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(sum.Span, g.Span, sum.Span);
+            return;
+        }
+        _sums.TryGetValue(name, out var buffer);
+        var b = TensorBuffer.Ensure(ref buffer, g.Shape);
+        _sums[name] = b;
+        g.Span.CopyTo(b.Span);
+        _grads[name] = b;
     }
 
-    private static Tensor<T> Sum(GraphNode<T> n, Tensor<T>[] inputs)
+    /// <summary>An add or concat node's value for <paramref name="inputs"/>, in a new tensor (the summary's per-node pass).</summary>
+    internal static Tensor<T> Join(GraphNode<T> n, Tensor<T>[] inputs)
     {
-        var y = inputs[0].Clone();
+        var s = new Step(n, null, n.Name);
+        return (n.Op == "add" ? Sum(s, inputs) : Join(s, inputs)).Clone();
+    }
+
+    private static Tensor<T> Sum(Step s, Tensor<T>[] inputs)
+    {
+        var n = s.Node;
+        var y = TensorBuffer.Ensure(ref s.Y, inputs[0].Shape);
+        inputs[0].Span.CopyTo(y.Span);
         for (int i = 1; i < inputs.Length; i++)
         {
             if (!inputs[i].HasShape(y.Shape))
@@ -185,8 +250,9 @@ public sealed class GraphNetwork<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 
     // Along axis 1: out[b, c0 + c, …] = input[b, c, …], the inputs' channels one after the other.
-    private static Tensor<T> Join(GraphNode<T> n, Tensor<T>[] inputs)
+    private static Tensor<T> Join(Step s, Tensor<T>[] inputs)
     {
+        var n = s.Node;
         var first = inputs[0];
         if (first.Rank < 2)
             throw new ShapeMismatchException($"node '{n.Name}' (concat): inputs need a channel axis, not {first.ShapeString}");
@@ -202,7 +268,7 @@ public sealed class GraphNetwork<T> where T : unmanaged, IFloatingPointIeee754<T
         }
         var shape = first.Shape.ToArray();
         shape[1] = channels;
-        var y = Tensor<T>.Zeros(shape);
+        var y = TensorBuffer.Ensure(ref s.Y, shape);
         int batch = shape[0], inner = first.Length / (first.Dim(0) * first.Dim(1)), offset = 0;
         foreach (var v in inputs)
         {
@@ -215,10 +281,9 @@ public sealed class GraphNetwork<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 
     // The channels [offset, offset + shape[1]) of dout, in an input's shape.
-    private static Tensor<T> Slice(Tensor<T> dout, int[] shape, int offset)
+    private static Tensor<T> Slice(Tensor<T> dout, Tensor<T> g, int offset)
     {
-        var g = Tensor<T>.Zeros(shape);
-        int batch = shape[0], c = shape[1], channels = dout.Dim(1), inner = g.Length / Math.Max(1, batch * c);
+        int batch = g.Dim(0), c = g.Dim(1), channels = dout.Dim(1), inner = g.Length / Math.Max(1, batch * c);
         for (int b = 0; b < batch; b++)
             dout.Span.Slice((b * channels + offset) * inner, c * inner).CopyTo(g.Span.Slice(b * c * inner, c * inner));
         return g;

@@ -14,7 +14,7 @@ namespace Backprop.Optimizers;
 /// <remarks>
 /// Weight decay (L2, the textbook's λ·W) adds <see cref="WeightDecay"/>·W to the gradient of every parameter whose role
 /// decays (<see cref="Parameter{T}.Decays"/>: weights, never biases or normalization parameters) before the update;
-/// AdamW instead decays those parameters directly (decoupled). <see cref="Step(Sequential{T})"/> runs a whole training
+/// AdamW instead decays those parameters directly (decoupled). <see cref="Step(Network{T})"/> runs a whole training
 /// step's backward pass and update, so that an optimizer can fuse the two where a layer offers it.
 /// Updates are element-wise: they run on vectors (the same IEEE operations as the scalar formulas, so the results are
 /// identical) and large parameters are split between the cores in 64-element-aligned chunks.
@@ -70,13 +70,13 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The parameters this optimizer updates.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _params;
 
-    private Sequential<T>? _checkedNet;
+    private Network<T>? _checkedNet;
 
     /// <summary>
     /// One training step after the forward pass and loss of <paramref name="net"/>: the backward pass (without ∂L/∂x of
     /// the input), then the update. The network's parameters must be the ones this optimizer was created over.
     /// </summary>
-    public virtual void Step(Sequential<T> net)
+    public virtual void Step(Network<T> net)
     {
         CheckOwns(net);
         net.Backward(T.One, inputGradient: false);
@@ -84,7 +84,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Throws unless <paramref name="net"/>'s parameters are exactly this optimizer's, in order.</summary>
-    protected void CheckOwns(Sequential<T> net)
+    protected void CheckOwns(Network<T> net)
     {
         ArgumentNullException.ThrowIfNull(net);
         if (ReferenceEquals(_checkedNet, net)) return;

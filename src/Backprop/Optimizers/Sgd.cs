@@ -7,7 +7,7 @@ namespace Backprop.Optimizers;
 
 /// <summary>SGD: W ← W − lr·g.</summary>
 /// <remarks>
-/// Without weight decay, <see cref="Step(Sequential{T})"/> fuses the update into the backward pass: a layer that offers
+/// Without weight decay, <see cref="Step(Network{T})"/> fuses the update into the backward pass: a layer that offers
 /// <see cref="ISgdFusable{T}"/> updates its parameters inside its gradient product (the fully connected layer reads and
 /// writes W twice per step instead of four times); any other layer runs its backward pass, then W ← W − lr·dW. Each
 /// layer's dx is computed before its own parameters change, so the result is that of backward-then-step.
@@ -16,7 +16,7 @@ public sealed class Sgd<T>(IReadOnlyList<Parameter<T>> parameters, double lr = 0
     : Optimizer<T>(parameters, lr, weightDecay, 0), ILayerBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <inheritdoc/>
-    public override void Step(Sequential<T> net)
+    public override void Step(Network<T> net)
     {
         if (WeightDecay != 0)
         {

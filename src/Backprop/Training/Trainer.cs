@@ -33,7 +33,8 @@ public sealed record EpochResult(
 public sealed record Evaluation(double Loss, double? Accuracy, int[][]? Confusion);
 
 /// <summary>
-/// Mini-batch training of any <see cref="Sequential{T}"/> with any optimizer: seeded shuffling, forward, loss, then the
+/// Mini-batch training of any network (<see cref="Sequential{T}"/> or <see cref="GraphNetwork{T}"/>) with any optimizer:
+/// seeded shuffling, forward, loss, then the
 /// optimizer's step (backward and update, fused where the optimizer can); evaluation; checkpoints that resume
 /// bit-identically (weights, optimizer state, every random generator's state, history and the data source).
 /// </summary>
@@ -50,7 +51,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
 
     /// <summary>Creates a trainer for <paramref name="net"/>, updated by <paramref name="optimizer"/> (created over
     /// net.Parameters).</summary>
-    public Trainer(Sequential<T> net, Optimizer<T> optimizer, TrainerOptions? options = null)
+    public Trainer(Network<T> net, Optimizer<T> optimizer, TrainerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -67,11 +68,11 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>Creates a trainer for <paramref name="net"/> with an optimizer made from <paramref name="optimizer"/>.</summary>
-    public Trainer(Sequential<T> net, OptimizerSettings optimizer, TrainerOptions? options = null)
+    public Trainer(Network<T> net, OptimizerSettings optimizer, TrainerOptions? options = null)
         : this(net, Optimizer<T>.Create(optimizer, (net ?? throw new ArgumentNullException(nameof(net))).Parameters), options) { }
 
     /// <summary>The network.</summary>
-    public Sequential<T> Net { get; }
+    public Network<T> Net { get; }
     /// <summary>The optimizer and its state.</summary>
     public Optimizer<T> Optimizer { get; }
     /// <summary>How the data is gone through.</summary>
@@ -229,7 +230,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     /// </summary>
     /// <exception cref="InvalidInputException">Data that does not fit the loss (class labels for a loss that does not classify, or
     /// targets for one that does).</exception>
-    public static Evaluation Evaluate(Sequential<T> net, Dataset data, int batch = 1000)
+    public static Evaluation Evaluate(Network<T> net, Dataset data, int batch = 1000)
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(data);
