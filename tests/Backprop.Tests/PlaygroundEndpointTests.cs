@@ -162,8 +162,17 @@ public sealed class PlaygroundEndpointTests : IAsyncLifetime
         using (var r = await _http.PostAsync("/api/graph", new StringContent("{}", Encoding.UTF8, "text/plain")))
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
         var huge = "{\"input\": \"" + new string('1', (int)PlaygroundServer.MaxBody + 10) + "\"}";
-        using (var r = await _http.PostAsync("/api/layer", new StringContent(huge, Encoding.UTF8, "application/json")))
+        // The client asks before sending the body (Expect: 100-continue) and waits for the answer however long it takes: the
+        // server refuses on the length alone, and a body already on its way would race the server's closing of the connection.
+        using (var patient = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromMinutes(10) })
+        { BaseAddress = _server!.Url })
+        using (var post = new HttpRequestMessage(HttpMethod.Post, "/api/layer")
+        { Content = new StringContent(huge, Encoding.UTF8, "application/json") })
+        {
+            post.Headers.ExpectContinue = true;
+            using var r = await patient.SendAsync(post);
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        }
         using (var r = await _http.GetAsync("/"))
         {
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
