@@ -6,7 +6,8 @@ using Backprop.Networks;
 namespace Backprop.Tests;
 
 /// <summary>Graph networks exported to ONNX run in ONNX Runtime to Backprop's own outputs: a residual block (a fork into
-/// an Add) and a concatenation of two convolution branches with batch normalization and global average pooling.</summary>
+/// an Add) and a concatenation of two convolution branches with batch normalization and global average pooling; PyTorch's
+/// residual network and branches, imported and exported again.</summary>
 public class GraphOnnxTests
 {
     private static void Check(GraphNetwork<float> net, Tensor<float> x, string what)
@@ -25,6 +26,25 @@ public class GraphOnnxTests
         {
             File.Delete(path);
         }
+    }
+
+    [Theory]
+    [InlineData("resblock")]
+    [InlineData("branches")]
+    public void PyTorchs_graphs_imported_then_exported_again_run_in_onnx_runtime_as_in_backprop(string name)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Data", "onnx");
+        var net = Assert.IsType<GraphNetwork<float>>(OnnxFile.Import<float>(Path.Combine(dir, $"{name}-float32.onnx")));
+        var x = TestUtil.Random<float>(new Random(8), 3, 2, 7, 6);
+        Check(net, x, name);
+        // and through a model file: the graph saved and loaded again gives the same bits
+        string path = Path.Combine(Path.GetTempPath(), $"bp-graph-{name}-{Environment.ProcessId}.safetensors");
+        try
+        {
+            net.Save(path);
+            Assert.Equal(net.Infer(x).Span.ToArray(), Network<float>.Load(path).Infer(x).Span.ToArray());
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]

@@ -49,8 +49,10 @@ internal static class OnnxCommand
 
     private static string Save<T>(OnnxImported imported, string onnx, string output) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Sequential<T> net = OnnxFile.Build<T>(imported, onnx);
+        var net = OnnxFile.Build<T>(imported, onnx);
         ModelFile.Save(output, net);
-        return string.Join(" – ", net.Layers.Select(l => l.Kind));
+        return net is GraphNetwork<T> g ? $"a graph of {g.Nodes.Count} nodes ({g.Layers.Count} layers, " +
+            $"{g.Nodes.Count(n => n.Layer is null)} joins) ending at '{g.Output}'"
+            : string.Join(" – ", net.Layers.Select(l => l.Kind));
     }
 }

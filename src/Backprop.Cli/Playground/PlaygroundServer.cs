@@ -91,8 +91,8 @@ internal sealed class PlaygroundServer : IAsyncDisposable
 
     private static Sequential<float> LoadModel(string path)
     {
-        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Import<float>(path);
-        return ModelFile.Load<float>(path) as Sequential<float>
+        var net = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxFile.Import<float>(path) : ModelFile.Load<float>(path);
+        return net as Sequential<float>
             ?? throw new InvalidInputException($"{path}: a graph network; the playground's views draw chains of layers");
     }
 

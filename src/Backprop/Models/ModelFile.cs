@@ -226,6 +226,9 @@ public static class NetworkFiles
 
         /// <summary>The network a file describes, with its tensors: a chain or a graph.</summary>
         public static Network<T> Load(string path) => ModelFile.Load<T>(path);
+
+        /// <summary>Imports an ONNX model of the operators docs/ONNX.md lists: a chain, or a graph with Add and Concat.</summary>
+        public static Network<T> ImportOnnx(string path) => OnnxFile.Import<T>(path);
     }
 }
 
@@ -239,7 +242,9 @@ public static class SequentialFiles
         public static Sequential<T> Load(string path) => ModelFile.Load<T>(path) as Sequential<T>
             ?? throw new InvalidFileException($"{path}: a graph network, not a chain; load it with Network<{typeof(T).Name}>.Load");
 
-        /// <summary>Imports an ONNX model of the operators docs/ONNX.md lists as a network.</summary>
-        public static Sequential<T> ImportOnnx(string path) => OnnxFile.Import<T>(path);
+        /// <summary>Imports an ONNX model of the operators docs/ONNX.md lists, whose graph is a chain.</summary>
+        /// <exception cref="InvalidFileException">The graph branches (import it as a <see cref="Network{T}"/>).</exception>
+        public static Sequential<T> ImportOnnx(string path) => OnnxFile.Import<T>(path) as Sequential<T>
+            ?? throw new InvalidFileException($"{path}: the graph branches; import it with Network<{typeof(T).Name}>.ImportOnnx");
     }
 }

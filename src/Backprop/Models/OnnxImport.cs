@@ -20,19 +20,20 @@ public static partial class OnnxFile
     }
 
     /// <summary>Imports an ONNX file as a network of <typeparamref name="T"/> (the file's element type).</summary>
-    public static Sequential<T> Import<T>(string path) where T : unmanaged, IFloatingPointIeee754<T> => Build<T>(Read(path), path);
+    public static Network<T> Import<T>(string path) where T : unmanaged, IFloatingPointIeee754<T> => Build<T>(Read(path), path);
 
-    /// <summary>Builds the network of an imported graph.</summary>
-    public static Sequential<T> Build<T>(OnnxImported imported, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Builds the network of an imported graph: a <see cref="Sequential{T}"/> where the graph is a chain, else a
+    /// <see cref="GraphNetwork{T}"/>.</summary>
+    public static Network<T> Build<T>(OnnxImported imported, string path) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(imported);
         if (imported.Description.Dtype != ModelDescription.DtypeOf<T>())
             throw new InvalidFileException($"{path}: the model is {imported.Description.Dtype}; import it as " +
-                $"Sequential<{(imported.Description.Dtype == "float32" ? "float" : "double")}>");
-        Sequential<T> net;
-        try { net = (Sequential<T>)imported.Description.Build<T>(new Rng(0)); }
+                $"Network<{(imported.Description.Dtype == "float32" ? "float" : "double")}>");
+        Network<T> net;
+        try { net = imported.Description.Build<T>(new Rng(0)); }
         catch (InvalidInputException e) { throw new InvalidFileException($"{path}: {e.Message}", e); }
-        ModelFile.Assign(path, ModelFile.Tensors(net), imported.Tensors, "layers.");
+        ModelFile.Assign(path, ModelFile.Tensors(net), imported.Tensors, imported.Description.IsGraph ? "nodes." : "layers.");
         return net;
     }
 }
@@ -49,9 +50,10 @@ internal sealed record OnnxMatch(string Kind, IReadOnlyDictionary<string, object
 }
 
 /// <summary>
-/// Turns a graph into a chain of layers: each node the chain reaches is offered to the layer kinds that list its operator
-/// (<see cref="LayerKind.FromOnnx"/>), the longest match is taken; graph plumbing (Identity, Flatten, the final Softmax)
-/// is handled here. The helpers are what the kinds' patterns read the graph with.
+/// Turns a graph into a network: each node, in the file's (topological) order, that reads one of the network's values is
+/// offered to the layer kinds that list its operator (<see cref="LayerKind.FromOnnx"/>), the longest match is taken; Add
+/// and Concat of the network's values are join nodes; plumbing (Identity, a zero Pad, the final Softmax) is handled here.
+/// A graph that is a chain is imported as a chain. The helpers are what the kinds' patterns read the graph with.
 /// </summary>
 internal sealed class OnnxImporter(OnnxModel model, string where)
 {
@@ -59,8 +61,10 @@ internal sealed class OnnxImporter(OnnxModel model, string where)
     private readonly List<LayerDescription> _layers = [];
     private readonly List<SafeTensors.Entry> _tensors = [];
     private readonly HashSet<OnnxNode> _done = [];
+    private readonly Dictionary<string, (string Node, int Rank)> _values = [];
     private OnnxNode? _softmax;
     private OnnxNode? _start;
+    private string _from = "x", _current = "x";   // the node the layer being matched reads, and the node the last step gave
 
     /// <summary>True in a float32 graph.</summary>
     public bool Float32 { get; private set; }
@@ -108,21 +112,60 @@ internal sealed class OnnxImporter(OnnxModel model, string where)
         Rank = input.Shape.Count;
         if (Rank is not (2 or 4)) throw new InvalidFileException($"{where}: the input '{input.Name}' has rank {Rank}; a network " +
             "takes (N, D) or images (N, C, H, W)");
-        string current = input.Name;
-        var outputs = model.Outputs.Select(o => o.Name).ToHashSet();
+        // Every value the network computes, by its ONNX name: the Backprop node that gives it (x for the input) and its rank.
+        _values[input.Name] = ("x", Rank);
         foreach (var n in model.Nodes)
         {
             if (_done.Contains(n)) continue;
             if (_softmax is not null) throw Unsupported(n, "comes after the final Softmax");
-            if (!n.Inputs.Contains(current))
-                throw Unsupported(n, $"does not continue the chain from '{current}': the graph branches or its nodes are out of " +
-                    "order, which a Sequential network cannot represent");
-            current = Step(n, current);
+            var read = n.Inputs.Where(_values.ContainsKey).ToList();
+            if (read.Count == 0)
+                throw Unsupported(n, "reads none of the network's values (a branch of constants, or nodes out of order)");
+            if (read.Count > 1 && n.Inputs.All(_values.ContainsKey) && (n.OpType == "Add" || n.OpType == "Concat"))
+            {
+                Join(n);
+                continue;
+            }
+            if (read.Distinct().Count() > 1)
+                throw Unsupported(n, $"reads {read.Count} of the network's values ({string.Join(", ", read.Select(v => $"'{v}'"))}); " +
+                    "Backprop joins values with Add (of one shape) and Concat (along axis 1) only");
+            string x = read[0];
+            Rank = _values[x].Rank;
+            _from = _values[x].Node;
+            _values[Step(n, x)] = (_current, Rank);
         }
-        if (!outputs.Contains(current) && _softmax is null)
-            throw new InvalidFileException($"{where}: the chain ends at '{current}', which is not a graph output");
+        string output = _softmax is not null ? _softmax.Inputs[0]
+            : model.Outputs.Count == 1 ? model.Outputs[0].Name
+            : throw new InvalidFileException($"{where}: the graph has {model.Outputs.Count} outputs and no final Softmax; a network " +
+                "has one output");
+        if (!_values.TryGetValue(output, out var last))
+            throw new InvalidFileException($"{where}: the graph's output '{output}' is not computed from its input");
         string loss = model.Metadata.TryGetValue("backprop.loss", out var l) && Kinds.IsLoss(l) ? l : "softmax_cross_entropy";
-        return new OnnxImported(new ModelDescription(Float32 ? "float32" : "float64", _layers, loss), _tensors);
+        var dtype = Float32 ? "float32" : "float64";
+        // A chain (every node reads the one before, the first x, the last the output) is imported as a chain, as before.
+        bool chain = _layers.Select((d, i) => d.From!.Count == 1 && d.From[0] == (i == 0 ? "x" : _layers[i - 1].Node)
+            && !LayerDescription.Joins.Contains(d.Kind)).All(b => b) && last.Node == (_layers.Count == 0 ? "x" : _layers[^1].Node);
+        if (!chain) return new OnnxImported(new ModelDescription(dtype, _layers, loss) { Output = last.Node }, _tensors);
+        var index = _layers.Select((d, i) => (d.Node!, i)).ToDictionary();
+        var renamed = _tensors.Select(e =>
+        {
+            string node = e.Name[(e.Name.IndexOf('.') + 1)..e.Name.LastIndexOf('.')];
+            return e with { Name = $"layers.{index[node]}.{e.Name[(e.Name.LastIndexOf('.') + 1)..]}" };
+        }).ToList();
+        return new OnnxImported(new ModelDescription(dtype, [.. _layers.Select(d => d with { Node = null, From = null })], loss), renamed);
+    }
+
+    // Add of values of one shape, Concat along the channels: a graph's join node.
+    private void Join(OnnxNode n)
+    {
+        if (n.OpType == "Concat" && n.Attribute("axis")?.I != 1)
+            throw Unsupported(n, $"concatenates along axis {n.Attribute("axis")?.I}; Backprop's concat joins along the channels (1)");
+        var from = n.Inputs.Select(i => _values[i]).ToList();
+        string kind = n.OpType == "Add" ? "add" : "concat";
+        string name = $"{kind}_{_layers.Count}";
+        _layers.Add(new LayerDescription(kind, new Dictionary<string, object>()) { Node = name, From = [.. from.Select(v => v.Node)] });
+        _values[Out(n)] = (name, from[0].Rank);
+        _done.Add(n);
     }
 
     // One layer from the node that reads `current` (and the nodes of its pattern); returns the new current value.
@@ -149,15 +192,17 @@ internal sealed class OnnxImporter(OnnxModel model, string where)
             throw Unsupported(n, "is not part of a layer Backprop knows: " + string.Join("; ",
                 misses.Select(m => $"as {m.Kind}, {m.Why.Message[(where.Length + 2)..]}")));
         _done.Add(n);
+        _current = _from;   // plumbing computes nothing: its output is the value it reads
         return Plumbing(n, x) ?? throw Unsupported(n, candidates > 0 ? "is not part of a layer Backprop knows"
             : "is an operator Backprop does not import");
     }
 
     private string Take(OnnxMatch m)
     {
-        int index = _layers.Count;
-        foreach (var (name, shape, values) in m.Tensors) Tensor($"layers.{index}.{name}", shape, values);
-        _layers.Add(new LayerDescription(m.Kind, m.Hyperparameters));
+        string node = $"{m.Kind}_{_layers.Count}";
+        foreach (var (name, shape, values) in m.Tensors) Tensor($"nodes.{node}.{name}", shape, values);
+        _layers.Add(new LayerDescription(m.Kind, m.Hyperparameters) { Node = node, From = [_from] });
+        _current = node;
         _done.UnionWith(m.Nodes);
         Rank = m.Rank ?? Rank;
         return m.Output;

@@ -29,10 +29,51 @@ def cnn():
                          nn.AvgPool2d(2, 2), nn.Flatten(), nn.Linear(6 * 1 * 1, 5))
 
 
+class Block(nn.Module):
+    """cnn_torch.py's basic block: conv 3×3 - BN - ReLU - conv 3×3 - BN, plus the identity or a strided 1×1 projection - BN,
+    then ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout)
+        self.conv2, self.bn2 = nn.Conv2d(cout, cout, 3, 1, 1), nn.BatchNorm2d(cout)
+        self.short = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+                      if stride != 1 or cin != cout else nn.Identity())
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(y)) + self.short(x))
+
+
+class Branches(nn.Module):
+    """Two convolution branches of x joined along the channels, a convolution, global average pooling, then affine -
+    LayerNorm - affine."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(2, 2, 1)
+        self.c = nn.Conv2d(5, 4, 3, padding=1)
+        self.fc1, self.norm, self.fc2 = nn.Linear(4, 6), nn.LayerNorm(6), nn.Linear(6, 5)
+
+    def forward(self, x):
+        y = torch.cat([torch.relu(self.a(x)), self.b(x)], dim=1)
+        y = torch.flatten(nn.functional.adaptive_avg_pool2d(torch.relu(self.c(y)), 1), 1)
+        return self.fc2(self.norm(self.fc1(y)))
+
+
+def resblock():
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), Block(4, 4, 1), Block(4, 6, 2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 5))
+
+
 def names(net):
     """Backprop's names for the torch parameters and buffers, in Backprop's layout (Dropout leaves no layer)."""
     out = []
     index = 0
+    if not isinstance(net, nn.Sequential) or any(isinstance(m, Block) for m in net):
+        # a graph: its last affine layer's gradients (the imported convolutions carry the batch norms torch folds into them)
+        last = [m for m in net.modules() if isinstance(m, nn.Linear)][-1]
+        return [("last.W", last.weight, True), ("last.b", last.bias, False)]
     for module in net:
         if isinstance(module, nn.Dropout):
             continue
@@ -51,7 +92,7 @@ def write(name, make, shape, dtype):
     torch.manual_seed(1)
     net = make().to(dtype)
     # statistics away from their defaults, then inference mode (dropout off, running statistics)
-    for m in net:
+    for m in net.modules():
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
@@ -79,3 +120,5 @@ def write(name, make, shape, dtype):
 for dtype in (torch.float32, torch.float64):
     write("mlp", mlp, (9, 6), dtype)
     write("cnn", cnn, (7, 2, 9, 8), dtype)
+    write("resblock", resblock, (3, 2, 7, 6), dtype)
+    write("branches", Branches, (4, 2, 5, 6), dtype)
