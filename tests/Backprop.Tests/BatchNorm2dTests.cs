@@ -74,6 +74,55 @@ public class BatchNorm2dTests
     }
 
     [Fact]
+    public void Channels_shared_between_cores_give_the_formulas_values_and_the_same_bits_on_one_and_two_threads()
+    {
+        // 9·5·29·31 values: above the size from which the channels are shared between the cores; 899 per run (not a
+        // multiple of any vector width).
+        const int N = 9, C = 5, H = 29, W = 31;
+        var rng = new Random(12);
+        var x = TestUtil.Random<double>(rng, N, C, H, W);
+        var dout = TestUtil.Random<double>(rng, N, C, H, W);
+        var runs = new List<double[]>[2];
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var _ = TestUtil.Threads(threads);
+            var layer = new BatchNormalization2d<double>(C);
+            var y = layer.Forward(x).Span.ToArray();
+            var dx = layer.Backward(dout).Span.ToArray();
+            runs[threads - 1] = [y, dx, layer.Parameters[0].Grad.Span.ToArray(), layer.Parameters[1].Grad.Span.ToArray()];
+            var (ey, _, _) = Reference(TestUtil.ToDouble(x), [.. Enumerable.Repeat(1.0, C)], new double[C], N, C, H * W, 1e-5);
+            TestUtil.Close(ey, y, 1e-10, what: "y");
+            // dβ = Σ dout per channel, dx from the textbook's formula with M = N·H·W
+            int S = H * W, M = N * S;
+            var d = TestUtil.ToDouble(dout);
+            for (int c = 0; c < C; c++)
+            {
+                double sumD = 0, sumDX = 0;
+                for (int n = 0; n < N; n++)
+                    for (int i = 0; i < S; i++)
+                    {
+                        int k = (n * C + c) * S + i;
+                        sumD += d[k];
+                        sumDX += d[k] * ey[k];
+                    }
+                Assert.True(Math.Abs(sumD - runs[threads - 1][3][c]) < 1e-9, $"dβ[{c}]");
+                Assert.True(Math.Abs(sumDX - runs[threads - 1][2][c]) < 1e-9, $"dγ[{c}]");
+                double var = 0, mean = 0;
+                for (int n = 0; n < N; n++) for (int i = 0; i < S; i++) mean += x.Span[(n * C + c) * S + i] / M;
+                for (int n = 0; n < N; n++) for (int i = 0; i < S; i++) var += Math.Pow(x.Span[(n * C + c) * S + i] - mean, 2) / M;
+                for (int n = 0; n < N; n++)
+                    for (int i = 0; i < S; i++)
+                    {
+                        int k = (n * C + c) * S + i;
+                        double expected = (d[k] - sumD / M - ey[k] * sumDX / M) / Math.Sqrt(var + 1e-5);
+                        Assert.True(Math.Abs(expected - dx[k]) < 1e-9, $"dx[{k}]: {expected} vs {dx[k]}");
+                    }
+            }
+        }
+        for (int i = 0; i < runs[0].Count; i++) Assert.Equal(runs[0][i], runs[1][i]);
+    }
+
+    [Fact]
     public void Every_backward_pass_matches_numerical_gradients_in_training_and_inference()
     {
         var rng = new Random(4);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Backprop.Kernels;
 
 namespace Backprop.Layers;
 
@@ -17,13 +18,14 @@ namespace Backprop.Layers;
 [LayerKind("batch_norm_2d")]
 public sealed class BatchNormalization2d<T> : BatchNormalizationBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _x, _xhat, _y, _dx;
-    private readonly T[] _invStd;
+    private Tensor<T>? _x, _y, _dx;
+    private readonly T[] _mean, _invStd;
     private bool _trainedPass;
 
     /// <summary>Creates the layer for <paramref name="channels"/> channels (γ = 1, β = 0).</summary>
     public BatchNormalization2d(int channels, double momentum = 0.9, double eps = 1e-5) : base(channels, "channels", momentum, eps)
     {
+        _mean = new T[channels];
         _invStd = new T[channels];
     }
 
@@ -35,58 +37,68 @@ public sealed class BatchNormalization2d<T> : BatchNormalizationBase<T> where T 
         if (x.Rank != 4 || x.Dim(1) != C || x.Dim(0) == 0 || x.Dim(2) * x.Dim(3) == 0)
             throw new ShapeMismatchException($"BatchNormalization2d: x has shape {x.ShapeString}, but the layer normalizes images " +
                 $"(N, {C}, H, W)");
-        int N = x.Dim(0), S = x.Dim(2) * x.Dim(3);
         _x = x;
         _trainedPass = Training;
-        var xs = x.Span;
-        var xhat = TensorBuffer.Ensure(ref _xhat, x.Shape).Span;
-        var y = TensorBuffer.Ensure(ref _y, x.Shape).Span;
-        T eps = T.CreateTruncating(Eps), m = T.CreateTruncating(Momentum), m1 = T.One - m, invM = T.One / T.CreateTruncating(N * S);
-        for (int c = 0; c < C; c++)
-        {
-            T mean, invStd;
-            if (Training)
-            {
-                T sum = T.Zero;
-                for (int n = 0; n < N; n++) sum += TensorPrimitives.Sum<T>(xs.Slice((n * C + c) * S, S));
-                mean = sum * invM;
-                T squares = T.Zero;
-                for (int n = 0; n < N; n++)
-                {
-                    var xh = xhat.Slice((n * C + c) * S, S);
-                    TensorPrimitives.Subtract(xs.Slice((n * C + c) * S, S), mean, xh);
-                    squares += TensorPrimitives.SumOfSquares<T>(xh);
-                }
-                T var = squares * invM;
-                invStd = T.One / T.Sqrt(var + eps);
-                RunningMean.Span[c] = m * RunningMean.Span[c] + m1 * mean;
-                RunningVar.Span[c] = m * RunningVar.Span[c] + m1 * var;
-                for (int n = 0; n < N; n++)
-                {
-                    var xh = xhat.Slice((n * C + c) * S, S);
-                    TensorPrimitives.Multiply(xh, invStd, xh);
-                }
-            }
-            else
-            {
-                mean = RunningMean.Span[c];
-                invStd = T.One / T.Sqrt(RunningVar.Span[c] + eps);
-                for (int n = 0; n < N; n++)
-                {
-                    var xh = xhat.Slice((n * C + c) * S, S);
-                    TensorPrimitives.Subtract(xs.Slice((n * C + c) * S, S), mean, xh);
-                    TensorPrimitives.Multiply(xh, invStd, xh);
-                }
-            }
-            _invStd[c] = invStd;
-            for (int n = 0; n < N; n++)
-            {
-                var yc = y.Slice((n * C + c) * S, S);
-                TensorPrimitives.Multiply(xhat.Slice((n * C + c) * S, S), gamma.Span[c], yc);
-                TensorPrimitives.Add(yc, beta.Span[c], yc);
-            }
-        }
+        TensorBuffer.Ensure(ref _y, x.Shape);
+        RunChannels(forward: true, x);
         return _y!;
+    }
+
+    // Each channel on its own (its statistics, its values, its gradients), so the channels are shared between the cores
+    // and each is computed alike whichever core runs it: results do not depend on the thread count.
+    private void RunChannels(bool forward, Tensor<T> x)
+    {
+        int C = gamma.Length;
+        int parts = Math.Min(Math.Min(Parallelism.MaxThreads, WorkerPool.Shared.Capacity), C);
+        if (x.Length < ActivationLayer<T>.ParallelElements || parts < 2)
+        {
+            for (int c = 0; c < C; c++)
+                if (forward) ForwardChannel(c);
+                else BackwardChannel(c);
+            return;
+        }
+        var job = _job ??= new ChannelJob(this);
+        job.Forward = forward;
+        WorkerPool.Shared.Run(job, parts);
+    }
+
+    private ChannelJob? _job;
+
+    private sealed class ChannelJob(BatchNormalization2d<T> layer) : WorkerPool.IJob
+    {
+        public bool Forward;
+
+        public void Execute(int part, int parts)
+        {
+            var (lo, hi) = WorkerPool.Part(layer.gamma.Length, 1, part, parts);
+            for (int c = lo; c < hi; c++)
+                if (Forward) layer.ForwardChannel(c);
+                else layer.BackwardChannel(c);
+        }
+    }
+
+    private void ForwardChannel(int c)
+    {
+        var x = _x!;
+        int N = x.Dim(0), C = gamma.Length, S = x.Dim(2) * x.Dim(3);
+        T mean, invStd;
+        if (Training)
+        {
+            var (mu, variance) = BatchNormKernels.Statistics<T>(x.Span, c, N, C, S);
+            double m = Momentum;
+            mean = T.CreateTruncating(mu);
+            invStd = T.CreateTruncating(1 / Math.Sqrt(variance + Eps));
+            RunningMean.Span[c] = T.CreateTruncating(m * double.CreateTruncating(RunningMean.Span[c]) + (1 - m) * mu);
+            RunningVar.Span[c] = T.CreateTruncating(m * double.CreateTruncating(RunningVar.Span[c]) + (1 - m) * variance);
+        }
+        else
+        {
+            mean = RunningMean.Span[c];
+            invStd = T.One / T.Sqrt(RunningVar.Span[c] + T.CreateTruncating(Eps));
+        }
+        _mean[c] = mean;
+        _invStd[c] = invStd;
+        BatchNormKernels.Normalize(x.Span, _y!.Span, c, N, C, S, mean, invStd, gamma.Span[c], beta.Span[c]);
     }
 
     /// <inheritdoc/>
@@ -94,41 +106,26 @@ public sealed class BatchNormalization2d<T> : BatchNormalizationBase<T> where T 
     {
         var x = RequireForward(_x);
         CheckDout(dout, x.Shape);
+        TensorBuffer.Ensure(ref _dx, x.Shape);
+        _dout = dout;
+        try { RunChannels(forward: false, x); }
+        finally { _dout = null; }
+        return _dx!;
+    }
+
+    private Tensor<T>? _dout;
+
+    private void BackwardChannel(int c)
+    {
+        var x = _x!;
         int N = x.Dim(0), C = gamma.Length, S = x.Dim(2) * x.Dim(3);
-        var dx = TensorBuffer.Ensure(ref _dx, x.Shape);
-        var dxs = dx.Span;
-        var ds = dout.Span;
-        var xhat = _xhat!.Span;
-        var dgamma = GammaGrad;
-        var dbeta = BetaGrad;
-        T invM = T.One / T.CreateTruncating(N * S);
-        for (int c = 0; c < C; c++)
-        {
-            T sumD = T.Zero, sumDX = T.Zero;
-            for (int n = 0; n < N; n++)
-            {
-                var d = ds.Slice((n * C + c) * S, S);
-                sumD += TensorPrimitives.Sum<T>(d);
-                sumDX += TensorPrimitives.Dot<T>(d, xhat.Slice((n * C + c) * S, S));
-            }
-            dbeta[c] = sumD;
-            dgamma[c] = sumDX;
-            T scale = gamma.Span[c] * _invStd[c];
-            if (!_trainedPass)
-            {
-                for (int n = 0; n < N; n++) TensorPrimitives.Multiply(ds.Slice((n * C + c) * S, S), scale, dxs.Slice((n * C + c) * S, S));
-                continue;
-            }
-            T meanD = sumD * invM, meanDX = sumDX * invM;
-            for (int n = 0; n < N; n++)
-            {
-                var o = dxs.Slice((n * C + c) * S, S);
-                TensorPrimitives.Multiply(xhat.Slice((n * C + c) * S, S), meanDX, o);          // x̂·mean(dout·x̂)
-                TensorPrimitives.Subtract(ds.Slice((n * C + c) * S, S), o, o);
-                TensorPrimitives.Subtract(o, meanD, o);
-                TensorPrimitives.Multiply(o, scale, o);
-            }
-        }
-        return dx;
+        var (sumD, sumDX) = BatchNormKernels.GradientSums<T>(_dout!.Span, x.Span, c, N, C, S, _mean[c], _invStd[c]);
+        BetaGrad[c] = T.CreateTruncating(sumD);
+        GammaGrad[c] = T.CreateTruncating(sumDX);
+        T scale = gamma.Span[c] * _invStd[c];
+        // In inference the statistics are constants: dx = γ·invStd·dout.
+        T meanD = _trainedPass ? T.CreateTruncating(sumD / ((double)N * S)) : T.Zero;
+        T meanDX = _trainedPass ? T.CreateTruncating(sumDX / ((double)N * S)) : T.Zero;
+        BatchNormKernels.InputGradient<T>(_dout.Span, x.Span, _dx!.Span, c, N, C, S, _mean[c], _invStd[c], scale, meanD, meanDX);
     }
 }

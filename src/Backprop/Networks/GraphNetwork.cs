@@ -207,7 +207,7 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     }
 
     // A value that feeds one node takes its gradient as it comes (dout is never modified); a fork's gradients are summed in a
-    // buffer of its own: the first copied, the next added, in the fixed reverse order of the steps.
+    // buffer of its own: the first two into it, the next added, in the fixed reverse order of the steps.
     private void Accumulate(string name, Tensor<T> g)
     {
         if (_consumers.GetValueOrDefault(name) <= 1)
@@ -215,15 +215,20 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
             _grads[name] = g;
             return;
         }
-        if (_grads.TryGetValue(name, out var sum))
+        if (!_grads.TryGetValue(name, out var first))
         {
-            System.Numerics.Tensors.TensorPrimitives.Add(sum.Span, g.Span, sum.Span);
+            _grads[name] = g;   // kept as it came until a second gradient arrives
             return;
         }
         _sums.TryGetValue(name, out var buffer);
+        if (ReferenceEquals(first, buffer))
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(buffer.Span, g.Span, buffer.Span);
+            return;
+        }
         var b = TensorBuffer.Ensure(ref buffer, g.Shape);
         _sums[name] = b;
-        g.Span.CopyTo(b.Span);
+        System.Numerics.Tensors.TensorPrimitives.Add(first.Span, g.Span, b.Span);
         _grads[name] = b;
     }
 
@@ -237,15 +242,13 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     private static Tensor<T> Sum(Step s, Tensor<T>[] inputs)
     {
         var n = s.Node;
-        var y = TensorBuffer.Ensure(ref s.Y, inputs[0].Shape);
-        inputs[0].Span.CopyTo(y.Span);
         for (int i = 1; i < inputs.Length; i++)
-        {
-            if (!inputs[i].HasShape(y.Shape))
+            if (!inputs[i].HasShape(inputs[0].Shape))
                 throw new ShapeMismatchException($"node '{n.Name}' (add): '{n.Inputs[i]}' has shape {inputs[i].ShapeString}, " +
-                    $"'{n.Inputs[0]}' {y.ShapeString}; add takes one shape");
-            System.Numerics.Tensors.TensorPrimitives.Add(y.Span, inputs[i].Span, y.Span);
-        }
+                    $"'{n.Inputs[0]}' {inputs[0].ShapeString}; add takes one shape");
+        var y = TensorBuffer.Ensure(ref s.Y, inputs[0].Shape);
+        System.Numerics.Tensors.TensorPrimitives.Add(inputs[0].Span, inputs[1].Span, y.Span);
+        for (int i = 2; i < inputs.Length; i++) System.Numerics.Tensors.TensorPrimitives.Add(y.Span, inputs[i].Span, y.Span);
         return y;
     }
 
