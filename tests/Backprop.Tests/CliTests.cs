@@ -151,7 +151,7 @@ public class CliTests
     {
         var (code, text, _) = TestUtil.Cli("", "gradcheck");
         Assert.Equal(0, code);
-        Assert.Contains("42 of 42 below 1e-07", text);
+        Assert.Contains("53 of 53 below 1e-07", text);
         var (c2, json, _) = TestUtil.Cli("", "gradcheck", "--json", "--seed", "3");
         Assert.Equal(0, c2);
         Assert.All(JsonDocument.Parse(json).RootElement.EnumerateArray(), e => Assert.True(e.GetProperty("ok").GetBoolean()));
@@ -177,6 +177,6 @@ public class CliTests
         Assert.Matches(@"sample 0: dL/dz2 \[[-\d. ]+\] ⊙ dz2/dy2 \[[\d. ]+\] = dL/dy2 \[", text);
         Assert.Matches(@"sample 0: dL/dz1 \[[-\d. ]+\] ⊙ dz1/dy1 \[([01]\.0000 ?)+\] = dL/dy1 \[", text);
         Assert.Matches(@"sample 0: dL/dy3 \[[-\d. ]+\] · W3ᵀ = dL/dz2 \[", text);
-        Assert.Contains("42 of 42 below 1e-07", text);
+        Assert.Contains("53 of 53 below 1e-07", text);
     }
 }

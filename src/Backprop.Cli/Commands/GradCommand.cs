@@ -24,12 +24,16 @@ internal static class GradCommand
         return args.Flag("json") ? output.ToJson() + "\n" : output.ToText();
     }
 
-    /// <summary>Builds the network described by <paramref name="root"/> ({"layers": [...], "loss": {...}, "x", "t"}).</summary>
-    public static (Sequential<T> Net, Tensor<T> X, Tensor<T> T) Build<T>(JsonElement root) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Builds the network described by <paramref name="root"/> ({"layers": [...], "loss": {...}, "x", "t"}). A graph names each
+    /// node and what it reads, as a model description of version 3 does ({"node": "c1", "from": ["x"], "kind": …}, the kinds
+    /// add and concat joining values), and its output ("output", by default the last node).
+    /// </summary>
+    public static (Network<T> Net, Tensor<T> X, Tensor<T> T) Build<T>(JsonElement root) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidInputException("grad: the input must be a JSON object with layers, " +
             "loss, x and t");
-        string[] allowed = ["layers", "loss", "x", "t"];
+        string[] allowed = ["layers", "loss", "x", "t", "output"];
         foreach (var p in root.EnumerateObject())
             if (!allowed.Contains(p.Name)) throw new InvalidInputException($"grad: unknown key '{p.Name}'; " +
                 $"expected {string.Join(", ", allowed)}");
@@ -40,21 +44,37 @@ internal static class GradCommand
         if (layersJson.ValueKind != JsonValueKind.Array) throw new InvalidInputException("grad: 'layers' must be an array of layer " +
             "objects");
         var layers = new List<Layer<T>>();
+        var nodes = new List<GraphNode<T>>();
         int i = 0;
+        bool graph = layersJson.EnumerateArray().Any(l => l.ValueKind == JsonValueKind.Object && l.TryGetProperty("node", out _));
         foreach (var lj in layersJson.EnumerateArray())
         {
-            string where = $"layers[{i}]";
+            string where = $"layers[{i++}]";
             if (lj.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"grad: {where} must be an object with a 'kind'");
-            var values = JsonInput.Object(lj, where + ".");
+            var (node, from, values) = graph ? NodeOf(lj, where) : (null, null, JsonInput.Object(lj, where + "."));
             var kindValue = values.FirstOrDefault(v => v.Name == "kind") ?? throw new InvalidInputException($"grad: {where} has no 'kind'");
-            string kind = Kinds.Canonical(kindValue.Word ?? "");
+            string kind = graph && LayerDescription.Joins.Contains(kindValue.Word) ? kindValue.Word!
+                : Kinds.Canonical(kindValue.Word ?? "");
             if (Kinds.IsLoss(kind)) throw new InvalidInputException($"grad: {where} is the loss {kind}; put it under \"loss\"");
             var rest = values.Where(v => v.Name != "kind").ToList();
+            if (graph && LayerDescription.Joins.Contains(kind))
+            {
+                if (rest.Count > 0) throw new InvalidInputException($"grad: {where} ({kind}) takes no '{rest[0].Name}'");
+                nodes.Add(kind == "add" ? GraphNode<T>.Add(node!, from!) : GraphNode<T>.Concat(node!, from!));
+                continue;
+            }
             var k = Kinds.Layer(kind);
             var inputs = new Inputs(rest, $"{where} ({kind})", [.. k.Tensors, .. k.Hyperparameters.Select(h => h.Name)]);
-            try { layers.Add(LayerCommand.Build<T>(k, inputs, where, rest)); }
+            Layer<T> layer;
+            try { layer = LayerCommand.Build<T>(k, inputs, where, rest); }
             catch (ShapeMismatchException e) { throw new ShapeMismatchException($"{where}: {e.Message}"); }
-            i++;
+            layers.Add(layer);
+            if (graph)
+            {
+                if (from!.Length != 1)
+                    throw new InvalidInputException($"grad: {where} ('{node}'): a layer reads one value, not {from.Length}");
+                nodes.Add(GraphNode<T>.Of(node!, layer, from[0]));
+            }
         }
         var lossJson = Get("loss");
         string lossKind = lossJson.ValueKind switch
@@ -71,24 +91,66 @@ internal static class GradCommand
             $"of {string.Join(", ", Kinds.Losses.Select(l => l.Name))}, not {lossKind}");
         var x = JsonInput.Value(Get("x"), "x", "x").ToTensor<T>();
         var t = JsonInput.Value(Get("t"), "t", "t").ToTensor<T>();
-        return (new Sequential<T>(layers, Kinds.Loss(lossKind).Create<T>()), x, t);
+        var lossLayer = Kinds.Loss(lossKind).Create<T>();
+        if (!graph)
+        {
+            if (root.TryGetProperty("output", out _)) throw new InvalidInputException("grad: 'output' names a graph's output node; " +
+                "a chain's layers name no nodes");
+            return (new Sequential<T>(layers, lossLayer), x, t);
+        }
+        string output = root.TryGetProperty("output", out var o) ? o.ValueKind == JsonValueKind.String ? o.GetString()!
+            : throw new InvalidInputException("grad: 'output' must be a node's name") : nodes.Count > 0 ? nodes[^1].Name
+            : throw new InvalidInputException("grad: the graph has no nodes");
+        return (new GraphNetwork<T>(nodes, output, lossLayer), x, t);
+    }
+
+    // A graph's entry: its "node" name and "from" names, and the rest as a layer's values.
+    private static (string, string[], IReadOnlyList<InputValue>) NodeOf(JsonElement lj, string where)
+    {
+        if (!lj.TryGetProperty("node", out var n) || n.ValueKind != JsonValueKind.String)
+            throw new InvalidInputException($"grad: {where} has no 'node' name (in a graph every entry names its node)");
+        if (!lj.TryGetProperty("from", out var f) || f.ValueKind != JsonValueKind.Array
+            || f.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+            throw new InvalidInputException($"grad: {where} ('{n.GetString()}'): 'from' must be an array of the names it reads");
+        var rest = lj.EnumerateObject().Where(p => p.Name is not ("node" or "from")).ToDictionary(p => p.Name, p => p.Value);
+        using var doc = JsonDocument.Parse(JsonSerializer.Serialize(rest));
+        string[] from = [.. f.EnumerateArray().Select(e => e.GetString()!)];
+        return (n.GetString()!, from, JsonInput.Object(doc.RootElement.Clone(), where + "."));
     }
 
     public static Output Compute<T>(JsonElement root) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (net, x, t) = Build<T>(root);
         T loss;
-        var h = x;
-        for (int i = 0; i < net.Layers.Count; i++)
+        Tensor<T> h;
+        if (net is GraphNetwork<T> graph) h = graph.Forward(x);   // its messages name the node
+        else
         {
-            try { h = net.Layers[i].Forward(h); }
-            catch (ShapeMismatchException e) { throw new ShapeMismatchException($"layers[{i}]: {e.Message}"); }
+            h = x;
+            for (int i = 0; i < net.Layers.Count; i++)
+            {
+                try { h = net.Layers[i].Forward(h); }
+                catch (ShapeMismatchException e) { throw new ShapeMismatchException($"layers[{i}]: {e.Message}"); }
+            }
         }
         try { loss = net.Loss.Forward(h, t); }
         catch (ShapeMismatchException e) { throw new ShapeMismatchException($"loss: {e.Message}"); }
         var output = new Output();
         output.Add("loss", loss);
         output.Add("dx", net.Backward());
+        if (net is GraphNetwork<T> g)
+        {
+            // every node's parameter gradients by its name
+            var byNode = new Output();
+            foreach (var n in g.Nodes.Where(n => n.Layer is { Parameters.Count: > 0 }))
+            {
+                var o = new Output();
+                foreach (var p in n.Layer!.Parameters) o.Add("d" + p.Name, p.Grad);
+                byNode.Add(n.Name, o);
+            }
+            output.Add("nodes", byNode);
+            return output;
+        }
         var list = new List<Output>();
         foreach (var layer in net.Layers)
         {

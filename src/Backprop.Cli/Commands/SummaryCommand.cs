@@ -6,7 +6,7 @@ using Backprop.Networks;
 
 namespace Backprop.Cli.Commands;
 
-/// <summary><c>backprop summary --model FILE|simple_convnet|deep_convnet [--input SHAPE]</c>: the network's layers, each one's
+/// <summary><c>backprop summary --model FILE|simple_convnet|deep_convnet|resnet_small [--input SHAPE]</c>: the network's layers, each one's
 /// output shape, parameters and multiply-adds per sample, with totals (Keras' <c>model.summary()</c>).</summary>
 internal static class SummaryCommand
 {

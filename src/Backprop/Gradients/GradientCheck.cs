@@ -62,20 +62,23 @@ public static class GradientCheck
         return Compare(target ?? Short(loss.GetType()), "x", a, Numeric(x, () => loss.Forward(x, t), h));
     }
 
-    /// <summary>Checks ∂L/∂x and every parameter gradient of a whole network.</summary>
+    /// <summary>Checks ∂L/∂x and every parameter gradient of a whole network (a graph's rows name their nodes).</summary>
     public static IReadOnlyList<GradientCheckResult> Network(Network<double> net, Tensor<double> x, Tensor<double> t,
-        double h = DefaultStep)
+        double h = DefaultStep, string name = "network")
     {
+        ArgumentNullException.ThrowIfNull(net);
         net.ComputeLoss(x, t);
         var dx = net.Backward().Span.ToArray();
         var grads = net.Layers.Select(l => l.Parameters.Select(p => p.Grad.Span.ToArray()).ToArray()).ToArray();
         double F() => net.ComputeLoss(x, t);
-        var results = new List<GradientCheckResult> { Compare("network", "x", dx, Numeric(x, F, h)) };
+        var results = new List<GradientCheckResult> { Compare(name, "x", dx, Numeric(x, F, h)) };
+        var nodes = net.Nodes.Where(n => n.Layer is not null).ToArray();
         for (int i = 0; i < net.Layers.Count; i++)
         {
             var layer = net.Layers[i];
+            string where = net is GraphNetwork<double> ? $"{name}: node {nodes[i].Name}" : $"layers[{i}]";
             for (int j = 0; j < layer.Parameters.Count; j++)
-                results.Add(Compare($"layers[{i}] {Short(layer.GetType())}", layer.Parameters[j].Name, grads[i][j],
+                results.Add(Compare($"{where} {Short(layer.GetType())}", layer.Parameters[j].Name, grads[i][j],
                     Numeric(layer.Parameters[j].Value, F, h)));
         }
         return results;

@@ -7,8 +7,8 @@ namespace Backprop.Gradients;
 
 /// <summary>
 /// The standard gradient check: every registered layer kind on each of its samples (<see cref="LayerKind.Examples"/>),
-/// every registered loss and a three-layer network, on seeded random inputs in float64, each input element at least 0.1
-/// from a kink.
+/// every registered loss, a three-layer network and a residual graph whose one value feeds three nodes, on seeded random
+/// inputs in float64, each input element at least 0.1 from a kink.
 /// </summary>
 public static class GradientCheckSuite
 {
@@ -55,7 +55,39 @@ public static class GradientCheckSuite
 
         var (net, x, t) = ThreeLayerNetwork(rng);
         results.AddRange(GradientCheck.Network(net, x, t));
+        var (graph, gx, gt) = ResidualGraph(rng);
+        results.AddRange(GradientCheck.Network(graph, gx, gt, name: "residual graph"));
         return results;
+    }
+
+    /// <summary>
+    /// A residual block with a third branch: convolution 2→3 3×3 pad 1, batch norm (training), tanh, whose value a feeds
+    /// three nodes (a convolution 3→3 3×3 pad 1 added back to a, and a 1×1 convolution 3→2 beside it); the sum and the
+    /// side joined along the channels, global average pooling, flatten, affine 5→3; softmax cross-entropy on a batch of 3
+    /// images 2×5×4. Tanh instead of ReLU keeps the check away from kinks.
+    /// </summary>
+    public static (GraphNetwork<double> Net, Tensor<double> X, Tensor<double> T) ResidualGraph(Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var r = new Rng((ulong)rng.Next());
+        GraphNode<double> Of(string name, Layer<double> layer, string input) => GraphNode<double>.Of(name, layer, input);
+        var net = new GraphNetwork<double>(
+        [
+            Of("stem", new Convolution<double>(3, 2, 3, 3, pad: 1, rng: r), "x"),
+            Of("bn", new BatchNormalization2d<double>(3), "stem"),
+            Of("a", new Tanh<double>(), "bn"),
+            Of("conv", new Convolution<double>(3, 3, 3, 3, pad: 1, rng: r), "a"),
+            GraphNode<double>.Add("sum", "conv", "a"),
+            Of("side", new Convolution<double>(2, 3, 1, 1, rng: r), "a"),
+            GraphNode<double>.Concat("cat", "sum", "side"),
+            Of("pool", new GlobalAveragePooling<double>(), "cat"),
+            Of("flat", new Flatten<double>(), "pool"),
+            Of("fc", new FullyConnected<double>(5, 3, rng: r), "flat"),
+        ], "fc", new SoftmaxCrossEntropy<double>());
+        var x = Random(rng, 3, 2, 5, 4);
+        var t = Tensor<double>.Zeros(3);
+        for (int i = 0; i < 3; i++) t[i] = rng.Next(3);
+        return (net, x, t);
     }
 
     /// <summary>

@@ -41,9 +41,10 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     private readonly Dictionary<string, int> _consumers = [];
 
     // What the passes run: a run of layers (its first node's input to its last node's value), or an add or concat node.
-    private sealed class Step(GraphNode<T> node, Sequential<T>? run, string output)
+    private sealed class Step(GraphNode<T> node, Sequential<T>? run, string output, GraphNode<T>[]? nodes = null)
     {
         public GraphNode<T> Node => node;          // the first node (an add's or concat's own)
+        public GraphNode<T>[] Nodes => nodes ?? [node];
         public Sequential<T>? Run => run;
         public string Output => output;
         public Tensor<T>? Y;                       // an add's or concat's output buffer
@@ -128,7 +129,8 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
             while (end + 1 < _order.Length && _order[end + 1].Op == "layer" && _order[end + 1].Inputs[0] == _order[end].Name
                 && _consumers[_order[end].Name] == 1)
                 end++;
-            yield return new Step(n, new Sequential<T>([.. _order[k..(end + 1)].Select(m => m.Layer!)]), _order[end].Name);
+            yield return new Step(n, new Sequential<T>([.. _order[k..(end + 1)].Select(m => m.Layer!)]), _order[end].Name,
+                _order[k..(end + 1)]);
             k = end;
         }
     }
@@ -159,9 +161,17 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
         foreach (var s in _steps)
         {
             var n = s.Node;
-            _values[s.Output] = s.Run is not null ? s.Run.Forward(_values[n.Inputs[0]])
-                : n.Op == "add" ? Sum(s, n.Inputs.Select(i => _values[i]).ToArray())
-                : Join(s, n.Inputs.Select(i => _values[i]).ToArray());
+            if (s.Run is null)
+            {
+                var inputs = n.Inputs.Select(i => _values[i]).ToArray();
+                _values[s.Output] = n.Op == "add" ? Sum(s, inputs) : Join(s, inputs);
+                continue;
+            }
+            try { _values[s.Output] = s.Run.Forward(_values[n.Inputs[0]]); }
+            catch (ShapeMismatchException e)
+            {
+                throw new ShapeMismatchException($"node '{s.Nodes[s.Run.Running].Name}': {e.Message}");
+            }
         }
         return _values[Output];
     }

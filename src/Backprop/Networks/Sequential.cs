@@ -87,6 +87,7 @@ public sealed class Sequential<T> : Network<T> where T : unmanaged, IFloatingPoi
         var plan = _ran = Plan();
         for (int i = 0; i < _layers.Length; i++)
         {
+            Running = i;
             if (plan[i] is { } group)
             {
                 var y = group.Forward(x);
@@ -99,6 +100,9 @@ public sealed class Sequential<T> : Network<T> where T : unmanaged, IFloatingPoi
         }
         return x;
     }
+
+    /// <summary>The layer the last forward pass ran last (the one that failed, after an exception).</summary>
+    internal int Running { get; private set; }
 
     /// <summary>Whether a ReLU runs inside the layer before it where that layer can (a convolution), and with
     /// <see cref="FusePool"/> a pooling layer after that ReLU too; on by default, off in the tests that compare.</summary>
