@@ -190,4 +190,33 @@ public class GraphTrainingTests
         e = Assert.Throws<ShapeMismatchException>(() => cat.Build<float>(new Rng(0)).Forward(Tensor<float>.Zeros(1, 2, 4, 4)));
         Assert.Contains("node 'cat' (concat): 'p' has shape (1, 2, 2, 2)", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void The_plain_trace_is_the_oracle_of_the_graphs_fast_passes(int threads)
+    {
+        // resnet_small at batch 2 in float64 and the suite's residual graph whose one value feeds three nodes: the fast
+        // passes (runs of layers as Sequential, fused where they can, forks summed in reused buffers) against every layer
+        // run on its own and every fork summed plainly: the same bits.
+        using var _ = TestUtil.Threads(threads);
+        var rng = new Random(21);
+        var nets = new List<(Network<double> Net, Tensor<double> X, Tensor<double> T)>
+        {
+            (Architectures.ResNetSmall("float64").Build<double>(new Rng(4)), TestUtil.Random<double>(rng, 2, 1, 28, 28),
+                new Tensor<double>([3, 7], 2)),
+            Gradients.GradientCheckSuite.ResidualGraph(rng),
+        };
+        foreach (var (net, x, t) in nets)
+        {
+            double loss = net.ComputeLoss(x, t);
+            var dx = net.Backward().Span.ToArray();
+            var grads = net.Parameters.Select(p => p.Grad.Span.ToArray()).ToList();
+            var (plainLoss, values, plain) = net.TraceBackward(x, t);
+            Assert.Equal(loss, plainLoss);
+            Assert.Equal(dx, plain["x"].Span.ToArray());
+            for (int i = 0; i < grads.Count; i++) Assert.Equal(grads[i], net.Parameters[i].Grad.Span.ToArray());
+            Assert.Equal(net.Forward(x).Span.ToArray(), values[net.OutputNode].Span.ToArray());
+        }
+    }
 }

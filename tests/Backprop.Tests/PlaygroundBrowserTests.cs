@@ -171,6 +171,31 @@ public sealed class PlaygroundBrowserTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [SkippableFact]
+    public async Task The_convolution_view_draws_a_residual_network_node_by_node()
+    {
+        Skip.If(Chromium is null, "chromium is not installed (apt-get install chromium)");
+        Skip.IfNot(File.Exists(Path.Combine(Data.Datasets.FashionMnistDir, "t10k-images-idx3-ubyte.gz")),
+            "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+        string model = Path.Combine(Path.GetTempPath(), $"bp-playground-resnet-{Environment.ProcessId}.safetensors");
+        try
+        {
+            var net = Models.Architectures.ResNetSmall().Build<float>(new Rng(3));
+            Models.ModelFile.Save(model, net);
+            await using var server = await PlaygroundServer.StartAsync(new PlaygroundOptions(Port: 0, ModelPath: model));
+            var page = await Open(server);
+            await page.ClickAsync("#tab-conv");
+            await page.WaitForSelectorAsync("#conv-body .conv-layer canvas");
+            Assert.Equal(1 + net.Nodes.Count, await page.Locator("#conv-body .conv-layer").CountAsync());
+            string text = (await page.TextContentAsync("#conv-body"))!;
+            Assert.Contains("s2b1_add = add(s2b1_bn2, s2b1_short_bn) → (1, 32, 14, 14)", text);
+            await page.CheckAsync("#conv-grads");
+            await page.WaitForFunctionAsync("document.querySelector('#conv-body').textContent.includes('dout')");
+            await Shot(page, "4-convolution-resnet");
+        }
+        finally { File.Delete(model); }
+    }
+
+    [SkippableFact]
     public async Task A_students_failing_layer_opens_beside_the_reference_with_its_wrong_elements_marked()
     {
         Skip.If(Chromium is null, "chromium is not installed (apt-get install chromium)");

@@ -18,15 +18,15 @@ internal sealed class ConvView
     public const int TrainImages = 3000, MaxMapsPerLayer = 32;
 
     private readonly object _gate = new();
-    private readonly Sequential<float> _net;
+    private readonly Network<float> _net;
     private readonly Dataset _test;
     private readonly string _source;
 
-    private ConvView(Sequential<float> net, Dataset test, string source) => (_net, _test, _source) = (net, test, source);
+    private ConvView(Network<float> net, Dataset test, string source) => (_net, _test, _source) = (net, test, source);
 
     /// <summary>The view on Fashion-MNIST from <paramref name="dir"/>: the given network, or SimpleConvNet trained for one
     /// pass over the first <see cref="TrainImages"/> training images (seconds).</summary>
-    public static ConvView Create(string dir, Sequential<float>? model)
+    public static ConvView Create(string dir, Network<float>? model)
     {
         var (train, test) = Datasets.LoadIdxFolder(dir, "fashion-mnist", Datasets.FashionClasses,
             "apt-get install dataset-fashion-mnist");
@@ -45,7 +45,7 @@ internal sealed class ConvView
             net.Backward(1f, inputGradient: false);
             optimizer.Step();
         }
-        return new ConvView((Sequential<float>)net, test, $"simple_convnet, one pass over {TrainImages} training images");
+        return new ConvView(net, test, $"simple_convnet, one pass over {TrainImages} training images");
     }
 
     public int Images => _test.Count;
@@ -61,25 +61,23 @@ internal sealed class ConvView
             _test.Features.AsSpan(index * 784, 784).CopyTo(x.Span);
             var t = new Tensor<float>([_test.Labels[index]], 1);
             _net.Training = false;
-            var outputs = new List<Tensor<float>> { x };
-            foreach (var l in _net.Layers) outputs.Add(l.Forward(outputs[^1]).Clone());
-            _net.Loss.Forward(outputs[^1], t);
+            // Each node's value and ∂L/∂value, each layer on its own forward and back (a graph's joins too).
+            var (_, values, grads) = _net.TraceBackward(x, t);
             var probabilities = _net.Loss.Probabilities!.Span.ToArray();
-            var grads = new Tensor<float>[_net.Layers.Count + 1];
-            grads[^1] = _net.Loss.Backward(1f).Clone();
-            for (int i = _net.Layers.Count - 1; i >= 0; i--) grads[i] = _net.Layers[i].Backward(grads[i + 1]).Clone();
+            bool graph = _net is GraphNetwork<float>;
             var layers = new List<object>();
-            for (int i = 0; i < _net.Layers.Count; i++)
+            foreach (var n in _net.Nodes)
             {
-                var l = _net.Layers[i];
-                var y = outputs[i + 1];
-                var conv = l as Convolution<float>;
+                var y = values[n.Name];
+                var conv = n.Layer as Convolution<float>;
                 layers.Add(new
                 {
-                    kind = l.Kind,
+                    kind = n.Layer?.Kind ?? n.Op,
+                    node = graph ? n.Name : null,
+                    from = graph ? n.Inputs : null,
                     shape = y.Shape.ToArray(),
                     maps = Maps(y),
-                    douts = Maps(grads[i + 1]),
+                    douts = Maps(grads.TryGetValue(n.Name, out var g) ? g : Tensor<float>.Zeros(y.Shape.ToArray())),
                     filters = conv is null ? null : Maps(conv.W, filters: true),
                     filterGrads = conv is null ? null : Maps(conv.Parameters[0].Grad, filters: true),
                 });

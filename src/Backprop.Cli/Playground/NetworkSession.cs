@@ -52,8 +52,9 @@ internal sealed class NetworkSession
     /// The view on a saved network (<c>--model</c>): fully connected layers and activations from 2 inputs to the data's
     /// classes, its weights converted to float64; or null where it is not such a network.
     /// </summary>
-    public static NetworkSession? FromModel(Sequential<float> model, Dataset? data)
+    public static NetworkSession? FromModel(Network<float> model, Dataset? data)
     {
+        if (model is not Sequential<float>) return null;   // view 3 draws a chain of fully connected layers
         var d = model.Description;
         bool mlp = d.Layers.All(l => l.Kind == "fully_connected" || Kinds.Layer(l.Kind).IsActivation)
             && d.Layers.Count > 0 && d.Layers[0].Kind == "fully_connected" && d.Layers[^1].Kind == "fully_connected"

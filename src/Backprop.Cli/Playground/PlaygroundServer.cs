@@ -32,7 +32,7 @@ internal sealed class PlaygroundServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly PlaygroundOptions _options;
     private readonly Dataset? _data;
-    private readonly Sequential<float>? _convModel;
+    private readonly Network<float>? _convModel;
     private NetworkSession _session;
     private ConvView? _conv;
     private readonly object _gate = new();
@@ -40,7 +40,7 @@ internal sealed class PlaygroundServer : IAsyncDisposable
     private int _batchesPerUpdate = 5;
     private object? _grade;
 
-    private PlaygroundServer(WebApplication app, PlaygroundOptions options, Dataset? data, Sequential<float>? model)
+    private PlaygroundServer(WebApplication app, PlaygroundOptions options, Dataset? data, Network<float>? model)
     {
         _app = app;
         _options = options;
@@ -89,12 +89,8 @@ internal sealed class PlaygroundServer : IAsyncDisposable
         return server;
     }
 
-    private static Sequential<float> LoadModel(string path)
-    {
-        var net = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxFile.Import<float>(path) : ModelFile.Load<float>(path);
-        return net as Sequential<float>
-            ?? throw new InvalidInputException($"{path}: a graph network; the playground's views draw chains of layers");
-    }
+    private static Network<float> LoadModel(string path) =>
+        path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxFile.Import<float>(path) : ModelFile.Load<float>(path);
 
     public async ValueTask DisposeAsync()
     {

@@ -141,6 +141,9 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     /// <summary>The node whose value is the network's output.</summary>
     public string Output { get; }
 
+    /// <inheritdoc/>
+    public override string OutputNode => Output;
+
     /// <summary>Every node's layer, in node order.</summary>
     public override IReadOnlyList<Layer<T>> Layers => _layers;
 
@@ -294,7 +297,7 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     }
 
     // The channels [offset, offset + shape[1]) of dout, in an input's shape.
-    private static Tensor<T> Slice(Tensor<T> dout, Tensor<T> g, int offset)
+    internal static Tensor<T> Slice(Tensor<T> dout, Tensor<T> g, int offset)
     {
         int batch = g.Dim(0), c = g.Dim(1), channels = dout.Dim(1), inner = g.Length / Math.Max(1, batch * c);
         for (int b = 0; b < batch; b++)

@@ -43,6 +43,48 @@ public abstract class Network<T> where T : unmanaged, IFloatingPointIeee754<T>
         return values;
     }
 
+    /// <summary>The node whose value the loss reads (a chain's last layer; x for no layers).</summary>
+    public virtual string OutputNode => Nodes.Count > 0 ? Nodes[^1].Name : "x";
+
+    /// <summary>
+    /// Every node's value and ∂L/∂(its value) for <paramref name="x"/> and targets <paramref name="t"/>, by node name (and
+    /// x), each layer run on its own forward and back (no fused forms), a value feeding several nodes summing their
+    /// gradients in reverse node order: the plain rule, which views show and which the fast passes are tested against.
+    /// Every parameter's gradient is stored, as by <see cref="Backward()"/>. Returns the loss too.
+    /// </summary>
+    public (T Loss, IReadOnlyDictionary<string, Tensor<T>> Values, IReadOnlyDictionary<string, Tensor<T>> Gradients) TraceBackward(
+        Tensor<T> x, Tensor<T> t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        using var _ = Enter();
+        var values = Trace(x);
+        T loss = Loss.Forward(values[OutputNode], t);
+        var grads = new Dictionary<string, Tensor<T>> { [OutputNode] = Loss.Backward(T.One).Clone() };
+        void Add(string name, Tensor<T> g)
+        {
+            if (grads.TryGetValue(name, out var sum)) TensorPrimitives.Add(sum.Span, g.Span, sum.Span);
+            else grads[name] = g.Clone();
+        }
+        for (int k = Nodes.Count - 1; k >= 0; k--)
+        {
+            var n = Nodes[k];
+            if (!grads.TryGetValue(n.Name, out var d)) continue;
+            if (n.Layer is { } layer) Add(n.Inputs[0], layer.Backward(d));
+            else if (n.Op == "add") foreach (var i in n.Inputs) Add(i, d);
+            else
+            {
+                int offset = 0;
+                foreach (var i in n.Inputs)
+                {
+                    var v = values[i];
+                    Add(i, GraphNetwork<T>.Slice(d, Tensor<T>.Zeros(v.Shape.ToArray()), offset));
+                    offset += v.Dim(1);
+                }
+            }
+        }
+        return (loss, values, grads);
+    }
+
     /// <summary>Switches every layer between training and inference behaviour.</summary>
     public bool Training
     {

@@ -572,12 +572,13 @@ function drawConv() {
     const div = document.createElement("div");
     div.className = "conv-layer";
     const m = grads ? l.douts : l.maps;
-    div.innerHTML = `<h3>layers[${i}] ${l.kind} → (${l.shape.join(", ")})${grads ? ": ∂L/∂output (dout)" : ""}` +
+    const name = l.node ? `${l.node} = ${l.kind}(${l.from.join(", ")})` : `layers[${i}] ${l.kind}`;
+    div.innerHTML = `<h3>${name} → (${l.shape.join(", ")})${grads ? ": ∂L/∂output (dout)" : ""}` +
       `${m.count > m.data.length ? `, first ${m.data.length} of ${m.count} maps` : ""}</h3>`;
     const maps = document.createElement("div");
     maps.className = "maps";
     const scale = m.h === 1 ? 3 : Math.max(2, Math.round(84 / m.h));
-    m.data.forEach((d, k) => maps.appendChild(mapCanvas(d, m.h, m.w, scale, `layers[${i}] ${grads ? "dout" : "map"} ${k}`)));
+    m.data.forEach((d, k) => maps.appendChild(mapCanvas(d, m.h, m.w, scale, `${l.node || `layers[${i}]`} ${grads ? "dout" : "map"} ${k}`)));
     div.appendChild(maps);
     const f = grads ? l.filterGrads : l.filters;
     if (f) {
