@@ -88,6 +88,8 @@ internal static class CommandLine
                 new("dropout", "the drop probability after each hidden activation, in [0, 1) (default 0: none)", "P"),
                 new("batch-norm", "batch normalization before each hidden activation"),
                 new("batch", "the mini-batch size (default 100 for images, 30 for the spiral)", "N"),
+                new("shards", "data-parallel: cut each batch into S shards whose gradients are summed in shard order; under " +
+                    "mpirun -np N the processes share the shards, and any N gives the same weights for the same S", "S"),
                 new("epochs", "the number of epochs in all, saved ones included (default 5 for images, 100 for the spiral)", "N"),
                 new("seed", "the one seed of every random draw (default 0)", "N"),
                 new("validation", "the fraction held out for validation, 0 for none (default 1/12 for images, 0.2 for the spiral)", "F"),

@@ -28,15 +28,34 @@ internal static class TrainCommand
         if (args.Positionals.Count > 0) throw new InvalidInputException($"train: unexpected argument '{args.Positionals[0]}'; " +
             $"usage: {Usage}");
         if (args.Value("threads") is not null) Parallelism.MaxThreads = args.Int("threads", 1, 1, 256);
-        var resumed = args.Value("resume") is { } r ? ModelFile.Read(r) : null;
-        string dtype = resumed?.Description.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
-        return dtype == "float64" ? Train<double>(args, stdout, stderr ?? TextWriter.Null, resumed)
-            : Train<float>(args, stdout, stderr ?? TextWriter.Null, resumed);
+        stderr ??= TextWriter.Null;
+        // Under mpirun every process runs this command; they train one model, each computing its share of the shards.
+        using var group = MpiProcessGroup.Launched ? MpiProcessGroup.Start() : null;
+        try
+        {
+            var resumed = args.Value("resume") is { } r ? ModelFile.Read(r) : null;
+            string dtype = resumed?.Description.Dtype ?? args.Choice("dtype", "float32", "float32", "float64");
+            return dtype == "float64" ? Train<double>(args, stdout, stderr, resumed, group)
+                : Train<float>(args, stdout, stderr, resumed, group);
+        }
+        catch (Exception e) when (group is { Size: > 1 })
+        {
+            // One process's error ends them all (MPI_Abort) with its exit code, rather than leaving them waiting for it.
+            int code = e is TrainingDivergedException ? 3 : e is BackpropException or IOException or UnauthorizedAccessException ? 2
+                : Program.InternalError;
+            stderr.WriteLine($"backprop: error on process {group.Rank} of {group.Size}: {e.Message}");
+            stderr.Flush();
+            group.Abort(code);
+            throw;
+        }
     }
 
-    private static int Train<T>(Args args, TextWriter stdout, TextWriter stderr, ModelFile.Contents? resumed) where T : unmanaged,
-        IFloatingPointIeee754<T>
+    private static int Train<T>(Args args, TextWriter stdout, TextWriter stderr, ModelFile.Contents? resumed, ProcessGroup? group)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Process 0 alone prints and writes files; the others train in silence.
+        bool lead = group is null || group.Rank == 0;
+        if (!lead) stdout = TextWriter.Null;
         Trainer<T> trainer;
         (Dataset Train, Dataset? Test)? loaded = null;
         if (args.Value("resume") is { } resume)
@@ -102,10 +121,12 @@ internal static class TrainCommand
                 ClipNorm = args.Value("clip-norm") is null ? null : args.Double("clip-norm", 1, double.Epsilon),
                 Patience = args.Value("patience") is null ? null : args.Int("patience", 1, 1),
                 Augment = args.Value("augment") is { } augment ? Augmentation(augment) : null,
+                Shards = args.Value("shards") is null ? null : args.Int("shards", 1, 1, 65536),
             })
             // A network whose loss does not classify (mse) regresses on a table's or array's target values.
             { Data = !net.Loss.Classifies && data.Dataset is "csv" or "numpy" ? data with { Regression = true } : data };
         }
+        if (group is not null) trainer.Group = group;
         var source = trainer.Data!;
         bool imageData = source.Dataset != "spiral";
         int epochs = args.Value("epochs") is null ? trainer.Epoch + (imageData ? 5 : 100) : args.Int("epochs", 1, 1, 100_000);
@@ -143,6 +164,7 @@ internal static class TrainCommand
         string? regions = args.Value("regions") ?? (plot is not null && all.Dim == 2 ? Path.ChangeExtension(plot, null)
             + "-regions.png" : null);
         if (regions is not null && all.Dim != 2) throw new InvalidInputException("--regions needs a 2-D dataset such as the spiral");
+        if (!lead) outPath = plot = regions = null;
         foreach (var (opt, file) in new[] { ("out", outPath), ("plot", plot), ("regions", regions) })
             if (file is not null) OutputFiles.Check(opt, file);
         // The network must take the data's samples, and the first checkpoint must fit on the disk: bad input fails here,
@@ -306,6 +328,8 @@ internal static class TrainCommand
         if (args.Value("batch") is not null) Same("batch", args.Int("batch", 1, 1).ToString(CultureInfo.InvariantCulture),
             trainer.Options.Batch.ToString(CultureInfo.InvariantCulture));
         if (args.Value("seed") is not null) Same("seed", args.Value("seed")!, trainer.Options.Seed.ToString(CultureInfo.InvariantCulture));
+        if (args.Value("shards") is not null) Same("shards", args.Int("shards", 1, 1, 65536).ToString(CultureInfo.InvariantCulture),
+            trainer.Options.Shards?.ToString(CultureInfo.InvariantCulture) ?? "none");
         foreach (var o in new[] { "lr-schedule", "lr-step", "lr-gamma", "lr-min", "warmup", "clip-norm", "patience", "augment" })
             if (args.Value(o) is not null)
                 throw new InvalidInputException($"--{o} is recorded in the checkpoint {path} with the rest of the run; leave it out " +

@@ -104,6 +104,8 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             _loader = new DataLoader<T>(train, Options.Batch, Rng, Options.Augment);
         _loader.Shuffle();
         Net.Training = true;
+        AgreeOnce(train);
+        CommunicationSeconds = 0;
         if (Options.Schedule is { } schedule) Optimizer.LearningRate = schedule.Rate(BaseLearningRate, Epoch);
         int batches = (int)(((long)train.Count + Options.Batch - 1) / Options.Batch);   // a batch above the count is one batch
         double lossSum = 0;
@@ -112,28 +114,42 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         {
             int lo = (int)((long)bi * Options.Batch), B = Math.Min(Options.Batch, train.Count - lo);
             var (x, t) = _loader.Batch(bi);
-            T loss;
-            try { loss = Net.ComputeLoss(x, t); }
+            double l;
+            long right = 0;
+            try
+            {
+                if (Options.Shards is null) l = double.CreateTruncating(Net.ComputeLoss(x, t));
+                else (l, right) = ShardedStep(x, t, _loader.Indices(bi), train.Labels);
+            }
             catch (ShapeMismatchException e) when (bi == 0)
             {
                 throw new ShapeMismatchException($"{train.Name} ({train.Dim} features per " +
                 $"sample): {e.Message}");
             }
-            double l = double.CreateTruncating(loss);
             if (!double.IsFinite(l))
                 throw new TrainingDivergedException($"training diverged in epoch {Epoch + 1}, batch {bi + 1} of {batches}: the loss " +
                     $"is {l}; a smaller learning rate may help", Epoch + 1, bi + 1);
             lossSum += l * B;
             RunningLoss = lossSum / ((long)bi * Options.Batch + B);
-            if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _loader.Indices(bi));
-            if (Options.ClipNorm is { } max)
+            if (Options.Shards is not null)
             {
-                // Every gradient first, then their global norm, then the update: the fused backward-and-update cannot clip.
-                Net.Backward(T.One, inputGradient: false);
-                ClipGradients(max);
+                // every shard's gradients are summed into the parameters' Grad already
+                correct += right;
+                if (Options.ClipNorm is { } clip) ClipGradients(clip);
                 Optimizer.Step();
             }
-            else Optimizer.Step(Net);
+            else
+            {
+                if (Classifier) correct += CountCorrect(Net.Loss.Probabilities!, train.Labels, _loader.Indices(bi));
+                if (Options.ClipNorm is { } max)
+                {
+                    // Every gradient first, then their global norm, then the update: the fused backward-and-update cannot clip.
+                    Net.Backward(T.One, inputGradient: false);
+                    ClipGradients(max);
+                    Optimizer.Step();
+                }
+                else Optimizer.Step(Net);
+            }
             progress?.Invoke(bi + 1, batches);
         }
         double seconds = sw.Elapsed.TotalSeconds;   // the training loop only, as the peers time it

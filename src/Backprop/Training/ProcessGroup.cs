@@ -1,0 +1,69 @@
+using System.Text;
+
+namespace Backprop.Training;
+
+/// <summary>
+/// The processes that train one model together, data-parallel: every process holds the model, computes the gradients of
+/// its shards of each batch, and every process gathers every shard's gradients and sums them in shard order (see
+/// <see cref="TrainerOptions.Shards"/>). <see cref="Single"/> is one process; <see cref="MpiProcessGroup"/> is the
+/// processes <c>mpirun</c> started.
+/// </summary>
+public abstract class ProcessGroup : IDisposable
+{
+    /// <summary>This process's index, 0 to <see cref="Size"/> − 1.</summary>
+    public abstract int Rank { get; }
+
+    /// <summary>The number of processes.</summary>
+    public abstract int Size { get; }
+
+    /// <summary>Every process's block of bytes (of any length), in rank order, on every process.</summary>
+    public abstract byte[][] AllGather(ReadOnlySpan<byte> mine);
+
+    /// <summary>One process: training as without a group.</summary>
+    public static ProcessGroup Single { get; } = new SingleProcess();
+
+    /// <summary>
+    /// The shards <paramref name="rank"/> computes of <paramref name="shards"/>: a contiguous range, so that concatenating
+    /// the processes' blocks in rank order lists the shards in order.
+    /// </summary>
+    public static (int First, int End) ShardsOf(int rank, int size, int shards)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, size);
+        return ((int)((long)shards * rank / size), (int)((long)shards * (rank + 1) / size));
+    }
+
+    /// <summary>
+    /// Throws unless every process gives the same <paramref name="value"/> (what it trains, on what, how), naming the first
+    /// process that differs from rank 0: processes started with different options are refused before any step.
+    /// </summary>
+    /// <exception cref="InvalidInputException">A process that differs.</exception>
+    public void Agree(string what, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var all = AllGather(Encoding.UTF8.GetBytes(value));
+        for (int r = 1; r < all.Length; r++)
+            if (!all[r].AsSpan().SequenceEqual(all[0]))
+                throw new InvalidInputException($"process {r} of {all.Length} has another {what} than process 0: " +
+                    $"'{Encoding.UTF8.GetString(all[r])}' against '{Encoding.UTF8.GetString(all[0])}'; start every process with " +
+                    "the same options");
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the group's resources.</summary>
+    protected virtual void Dispose(bool disposing) { }
+
+    private sealed class SingleProcess : ProcessGroup
+    {
+        public override int Rank => 0;
+        public override int Size => 1;
+        public override byte[][] AllGather(ReadOnlySpan<byte> mine) => [mine.ToArray()];
+    }
+}

@@ -1,0 +1,170 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Backprop.Layers;
+using Backprop.Models;
+
+namespace Backprop.Training;
+
+// Data-parallel training: each batch cut into TrainerOptions.Shards shards, each process computing its shards' gradients,
+// every shard's gradients gathered on every process and summed in shard order, so that 1, 2 or 4 processes give the same
+// bits. Per shard, as each replica of DistributedDataParallel sees its part of the batch: batch normalization's batch
+// statistics are the shard's, and dropout draws from a generator derived from (seed, step, shard, layer); the running
+// statistics kept are shard 0's (DDP broadcasts rank 0's buffers; in a batch smaller than the shards, the first shard's
+// with rows).
+public sealed partial class Trainer<T>
+{
+    /// <summary>The processes this trainer trains with (<see cref="ProcessGroup.Single"/> by default). More than one needs
+    /// <see cref="TrainerOptions.Shards"/>; every process must run the same trainer on the same data.</summary>
+    public ProcessGroup Group
+    {
+        get => _group;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _group = value;
+            _agreed = false;
+        }
+    }
+
+    private ProcessGroup _group = ProcessGroup.Single;
+    private bool _agreed;
+    private Tensor<T>? _shardX, _shardT;
+    private T[][]? _startBuffers;
+
+    /// <summary>The seconds of the last epoch spent exchanging gradients between processes (0 on one process).</summary>
+    public double CommunicationSeconds { get; private set; }
+
+    // Every process must train the same model on the same data the same way: compared once before the first sharded step.
+    private void AgreeOnce(Data.Dataset train)
+    {
+        if (_agreed) return;
+        if (Options.Shards is null && Group.Size > 1)
+            throw new InvalidInputException($"training over {Group.Size} processes needs a number of shards per batch (--shards S)");
+        if (Group.Size > 1)
+            Group.Agree("training run", JsonSerializer.Serialize(new
+            {
+                options = Options,
+                model = ModelDescription.Of(Net).ToJson(),
+                optimizer = Optimizer.Settings.ToString(),
+                steps = Optimizer.Steps,
+                epoch = Epoch,
+                data = $"{train.Name} {train.Count}×{train.Dim}",
+            }));
+        _agreed = true;
+    }
+
+    // One sharded backward pass of batch x, t (rows = the batch's sample indices): every parameter's Grad is then the batch's;
+    // returns the batch's mean loss and correct count.
+    private (double Loss, long Correct) ShardedStep(Tensor<T> x, Tensor<T> t, ReadOnlySpan<int> rows, int[] labels)
+    {
+        int S = Options.Shards!.Value, B = x.Dim(0);
+        long step = Optimizer.Steps;
+        var parameters = Net.Parameters;
+        var buffers = Net.Layers.SelectMany(l => l.Buffers.Select(b => b.Value)).ToList();
+        _startBuffers ??= [.. buffers.Select(b => new T[b.Length])];
+        for (int i = 0; i < buffers.Count; i++) buffers[i].Span.CopyTo(_startBuffers[i]);
+        var (first, end) = ProcessGroup.ShardsOf(Group.Rank, Group.Size, S);
+        int keeper = KeeperOf(B, S);
+        using var payload = new MemoryStream();
+        using var w = new BinaryWriter(payload);
+        for (int s = first; s < end; s++)
+        {
+            int lo = (int)((long)B * s / S), hi = (int)((long)B * (s + 1) / S), n = hi - lo;
+            w.Write(s);
+            w.Write(n);
+            if (n == 0) continue;   // a batch smaller than the shards: this shard has no rows and adds nothing
+            for (int i = 0; i < buffers.Count; i++) _startBuffers[i].CopyTo(buffers[i].Span);
+            SeedDropout(step, s);
+            var xs = Rows(ref _shardX, x, lo, n);
+            var ts = Rows(ref _shardT, t, lo, n);
+            T loss = Net.ComputeLoss(xs, ts);
+            long correct = Classifier ? CountCorrect(Net.Loss.Probabilities!, labels, rows[lo..hi]) : 0;
+            // The shard's mean loss weighted by its share of the batch: the shards' gradients add up to the batch mean's.
+            Net.Backward(T.CreateTruncating((double)n / B), inputGradient: false);
+            w.Write(double.CreateTruncating(loss));
+            w.Write(correct);
+            foreach (var p in parameters) w.Write(MemoryMarshal.AsBytes(p.Grad.Span));
+            if (s == keeper) foreach (var b in buffers) w.Write(MemoryMarshal.AsBytes(b.Span));
+        }
+        w.Flush();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var blocks = Group.AllGather(payload.GetBuffer().AsSpan(0, (int)payload.Length));
+        CommunicationSeconds += sw.Elapsed.TotalSeconds;
+        var result = Combine(blocks, S, B, parameters, buffers);
+        SeedDropout(step, S);   // the layers' generators after the step: the same whichever process ran the last shard
+        return result;   // the caller checks the loss, then clips and updates
+    }
+
+    // The shard whose running statistics are kept: the first with rows (shard 0 but in a batch smaller than the shards).
+    private static int KeeperOf(int B, int S)
+    {
+        int s = 0;
+        while ((long)B * (s + 1) / S == (long)B * s / S) s++;
+        return s;
+    }
+
+    // Every shard's record in shard order (the blocks are in rank order, each rank's shards contiguous): gradients summed
+    // into the parameters' Grad in that order, the first shard's running statistics kept, the losses weighted by the
+    // shards' rows.
+    private static (double Loss, long Correct) Combine(byte[][] blocks, int S, int B, IReadOnlyList<Parameter<T>> parameters,
+        List<Tensor<T>> buffers)
+    {
+        int keeper = KeeperOf(B, S);
+        double loss = 0;
+        long correct = 0;
+        int expected = 0;
+        bool any = false;
+        foreach (var block in blocks)
+        {
+            using var r = new BinaryReader(new MemoryStream(block));
+            while (r.BaseStream.Position < block.Length)
+            {
+                int s = r.ReadInt32(), n = r.ReadInt32();
+                if (s != expected++) throw new InvalidOperationException($"shard {s} arrived where shard {expected - 1} belongs");
+                if (n == 0) continue;
+                loss += r.ReadDouble() * n / B;
+                correct += r.ReadInt64();
+                foreach (var p in parameters)
+                {
+                    var g = MemoryMarshal.Cast<byte, T>(r.ReadBytes(p.Grad.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()));
+                    if (!any) g.CopyTo(p.Grad.Span);
+                    else TensorPrimitives.Add(p.Grad.Span, g, p.Grad.Span);
+                }
+                any = true;
+                if (s == keeper)
+                    foreach (var b in buffers)
+                        MemoryMarshal.Cast<byte, T>(r.ReadBytes(b.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()))
+                            .CopyTo(b.Span);
+            }
+        }
+        if (expected != S) throw new InvalidOperationException($"{expected} of {S} shards arrived");
+        return (loss, correct);
+    }
+
+    // Each dropout layer (the j-th that draws) gets a generator of its own for (seed, step, shard): the same draws whichever
+    // process computes the shard.
+    private void SeedDropout(long step, int shard)
+    {
+        int j = 0;
+        foreach (var layer in Net.Layers)
+            if (layer is IStochasticLayer s)
+            {
+                ulong mixed = Options.Seed ^ 0x9E3779B97F4A7C15UL * (ulong)(step + 1) ^ 0xC2B2AE3D27D4EB4FUL * (ulong)(shard + 1)
+                    ^ 0x165667B19E3779F9UL * (ulong)++j;
+                s.Rng.SetState(new Rng(mixed).GetState());
+            }
+    }
+
+    // Rows [lo, lo + n) of a batch tensor (its first axis), in a buffer kept between steps.
+    private static Tensor<T> Rows(ref Tensor<T>? buffer, Tensor<T> all, int lo, int n)
+    {
+        var shape = all.Shape.ToArray();
+        int row = all.Length / shape[0];
+        shape[0] = n;
+        var b = TensorBuffer.Ensure(ref buffer, shape);
+        all.Span.Slice(lo * row, n * row).CopyTo(b.Span);
+        return b;
+    }
+}
