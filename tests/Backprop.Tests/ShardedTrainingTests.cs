@@ -29,11 +29,11 @@ public class ShardedTrainingTests
         public override int Rank => rank;
         public override int Size => shared.Slots.Length;
 
-        public override byte[][] AllGather(ReadOnlySpan<byte> mine)
+        public override ReadOnlyMemory<byte>[] AllGather(ReadOnlyMemory<byte> mine)
         {
             shared.Slots[rank] = mine.ToArray();
             shared.Barrier.SignalAndWait();
-            var all = (byte[][])shared.Slots.Clone();
+            var all = shared.Slots.Select(b => (ReadOnlyMemory<byte>)b).ToArray();
             shared.Barrier.SignalAndWait();   // nobody writes the next exchange before everyone has read this one
             return all;
         }

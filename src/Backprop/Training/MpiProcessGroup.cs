@@ -16,6 +16,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     private readonly delegate* unmanaged<nint, int, int> _abort;
     private readonly delegate* unmanaged<int> _finalize;
     private bool _finalized;
+    private byte[] _received = [];
 
     /// <summary>True in a process that <c>mpirun</c> (Open MPI) started.</summary>
     public static bool Launched => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
@@ -59,7 +60,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     public override int Size { get; }
 
     /// <inheritdoc/>
-    public override byte[][] AllGather(ReadOnlySpan<byte> mine)
+    public override ReadOnlyMemory<byte>[] AllGather(ReadOnlyMemory<byte> mine)
     {
         ObjectDisposedException.ThrowIf(_finalized, this);
         long length = mine.Length;
@@ -71,12 +72,14 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         var counts = lengths.Select(l => (int)l).ToArray();
         var offsets = new int[Size];
         for (int r = 1; r < Size; r++) offsets[r] = offsets[r - 1] + counts[r - 1];
-        var all = new byte[total];
-        fixed (byte* send = mine, recv = all)
+        // One receive buffer, grown as needed and reused: a step's exchange allocates nothing once it has run.
+        if (_received.Length < total) _received = new byte[total];
+        var all = _received;
+        fixed (byte* send = mine.Span, recv = all)
         fixed (int* pc = counts, po = offsets)
             Check(_allgatherv(send, mine.Length, _byte, recv, pc, po, _byte, _world), "MPI_Allgatherv");
-        var blocks = new byte[Size][];
-        for (int r = 0; r < Size; r++) blocks[r] = all.AsSpan(offsets[r], counts[r]).ToArray();
+        var blocks = new ReadOnlyMemory<byte>[Size];
+        for (int r = 0; r < Size; r++) blocks[r] = all.AsMemory(offsets[r], counts[r]);
         return blocks;
     }
 

@@ -16,8 +16,9 @@ public abstract class ProcessGroup : IDisposable
     /// <summary>The number of processes.</summary>
     public abstract int Size { get; }
 
-    /// <summary>Every process's block of bytes (of any length), in rank order, on every process.</summary>
-    public abstract byte[][] AllGather(ReadOnlySpan<byte> mine);
+    /// <summary>Every process's block of bytes (of any length), in rank order, on every process. The blocks may live in a
+    /// buffer of the group's, valid until its next exchange.</summary>
+    public abstract ReadOnlyMemory<byte>[] AllGather(ReadOnlyMemory<byte> mine);
 
     /// <summary>One process: training as without a group.</summary>
     public static ProcessGroup Single { get; } = new SingleProcess();
@@ -44,10 +45,10 @@ public abstract class ProcessGroup : IDisposable
         ArgumentNullException.ThrowIfNull(value);
         var all = AllGather(Encoding.UTF8.GetBytes(value));
         for (int r = 1; r < all.Length; r++)
-            if (!all[r].AsSpan().SequenceEqual(all[0]))
+            if (!all[r].Span.SequenceEqual(all[0].Span))
                 throw new InvalidInputException($"process {r} of {all.Length} has another {what} than process 0: " +
-                    $"'{Encoding.UTF8.GetString(all[r])}' against '{Encoding.UTF8.GetString(all[0])}'; start every process with " +
-                    "the same options");
+                    $"'{Encoding.UTF8.GetString(all[r].Span)}' against '{Encoding.UTF8.GetString(all[0].Span)}'; start every " +
+                    "process with the same options");
     }
 
     /// <inheritdoc/>
@@ -64,6 +65,6 @@ public abstract class ProcessGroup : IDisposable
     {
         public override int Rank => 0;
         public override int Size => 1;
-        public override byte[][] AllGather(ReadOnlySpan<byte> mine) => [mine.ToArray()];
+        public override ReadOnlyMemory<byte>[] AllGather(ReadOnlyMemory<byte> mine) => [mine];
     }
 }

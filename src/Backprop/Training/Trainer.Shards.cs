@@ -29,12 +29,17 @@ public sealed partial class Trainer<T>
     }
 
     private ProcessGroup _group = ProcessGroup.Single;
+    private byte[] _payload = [];
     private bool _agreed;
     private Tensor<T>? _shardX, _shardT;
     private T[][]? _startBuffers;
 
-    /// <summary>The seconds of the last epoch spent exchanging gradients between processes (0 on one process).</summary>
+    /// <summary>The seconds of the last epoch spent exchanging gradients between processes (with shards; on one process the
+    /// exchange is a copy).</summary>
     public double CommunicationSeconds { get; private set; }
+
+    /// <summary>The bytes of the last sharded step's exchange that this process sent (its shards' gradients).</summary>
+    public long CommunicationBytes { get; private set; }
 
     // Every process must train the same model on the same data the same way: compared once before the first sharded step.
     private void AgreeOnce(Data.Dataset train)
@@ -67,13 +72,19 @@ public sealed partial class Trainer<T>
         for (int i = 0; i < buffers.Count; i++) buffers[i].Span.CopyTo(_startBuffers[i]);
         var (first, end) = ProcessGroup.ShardsOf(Group.Rank, Group.Size, S);
         int keeper = KeeperOf(B, S);
-        using var payload = new MemoryStream();
-        using var w = new BinaryWriter(payload);
+        // This process's shards' records, in a buffer kept between steps: shard, rows, then (with rows) loss, correct count,
+        // every parameter's gradient and, for the keeper, the running statistics.
+        int size = SizeOf<T>();
+        long record = 16 + parameters.Sum(p => (long)p.Grad.Length) * size, stats = buffers.Sum(b => (long)b.Length) * size;
+        long need = (end - first) * (8 + record) + stats;
+        if (need > int.MaxValue) throw new InvalidInputException($"the shards' gradients ({need} bytes a step) exceed 2 GiB");
+        if (_payload.Length < need) _payload = new byte[need];
+        var w = new Writer(_payload);
         for (int s = first; s < end; s++)
         {
             int lo = (int)((long)B * s / S), hi = (int)((long)B * (s + 1) / S), n = hi - lo;
-            w.Write(s);
-            w.Write(n);
+            w.Int(s);
+            w.Int(n);
             if (n == 0) continue;   // a batch smaller than the shards: this shard has no rows and adds nothing
             for (int i = 0; i < buffers.Count; i++) _startBuffers[i].CopyTo(buffers[i].Span);
             SeedDropout(step, s);
@@ -83,14 +94,14 @@ public sealed partial class Trainer<T>
             long correct = Classifier ? CountCorrect(Net.Loss.Probabilities!, labels, rows[lo..hi]) : 0;
             // The shard's mean loss weighted by its share of the batch: the shards' gradients add up to the batch mean's.
             Net.Backward(T.CreateTruncating((double)n / B), inputGradient: false);
-            w.Write(double.CreateTruncating(loss));
-            w.Write(correct);
-            foreach (var p in parameters) w.Write(MemoryMarshal.AsBytes(p.Grad.Span));
-            if (s == keeper) foreach (var b in buffers) w.Write(MemoryMarshal.AsBytes(b.Span));
+            w.Double(double.CreateTruncating(loss));
+            w.Long(correct);
+            foreach (var p in parameters) w.Values(p.Grad.Span);
+            if (s == keeper) foreach (var b in buffers) w.Values(b.Span);
         }
-        w.Flush();
+        CommunicationBytes = w.Offset;
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var blocks = Group.AllGather(payload.GetBuffer().AsSpan(0, (int)payload.Length));
+        var blocks = Group.AllGather(_payload.AsMemory(0, w.Offset));
         CommunicationSeconds += sw.Elapsed.TotalSeconds;
         var result = Combine(blocks, S, B, parameters, buffers);
         SeedDropout(step, S);   // the layers' generators after the step: the same whichever process ran the last shard
@@ -108,8 +119,8 @@ public sealed partial class Trainer<T>
     // Every shard's record in shard order (the blocks are in rank order, each rank's shards contiguous): gradients summed
     // into the parameters' Grad in that order, the first shard's running statistics kept, the losses weighted by the
     // shards' rows.
-    private static (double Loss, long Correct) Combine(byte[][] blocks, int S, int B, IReadOnlyList<Parameter<T>> parameters,
-        List<Tensor<T>> buffers)
+    private static (double Loss, long Correct) Combine(ReadOnlyMemory<byte>[] blocks, int S, int B,
+        IReadOnlyList<Parameter<T>> parameters, List<Tensor<T>> buffers)
     {
         int keeper = KeeperOf(B, S);
         double loss = 0;
@@ -118,25 +129,22 @@ public sealed partial class Trainer<T>
         bool any = false;
         foreach (var block in blocks)
         {
-            using var r = new BinaryReader(new MemoryStream(block));
-            while (r.BaseStream.Position < block.Length)
+            var r = new Reader(block.Span);
+            while (r.Offset < block.Length)
             {
-                int s = r.ReadInt32(), n = r.ReadInt32();
+                int s = r.Int(), n = r.Int();
                 if (s != expected++) throw new InvalidOperationException($"shard {s} arrived where shard {expected - 1} belongs");
                 if (n == 0) continue;
-                loss += r.ReadDouble() * n / B;
-                correct += r.ReadInt64();
+                loss += r.Double() * n / B;
+                correct += r.Long();
                 foreach (var p in parameters)
                 {
-                    var g = MemoryMarshal.Cast<byte, T>(r.ReadBytes(p.Grad.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()));
+                    var g = r.Values<T>(p.Grad.Length);
                     if (!any) g.CopyTo(p.Grad.Span);
                     else TensorPrimitives.Add(p.Grad.Span, g, p.Grad.Span);
                 }
                 any = true;
-                if (s == keeper)
-                    foreach (var b in buffers)
-                        MemoryMarshal.Cast<byte, T>(r.ReadBytes(b.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()))
-                            .CopyTo(b.Span);
+                if (s == keeper) foreach (var b in buffers) r.Values<T>(b.Length).CopyTo(b.Span);
             }
         }
         if (expected != S) throw new InvalidOperationException($"{expected} of {S} shards arrived");
@@ -166,5 +174,54 @@ public sealed partial class Trainer<T>
         var b = TensorBuffer.Ensure(ref buffer, shape);
         all.Span.Slice(lo * row, n * row).CopyTo(b.Span);
         return b;
+    }
+
+    private static int SizeOf<TValue>() where TValue : unmanaged => System.Runtime.CompilerServices.Unsafe.SizeOf<TValue>();
+
+    // The records' bytes, written and read in place (native byte order: every process of a group runs on one architecture).
+    private ref struct Writer(Span<byte> to)
+    {
+        private readonly Span<byte> _to = to;
+        public int Offset { get; private set; }
+
+        public void Int(int v) => Put(v);
+        public void Long(long v) => Put(v);
+        public void Double(double v) => Put(v);
+
+        public void Values(ReadOnlySpan<T> v)
+        {
+            MemoryMarshal.AsBytes(v).CopyTo(_to[Offset..]);
+            Offset += v.Length * SizeOf<T>();
+        }
+
+        private void Put<TValue>(TValue v) where TValue : unmanaged
+        {
+            MemoryMarshal.Write(_to[Offset..], in v);
+            Offset += SizeOf<TValue>();
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> from)
+    {
+        private readonly ReadOnlySpan<byte> _from = from;
+        public int Offset { get; private set; }
+
+        public int Int() => Get<int>();
+        public long Long() => Get<long>();
+        public double Double() => Get<double>();
+
+        public ReadOnlySpan<TValue> Values<TValue>(int count) where TValue : unmanaged
+        {
+            var v = MemoryMarshal.Cast<byte, TValue>(_from.Slice(Offset, count * SizeOf<TValue>()));
+            Offset += count * SizeOf<TValue>();
+            return v;
+        }
+
+        private TValue Get<TValue>() where TValue : unmanaged
+        {
+            var v = MemoryMarshal.Read<TValue>(_from[Offset..]);
+            Offset += SizeOf<TValue>();
+            return v;
+        }
     }
 }
