@@ -2,11 +2,12 @@
 """The table of tools/run_mpi_benchmarks.sh, and the on-paper scaling from its measurements.
 
 Per network and configuration: seconds per epoch (runs a, b), images per second of the faster run, its ratio to
-1 process × 2 threads unsharded; for the MPI runs the exchange's time and bytes per step. Then, on paper, for 2 to 64
-machines each as fast as one process here (the measured compute per step: the sharded 1 × 2 step less its exchange),
-at 10, 25 and 100 Gb/s: a ring all-reduce moves 2·(N − 1)/N of the gradients' bytes per machine per step (bandwidth
-only, no latency), against what this implementation's all-gather of every shard's gradients moves ((N − 1)/N of S
-shards' gradients, S = N); efficiency = compute / (compute + exchange), the largest N that keeps 90 %.
+1 process × 2 threads unsharded; for the MPI runs the exchange's time and the gradients' bytes. Then, on paper, for 2
+to 64 machines each as fast as one process here (the measured compute per step: the sharded 1 × 2 step less its
+exchange), at 10, 25 and 100 Gb/s: a ring all-reduce moves 2·(N − 1)/N of the gradients' bytes per machine per step
+(bandwidth only, no latency); this implementation's chain in shard order moves them once along the chain and once in the
+broadcast, 2 of them, plus the pipeline's filling, N − 1 chunks of 256 KiB; efficiency = compute / (compute +
+exchange), the largest N (a power of 2) that keeps 90 %.
 
   python3 tools/mpi_table.py OUT
 """
@@ -18,7 +19,7 @@ out = pathlib.Path(sys.argv[1])
 CONFIGS = [("base1x2", "1 process × 2 threads, unsharded"), ("shard1x2", "1 process × 2 threads, --shards 2"),
            ("mpi2x1", "mpirun -np 2 × 1 thread, --shards 2"), ("base1x1", "1 process × 1 thread, unsharded")]
 measured = {}
-print("| network | configuration | s/epoch (runs a, b) | images/s | vs 1 × 2 unsharded | exchange s/epoch | bytes/process/step |")
+print("| network | configuration | s/epoch (runs a, b) | images/s | vs 1 × 2 unsharded | exchange s/epoch | gradient bytes/step |")
 print("|---|---|--:|--:|--:|--:|--:|")
 for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
     base = None
@@ -41,7 +42,7 @@ print()
 print("On paper: N machines, each computing one shard of each batch of 100 per machine (weak scaling: N·100 images a step).")
 print()
 print("| network | Gb/s | compute ms/step | ring all-reduce: efficiency at N = 2, 4, 8, 16, 32, 64 | largest N ≥ 90 % | "
-      "this all-gather: efficiency at 2 … 64 | largest N ≥ 90 % |")
+      "this chain and broadcast: efficiency at 2 … 64 | largest N ≥ 90 % |")
 print("|---|--:|--:|---|--:|---|--:|")
 for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
     sharded, comm, per_shard_bytes = measured[(net, "shard1x2")][0], measured[(net, "mpi2x1")][1], measured[(net, "mpi2x1")][2]
@@ -53,7 +54,7 @@ for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
         ring, gather = [], []
         for n in (2, 4, 8, 16, 32, 64):
             t_ring = 2 * (n - 1) / n * grad_bytes / bw
-            t_gather = (n - 1) * grad_bytes / bw
+            t_gather = (2 * grad_bytes + (n - 1) * min(grad_bytes, 256 * 1024)) / bw
             ring.append(compute / (compute + t_ring))
             gather.append(compute / (compute + t_gather))
         def largest(f):
@@ -62,6 +63,6 @@ for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
                 n *= 2
             return n
         lr = largest(lambda n: compute / (compute + 2 * (n - 1) / n * grad_bytes / bw))
-        lg = largest(lambda n: compute / (compute + (n - 1) * grad_bytes / bw))
+        lg = largest(lambda n: compute / (compute + (2 * grad_bytes + (n - 1) * min(grad_bytes, 256 * 1024)) / bw))
         print(f"| {name} | {gbps} | {compute * 1e3:.1f} | {', '.join(f'{e:.0%}' for e in ring)} | {lr if lr < 1 << 20 else '∞'} | "
               f"{', '.join(f'{e:.0%}' for e in gather)} | {lg} |")

@@ -24,6 +24,8 @@ public class ShardedTrainingTests
         {
             public readonly Barrier Barrier = new(size);
             public readonly byte[][] Slots = new byte[size][];
+            public readonly System.Collections.Concurrent.BlockingCollection<byte[]>[] Links =
+                [.. Enumerable.Range(0, size * size).Select(_ => new System.Collections.Concurrent.BlockingCollection<byte[]>())];
         }
 
         public override int Rank => rank;
@@ -36,6 +38,23 @@ public class ShardedTrainingTests
             var all = shared.Slots.Select(b => (ReadOnlyMemory<byte>)b).ToArray();
             shared.Barrier.SignalAndWait();   // nobody writes the next exchange before everyone has read this one
             return all;
+        }
+
+        public override void Send(ReadOnlySpan<byte> data, int to) => shared.Links[rank * Size + to].Add(data.ToArray());
+
+        public override void Receive(Span<byte> data, int from)
+        {
+            var got = shared.Links[from * Size + rank].Take();
+            Assert.Equal(data.Length, got.Length);
+            got.CopyTo(data);
+        }
+
+        public override void Broadcast(Span<byte> data, int root)
+        {
+            if (rank == root) shared.Slots[root] = data.ToArray();
+            shared.Barrier.SignalAndWait();
+            if (rank != root) shared.Slots[root].CopyTo(data);
+            shared.Barrier.SignalAndWait();
         }
 
         public void Leave() => shared.Barrier.RemoveParticipant();
@@ -132,6 +151,11 @@ public class ShardedTrainingTests
         AssertSame(one, Run(name, 2, 2, Make, data));
         AssertSame(one, Run(name, 4, 2, Make, data));
         Assert.True(one.History[^1].TrainLoss < one.History[0].TrainLoss * 1.5, "training runs");
+        // More processes than shards: process 0 computes none, and the sum passes through it.
+        Trainer<float> Three(int _) =>
+            new(Describe(name).Build<float>(new Rng(3)), new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
+                Options(3));
+        AssertSame(Run(name, 1, 1, Three, data), Run(name, 4, 1, Three, data));
     }
 
     [Fact]

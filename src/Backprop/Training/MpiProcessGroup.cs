@@ -4,9 +4,10 @@ namespace Backprop.Training;
 
 /// <summary>
 /// The processes <c>mpirun</c> started, over Open MPI's <c>libmpi</c> (Debian: <c>openmpi-bin</c>, <c>libopenmpi-dev</c>),
-/// reached through P/Invoke: MPI_Init, MPI_Comm_rank and MPI_Comm_size on MPI_COMM_WORLD, MPI_Allgather and
-/// MPI_Allgatherv of bytes, MPI_Abort and MPI_Finalize; the handles (MPI_COMM_WORLD, MPI_BYTE, MPI_INT64_T) are the
-/// addresses of the objects Open MPI exports (<c>ompi_mpi_comm_world</c>, …). MPI carries the bytes; nothing here does.
+/// reached through P/Invoke: MPI_Init, MPI_Comm_rank and MPI_Comm_size on MPI_COMM_WORLD, MPI_Allgather,
+/// MPI_Allgatherv, MPI_Send, MPI_Recv and MPI_Bcast of bytes, MPI_Abort and MPI_Finalize; the handles (MPI_COMM_WORLD,
+/// MPI_BYTE, MPI_INT64_T) are the addresses of the objects Open MPI exports (<c>ompi_mpi_comm_world</c>, …). MPI carries
+/// the bytes; nothing here does.
 /// </summary>
 public sealed unsafe class MpiProcessGroup : ProcessGroup
 {
@@ -14,6 +15,9 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     private readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> _allgather;
     private readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int> _allgatherv;
     private readonly delegate* unmanaged<nint, int, int> _abort;
+    private readonly delegate* unmanaged<void*, int, nint, int, int, nint, int> _send;
+    private readonly delegate* unmanaged<void*, int, nint, int, int, nint, void*, int> _recv;
+    private readonly delegate* unmanaged<void*, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<int> _finalize;
     private bool _finalized;
     private byte[] _received = [];
@@ -32,6 +36,9 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         _allgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export("MPI_Allgather");
         _allgatherv = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Export("MPI_Allgatherv");
         _abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
+        _send = (delegate* unmanaged<void*, int, nint, int, int, nint, int>)Export("MPI_Send");
+        _recv = (delegate* unmanaged<void*, int, nint, int, int, nint, void*, int>)Export("MPI_Recv");
+        _bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
         _finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
         var init = (delegate* unmanaged<int*, byte***, int>)Export("MPI_Init");
         var commRank = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
@@ -81,6 +88,27 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         var blocks = new ReadOnlyMemory<byte>[Size];
         for (int r = 0; r < Size; r++) blocks[r] = all.AsMemory(offsets[r], counts[r]);
         return blocks;
+    }
+
+    /// <inheritdoc/>
+    public override void Send(ReadOnlySpan<byte> data, int to)
+    {
+        ObjectDisposedException.ThrowIf(_finalized, this);
+        fixed (byte* p = data) Check(_send(p, data.Length, _byte, to, 0, _world), "MPI_Send");
+    }
+
+    /// <inheritdoc/>
+    public override void Receive(Span<byte> data, int from)
+    {
+        ObjectDisposedException.ThrowIf(_finalized, this);
+        fixed (byte* p = data) Check(_recv(p, data.Length, _byte, from, 0, _world, null), "MPI_Recv");   // MPI_STATUS_IGNORE
+    }
+
+    /// <inheritdoc/>
+    public override void Broadcast(Span<byte> data, int root)
+    {
+        ObjectDisposedException.ThrowIf(_finalized, this);
+        fixed (byte* p = data) Check(_bcast(p, data.Length, _byte, root, _world), "MPI_Bcast");
     }
 
     /// <summary>Ends every process of the group with <paramref name="exitCode"/> (MPI_Abort): one process's error must not

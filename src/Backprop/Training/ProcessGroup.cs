@@ -20,6 +20,15 @@ public abstract class ProcessGroup : IDisposable
     /// buffer of the group's, valid until its next exchange.</summary>
     public abstract ReadOnlyMemory<byte>[] AllGather(ReadOnlyMemory<byte> mine);
 
+    /// <summary>Sends <paramref name="data"/> to process <paramref name="to"/> (which receives it with the same length).</summary>
+    public abstract void Send(ReadOnlySpan<byte> data, int to);
+
+    /// <summary>Receives into <paramref name="data"/> what process <paramref name="from"/> sends, in the order it sent.</summary>
+    public abstract void Receive(Span<byte> data, int from);
+
+    /// <summary>Process <paramref name="root"/>'s <paramref name="data"/> into every process's (of the same length).</summary>
+    public abstract void Broadcast(Span<byte> data, int root);
+
     /// <summary>One process: training as without a group.</summary>
     public static ProcessGroup Single { get; } = new SingleProcess();
 
@@ -66,5 +75,8 @@ public abstract class ProcessGroup : IDisposable
         public override int Rank => 0;
         public override int Size => 1;
         public override ReadOnlyMemory<byte>[] AllGather(ReadOnlyMemory<byte> mine) => [mine];
+        public override void Send(ReadOnlySpan<byte> data, int to) => throw new InvalidOperationException("one process has no peer");
+        public override void Receive(Span<byte> data, int from) => throw new InvalidOperationException("one process has no peer");
+        public override void Broadcast(Span<byte> data, int root) { }
     }
 }

@@ -30,6 +30,7 @@ public sealed partial class Trainer<T>
 
     private ProcessGroup _group = ProcessGroup.Single;
     private byte[] _payload = [];
+    private T[] _local = [], _total = [];
     private bool _agreed;
     private Tensor<T>? _shardX, _shardT;
     private T[][]? _startBuffers;
@@ -38,7 +39,7 @@ public sealed partial class Trainer<T>
     /// exchange is a copy).</summary>
     public double CommunicationSeconds { get; private set; }
 
-    /// <summary>The bytes of the last sharded step's exchange that this process sent (its shards' gradients).</summary>
+    /// <summary>The bytes of gradients each link between processes carries a sharded step (and the broadcast of the sum).</summary>
     public long CommunicationBytes { get; private set; }
 
     // Every process must train the same model on the same data the same way: compared once before the first sharded step.
@@ -72,13 +73,15 @@ public sealed partial class Trainer<T>
         for (int i = 0; i < buffers.Count; i++) buffers[i].Span.CopyTo(_startBuffers[i]);
         var (first, end) = ProcessGroup.ShardsOf(Group.Rank, Group.Size, S);
         int keeper = KeeperOf(B, S);
-        // This process's shards' records, in a buffer kept between steps: shard, rows, then (with rows) loss, correct count,
-        // every parameter's gradient and, for the keeper, the running statistics.
-        int size = SizeOf<T>();
-        long record = 16 + parameters.Sum(p => (long)p.Grad.Length) * size, stats = buffers.Sum(b => (long)b.Length) * size;
-        long need = (end - first) * (8 + record) + stats;
-        if (need > int.MaxValue) throw new InvalidInputException($"the shards' gradients ({need} bytes a step) exceed 2 GiB");
+        // This process's shards' records, in a buffer kept between steps: shard, rows, then (with rows) loss and correct
+        // count, and for the keeper the running statistics; their gradients, one after the other, in another.
+        int size = SizeOf<T>(), P = parameters.Sum(p => p.Grad.Length);
+        long need = (end - first) * 24L + buffers.Sum(b => (long)b.Length) * size;
+        if ((long)(end - first) * P * size > int.MaxValue || (long)P * size > int.MaxValue)
+            throw new InvalidInputException($"the shards' gradients ({(long)(end - first) * P * size} bytes a step) exceed 2 GiB");
         if (_payload.Length < need) _payload = new byte[need];
+        if (_local.Length < (end - first) * P) _local = new T[(end - first) * P];
+        if (_total.Length != P) _total = new T[P];
         var w = new Writer(_payload);
         for (int s = first; s < end; s++)
         {
@@ -96,16 +99,56 @@ public sealed partial class Trainer<T>
             Net.Backward(T.CreateTruncating((double)n / B), inputGradient: false);
             w.Double(double.CreateTruncating(loss));
             w.Long(correct);
-            foreach (var p in parameters) w.Values(p.Grad.Span);
+            int at = (s - first) * P;
+            foreach (var p in parameters)
+            {
+                p.Grad.Span.CopyTo(_local.AsSpan(at));
+                at += p.Grad.Length;
+            }
             if (s == keeper) foreach (var b in buffers) w.Values(b.Span);
         }
-        CommunicationBytes = w.Offset;
+        CommunicationBytes = (long)P * size;
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var blocks = Group.AllGather(_payload.AsMemory(0, w.Offset));
+        var result = Combine(Group.AllGather(_payload.AsMemory(0, w.Offset)), S, B, buffers);
+        SumInShardOrder(first, end, B, S, keeper, P);
         CommunicationSeconds += sw.Elapsed.TotalSeconds;
-        var result = Combine(blocks, S, B, parameters, buffers);
+        int offset = 0;
+        foreach (var p in parameters)
+        {
+            _total.AsSpan(offset, p.Grad.Length).CopyTo(p.Grad.Span);
+            offset += p.Grad.Length;
+        }
         SeedDropout(step, S);   // the layers' generators after the step: the same whichever process ran the last shard
         return result;   // the caller checks the loss, then clips and updates
+    }
+
+    // The gradients' sum g₀ + g₁ + … in shard order, passed along the processes in rank order (each process's shards are
+    // the next ones): process r receives the sum of the shards before its own, adds its shards one by one, and passes it
+    // on; the last process's sum, the whole, is broadcast. In chunks, so that the processes work on different chunks at
+    // once. Each link carries the gradients once, as a ring all-reduce's does, and the sum is the one sequential order gives.
+    private void SumInShardOrder(int first, int end, int B, int S, int keeper, int P)
+    {
+        const int Chunk = 1 << 16;
+        int rank = Group.Rank, size = Group.Size;
+        bool receives = rank > 0 && keeper < first;    // some shard before this process's has rows
+        bool sends = rank < size - 1 && keeper < end;   // then the next process receives
+        for (int c0 = 0; c0 < P; c0 += Chunk)
+        {
+            int len = Math.Min(Chunk, P - c0);
+            var total = _total.AsSpan(c0, len);
+            if (receives) Group.Receive(MemoryMarshal.AsBytes(total), rank - 1);
+            bool have = receives;
+            for (int s = first; s < end; s++)
+            {
+                if ((long)B * (s + 1) / S == (long)B * s / S) continue;   // no rows
+                var g = _local.AsSpan((s - first) * P + c0, len);
+                if (!have) g.CopyTo(total);
+                else TensorPrimitives.Add(total, g, total);
+                have = true;
+            }
+            if (sends) Group.Send(MemoryMarshal.AsBytes(total), rank + 1);
+        }
+        if (size > 1) Group.Broadcast(MemoryMarshal.AsBytes(_total.AsSpan()), size - 1);
     }
 
     // The shard whose running statistics are kept: the first with rows (shard 0 but in a batch smaller than the shards).
@@ -116,17 +159,14 @@ public sealed partial class Trainer<T>
         return s;
     }
 
-    // Every shard's record in shard order (the blocks are in rank order, each rank's shards contiguous): gradients summed
-    // into the parameters' Grad in that order, the first shard's running statistics kept, the losses weighted by the
-    // shards' rows.
-    private static (double Loss, long Correct) Combine(ReadOnlyMemory<byte>[] blocks, int S, int B,
-        IReadOnlyList<Parameter<T>> parameters, List<Tensor<T>> buffers)
+    // Every shard's record in shard order (the blocks are in rank order, each rank's shards contiguous): the losses weighted
+    // by the shards' rows, the correct counts, and the first shard's running statistics kept.
+    private static (double Loss, long Correct) Combine(ReadOnlyMemory<byte>[] blocks, int S, int B, List<Tensor<T>> buffers)
     {
         int keeper = KeeperOf(B, S);
         double loss = 0;
         long correct = 0;
         int expected = 0;
-        bool any = false;
         foreach (var block in blocks)
         {
             var r = new Reader(block.Span);
@@ -137,13 +177,6 @@ public sealed partial class Trainer<T>
                 if (n == 0) continue;
                 loss += r.Double() * n / B;
                 correct += r.Long();
-                foreach (var p in parameters)
-                {
-                    var g = r.Values<T>(p.Grad.Length);
-                    if (!any) g.CopyTo(p.Grad.Span);
-                    else TensorPrimitives.Add(p.Grad.Span, g, p.Grad.Span);
-                }
-                any = true;
                 if (s == keeper) foreach (var b in buffers) r.Values<T>(b.Length).CopyTo(b.Span);
             }
         }
