@@ -11,6 +11,7 @@ mkdir -p "$OUT"
 dotnet build "$ROOT/src/Backprop.Cli" -c Release -v q >/dev/null
 B="$ROOT/src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli"
 MPIRUN="mpirun --oversubscribe"
+export OMPI_MCA_plm_rsh_agent=false   # one machine: no remote shell needed
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 run() {   # net config tag
   local common="train --model ${1}_convnet --dataset fashion-mnist --epochs 1 --seed 0 --optimizer adam --lr 0.001 --validation 0"

@@ -26,6 +26,8 @@ public class MpiTrainingTests
         };
         if (processes > 1)
             foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", $"{processes}", "dotnet" }) psi.ArgumentList.Add(a);
+        // Every process runs on this machine: no remote shell is needed, and a machine without ssh must not stop mpirun.
+        psi.Environment["OMPI_MCA_plm_rsh_agent"] = "false";
         psi.ArgumentList.Add(Cli);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return psi;
