@@ -42,6 +42,26 @@ public class ReadmeExampleTests
             trainer.SaveCheckpoint(run);
             var resumed = Trainer<float>.LoadCheckpoint(run);
             Assert.Equal(50, resumed.Epoch);
+
+            // The graph example.
+            var graph = new GraphNetwork<float>(
+            [
+                GraphNode<float>.Of("in", new FullyConnected<float>(2, 32, rng: new Rng(1)), "x"),
+                GraphNode<float>.Of("a", new Tanh<float>(), "in"),
+                GraphNode<float>.Of("f", new FullyConnected<float>(32, 32, rng: new Rng(2)), "a"),
+                GraphNode<float>.Add("sum", "f", "a"),
+                GraphNode<float>.Of("r", new Relu<float>(), "sum"),
+                GraphNode<float>.Of("out", new FullyConnected<float>(32, 3, rng: new Rng(3)), "r"),
+            ], output: "out", new SoftmaxCrossEntropy<float>());
+            var graphTrainer = new Trainer<float>(graph, new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 });
+            for (int epoch = 0; epoch < 50; epoch++) graphTrainer.RunEpoch(spiral, validation: null);
+            Assert.True(graphTrainer.History[^1].TrainAccuracy > 0.9, $"residual accuracy {graphTrainer.History[^1].TrainAccuracy}");
+            string residual = Path.Combine(dir, "residual.safetensors");
+            graph.Save(residual);
+            var again = Network<float>.Load(residual);
+            Assert.IsType<GraphNetwork<float>>(again);
+            var q = new Tensor<float>([0.1f, 0.2f, -0.3f, 0.4f], 2, 2);
+            Assert.Equal(graph.Infer(q).Span.ToArray(), again.Infer(q).Span.ToArray());
         }
         finally { Directory.Delete(dir, true); }
     }
