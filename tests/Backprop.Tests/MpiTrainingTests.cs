@@ -28,6 +28,8 @@ public class MpiTrainingTests
             foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", $"{processes}", "dotnet" }) psi.ArgumentList.Add(a);
         // Every process runs on this machine: no remote shell is needed, and a machine without ssh must not stop mpirun.
         psi.Environment["OMPI_MCA_plm_rsh_agent"] = "false";
+        // Shared-memory copies through a plain buffer: a machine that restricts ptrace (containers) refuses the single-copy one.
+        psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
         psi.ArgumentList.Add(Cli);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return psi;
