@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 dotnet build -c Release src/Backprop.Cli -v quiet -nologo
 BP="dotnet src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli.dll"
 git rev-parse HEAD > "$OUT/commit"
+source tools/peer_blas.sh
+peer_blas "$BP" "$OUT"   # OPENBLAS_CORETYPE for the peers where Debian's OpenBLAS does not know this core
 # Kernel rows in A-B-B-A order (Backprop, peers, peers, Backprop): this host's speed drifts over minutes, and the
 # side-by-side tables take each side's better run of the two, so a slow stretch lands on both sides alike.
 $BP bench > "$OUT/backprop_bench.md" 2>&1
@@ -27,5 +29,5 @@ for opt in "sgd 0.1" "adam 0.001"; do
   done
 done
 $BP bench --ops training --epochs 6 > "$OUT/backprop_training_again.md" 2>&1
-/usr/bin/python3 tools/compare_benchmarks.py "$OUT" > "$OUT/side_by_side.md"
+{ cat "$OUT/peer_blas.txt"; echo; /usr/bin/python3 tools/compare_benchmarks.py "$OUT"; } > "$OUT/side_by_side.md"
 echo "raw outputs in $OUT; side-by-side tables in $OUT/side_by_side.md"

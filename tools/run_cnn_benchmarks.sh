@@ -12,6 +12,8 @@ mkdir -p "$OUT"
 dotnet build "$ROOT/src/Backprop.Cli" -c Release -v q >/dev/null
 B="$ROOT/src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli"
 export OMP_WAIT_POLICY=PASSIVE
+source "$ROOT/tools/peer_blas.sh"
+peer_blas "$B" "$OUT"   # OPENBLAS_CORETYPE for the peers where Debian's OpenBLAS does not know this core
 ours() {
   "$B" train --model ${1}_convnet --dataset fashion-mnist --epochs 1 --threads $2 --seed 0 --optimizer adam --lr 0.001 \
     --validation 0 --json > "$OUT/ours-$1-t$2-$3.json"
@@ -30,5 +32,6 @@ for run in a b; do
   "$B" bench --ops convnet --dtype float32 > "$OUT/bench-convnet-$run.txt"
   for t in 1 2; do /usr/bin/python3 "$ROOT/tools/conv_layers_torch.py" --threads $t > "$OUT/torch-layers-t$t-$run.txt"; done
 done
+cat "$OUT/peer_blas.txt"
 python3 "$ROOT/tools/cnn_table.py" "$OUT"
 echo "raw outputs in $OUT"

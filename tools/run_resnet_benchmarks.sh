@@ -14,6 +14,8 @@ mkdir -p "$OUT"
 dotnet build "$ROOT/src/Backprop.Cli" -c Release -v q >/dev/null
 B="$ROOT/src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli"
 export OMP_WAIT_POLICY=PASSIVE
+source "$ROOT/tools/peer_blas.sh"
+peer_blas "$B" "$OUT"   # OPENBLAS_CORETYPE for the peers where Debian's OpenBLAS does not know this core
 ours() {   # threads, epochs, tag[, extra]
   "$B" train --model resnet_small --dataset fashion-mnist --epochs $2 --threads $1 --seed 0 --optimizer adam --lr 0.001 \
     --validation 0 --json ${4:-} > "$OUT/ours-t$1-e$2-$3.json"
@@ -31,6 +33,7 @@ if [ -n "$BEFORE" ]; then
     --lr 0.001 --validation 0 --json > "$OUT/simple-$2.json"; }
   simple "dotnet $BEFORE" before-a; simple "$B" after-a; simple "$B" after-b; simple "dotnet $BEFORE" before-b
 fi
+cat "$OUT/peer_blas.txt"
 python3 - "$OUT" "$EPOCHS" "$BEFORE" <<'PY'
 import json, pathlib, sys
 out, epochs, before = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
