@@ -85,7 +85,8 @@ public sealed partial class Trainer<T>
         var w = new Writer(_payload);
         for (int s = first; s < end; s++)
         {
-            int lo = (int)((long)B * s / S), hi = (int)((long)B * (s + 1) / S), n = hi - lo;
+            var (lo, hi) = ShardRows(B, S, s);
+            int n = hi - lo;
             w.Int(s);
             w.Int(n);
             if (n == 0) continue;   // a batch smaller than the shards: this shard has no rows and adds nothing
@@ -140,7 +141,7 @@ public sealed partial class Trainer<T>
             bool have = receives;
             for (int s = first; s < end; s++)
             {
-                if ((long)B * (s + 1) / S == (long)B * s / S) continue;   // no rows
+                if (ShardRows(B, S, s) is var (lo, hi) && lo == hi) continue;   // no rows
                 var g = _local.AsSpan((s - first) * P + c0, len);
                 if (!have) g.CopyTo(total);
                 else TensorPrimitives.Add(total, g, total);
@@ -151,11 +152,14 @@ public sealed partial class Trainer<T>
         if (size > 1) Group.Broadcast(MemoryMarshal.AsBytes(_total.AsSpan()), size - 1);
     }
 
+    // Shard s's rows of a batch of B in S shards: [⌊B·s/S⌋, ⌊B·(s + 1)/S⌋).
+    private static (int Lo, int Hi) ShardRows(int B, int S, int s) => ((int)((long)B * s / S), (int)((long)B * (s + 1) / S));
+
     // The shard whose running statistics are kept: the first with rows (shard 0 but in a batch smaller than the shards).
     private static int KeeperOf(int B, int S)
     {
         int s = 0;
-        while ((long)B * (s + 1) / S == (long)B * s / S) s++;
+        while (ShardRows(B, S, s) is var (lo, hi) && lo == hi) s++;
         return s;
     }
 
