@@ -38,15 +38,14 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     private readonly Dictionary<string, Tensor<T>> _values = [];
     private readonly Dictionary<string, Tensor<T>> _grads = [];
     private readonly Dictionary<string, Tensor<T>?> _sums = [];   // a fork's gradient buffer, reused from pass to pass
-    private readonly Dictionary<string, int> _consumers = [];
 
     // What the passes run: a run of layers (its first node's input to its last node's value), or an add or concat node.
-    private sealed class Step(GraphNode<T> node, Sequential<T>? run, string output, GraphNode<T>[]? nodes = null)
+    private sealed class Step(GraphNode<T>[] nodes, Sequential<T>? run = null)
     {
-        public GraphNode<T> Node => node;          // the first node (an add's or concat's own)
-        public GraphNode<T>[] Nodes => nodes ?? [node];
+        public GraphNode<T> Node => nodes[0];       // the first node (an add's or concat's own)
+        public GraphNode<T>[] Nodes => nodes;
         public Sequential<T>? Run => run;
-        public string Output => output;
+        public string Output => nodes[^1].Name;
         public Tensor<T>? Y;                       // an add's or concat's output buffer
         public Tensor<T>?[] Slices = [];           // a concat's inputs' gradient buffers
     }
@@ -107,30 +106,30 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
         Output = output;
         _layers = [.. _order.Where(n => n.Layer is not null).Select(n => n.Layer!)];
         Parameters = [.. _layers.SelectMany(l => l.Parameters)];
+        var consumers = new Dictionary<string, int> { [output] = 1 };   // the loss reads the output
         foreach (var n in _order)
-            foreach (var i in n.Inputs) _consumers[i] = _consumers.GetValueOrDefault(i) + 1;
-        _consumers[output] = _consumers.GetValueOrDefault(output) + 1;
-        _steps = [.. Steps()];
+            foreach (var i in n.Inputs) consumers[i] = consumers.GetValueOrDefault(i) + 1;
+        _steps = [.. Steps(consumers)];
     }
 
     // The depth-first order lists a layer right after its input where that input feeds nothing else: such runs of layers
     // become one step each.
-    private IEnumerable<Step> Steps()
+    private IEnumerable<Step> Steps(Dictionary<string, int> consumers)
     {
         for (int k = 0; k < _order.Length; k++)
         {
             var n = _order[k];
             if (n.Op != "layer")
             {
-                yield return new Step(n, null, n.Name);
+                yield return new Step([n]);
                 continue;
             }
             int end = k;
             while (end + 1 < _order.Length && _order[end + 1].Op == "layer" && _order[end + 1].Inputs[0] == _order[end].Name
-                && _consumers[_order[end].Name] == 1)
+                && consumers[_order[end].Name] == 1)
                 end++;
-            yield return new Step(n, new Sequential<T>([.. _order[k..(end + 1)].Select(m => m.Layer!)]), _order[end].Name,
-                _order[k..(end + 1)]);
+            var run = _order[k..(end + 1)];
+            yield return new Step(run, new Sequential<T>([.. run.Select(m => m.Layer!)]));
             k = end;
         }
     }
@@ -223,11 +222,6 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     // buffer of its own: the first two into it, the next added, in the fixed reverse order of the steps.
     private void Accumulate(string name, Tensor<T> g)
     {
-        if (_consumers.GetValueOrDefault(name) <= 1)
-        {
-            _grads[name] = g;
-            return;
-        }
         if (!_grads.TryGetValue(name, out var first))
         {
             _grads[name] = g;   // kept as it came until a second gradient arrives
@@ -248,7 +242,7 @@ public sealed class GraphNetwork<T> : Network<T> where T : unmanaged, IFloatingP
     /// <summary>An add or concat node's value for <paramref name="inputs"/>, in a new tensor (the summary's per-node pass).</summary>
     internal static Tensor<T> Join(GraphNode<T> n, Tensor<T>[] inputs)
     {
-        var s = new Step(n, null, n.Name);
+        var s = new Step([n]);
         return (n.Op == "add" ? Sum(s, inputs) : Join(s, inputs)).Clone();
     }
 
