@@ -6,10 +6,10 @@ namespace Backprop.Tests;
 
 /// <summary>
 /// <c>mpirun -np N backprop train --shards S</c> over Open MPI (Debian's openmpi-bin, run as root with the flags that
-/// allows, oversubscribed on 2 cores): 1 (without mpirun), 2 and 4 processes write the same checkpoint, bit for bit, for
-/// an MLP and for a convolutional network with batch normalization and dropout; a checkpoint written by 2 processes
-/// resumes on 1 and 4 to the straight run's bits; a process killed mid-run stops the others and leaves the last
-/// checkpoint whole.
+/// allows, oversubscribed on 2 cores): 1 (without mpirun), 2 and 4 processes, and 2 whose exchange overlaps the
+/// backward pass, write the same checkpoint, bit for bit, for an MLP and for a convolutional network with batch
+/// normalization and dropout; a checkpoint written by 2 processes resumes on 1 and 4 to the straight run's bits; a
+/// process killed mid-run stops the others and leaves the last checkpoint whole.
 /// </summary>
 public class MpiTrainingTests
 {
@@ -94,11 +94,12 @@ public class MpiTrainingTests
                 runs.Add(["--model", Temp(dir, "bn.json"), "--dataset", "fashion-mnist", "--limit", "330", "--batch", "50",
                     "--epochs", "2", "--shards", "3", "--optimizer", "sgd"]);
             for (int r = 0; r < runs.Count; r++)
-                foreach (int n in new[] { 1, 2, 4 })
+                foreach (var (n, overlap) in new[] { (1, ""), (2, ""), (4, ""), (2, "--overlap") })
                 {
-                    var (code, _, err) = Train(n, [.. runs[r], "--out", Temp(dir, $"run{r}-np{n}.safetensors")]);
-                    Assert.True(code == 0, $"run {r} on {n}: exit {code}: {err}");
-                    if (n > 1) AssertSameCheckpoint(Temp(dir, $"run{r}-np1.safetensors"), Temp(dir, $"run{r}-np{n}.safetensors"));
+                    string name = $"run{r}-np{n}{overlap}.safetensors";
+                    var (code, _, err) = Train(n, [.. runs[r], "--out", Temp(dir, name), .. overlap == "" ? [] : new[] { overlap }]);
+                    Assert.True(code == 0, $"run {r} on {n} {overlap}: exit {code}: {err}");
+                    if (n > 1) AssertSameCheckpoint(Temp(dir, $"run{r}-np1.safetensors"), Temp(dir, name));
                 }
         }
         finally { Directory.Delete(dir, recursive: true); }

@@ -99,7 +99,8 @@ public class ShardedTrainingTests
     private static TrainerOptions Options(int shards) => new() { Batch = 10, Seed = 5, Shards = shards };
 
     // Runs `size` trainers side by side, each in its own thread, each `epochs` epochs; returns rank 0's trainer.
-    private static Trainer<float> Run(string net, int size, int epochs, Func<int, Trainer<float>> make, Dataset data)
+    private static Trainer<float> Run(string net, int size, int epochs, Func<int, Trainer<float>> make, Dataset data,
+        Action<Trainer<float>>? setup = null)
     {
         var groups = ThreadGroup.Of(size);
         var trainers = new Trainer<float>[size];
@@ -110,6 +111,7 @@ public class ShardedTrainingTests
             {
                 var t = make(r);
                 t.Group = groups[r];
+                setup?.Invoke(t);
                 for (int e = 0; e < epochs; e++) t.RunEpoch(data, null);
                 trainers[r] = t;
             }
@@ -156,6 +158,23 @@ public class ShardedTrainingTests
             new(Describe(name).Build<float>(new Rng(3)), new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
                 Options(3));
         AssertSame(Run(name, 1, 1, Three, data), Run(name, 4, 1, Three, data));
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Buckets_exchanged_after_the_backward_pass_or_beside_it_give_the_same_bits(string name)
+    {
+        // Buckets of one parameter each (parts of 0 or 1 values where a bias has fewer values than there are processes),
+        // exchanged by the trainer's thread while the last shard's backward pass goes on, or after it.
+        var data = Images(42, 5);
+        Trainer<float> Make(int _) =>
+            new(Describe(name).Build<float>(new Rng(4)), new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
+                Options(4));
+        var one = Run(name, 1, 2, Make, data);
+        foreach (bool overlap in new[] { false, true })
+            foreach (int size in new[] { 2, 3, 4 })
+                AssertSame(one, Run(name, size, 2, Make, data, t => (t.OverlapExchange, t.BucketBytes) = (overlap, 4)));
+        AssertSame(one, Run(name, 2, 2, Make, data, t => t.OverlapExchange = true));   // one bucket
     }
 
     [Fact]

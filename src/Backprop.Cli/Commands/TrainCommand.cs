@@ -127,6 +127,9 @@ internal static class TrainCommand
             { Data = !net.Loss.Classifies && data.Dataset is "csv" or "numpy" ? data with { Regression = true } : data };
         }
         if (group is not null) trainer.Group = group;
+        trainer.OverlapExchange = args.Flag("overlap");
+        if (trainer.OverlapExchange && trainer.Options.Shards is null)
+            throw new InvalidInputException("--overlap overlaps the shards' exchange with the backward pass; it needs --shards S");
         var source = trainer.Data!;
         bool imageData = source.Dataset != "spiral";
         int epochs = args.Value("epochs") is null ? trainer.Epoch + (imageData ? 5 : 100) : args.Int("epochs", 1, 1, 100_000);

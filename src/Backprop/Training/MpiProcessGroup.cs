@@ -4,8 +4,8 @@ namespace Backprop.Training;
 
 /// <summary>
 /// The processes <c>mpirun</c> started, over Open MPI's <c>libmpi</c> (Debian: <c>openmpi-bin</c>, <c>libopenmpi-dev</c>),
-/// reached through P/Invoke: MPI_Init, MPI_Comm_rank and MPI_Comm_size on MPI_COMM_WORLD, MPI_Allgather,
-/// MPI_Allgatherv, MPI_Send, MPI_Recv and MPI_Bcast of bytes, MPI_Abort and MPI_Finalize; the handles (MPI_COMM_WORLD,
+/// reached through P/Invoke: MPI_Init_thread, MPI_Comm_rank and MPI_Comm_size on MPI_COMM_WORLD, MPI_Allgather,
+/// MPI_Allgatherv, MPI_Send, MPI_Recv, MPI_Sendrecv and MPI_Bcast of bytes, MPI_Abort and MPI_Finalize; the handles (MPI_COMM_WORLD,
 /// MPI_BYTE, MPI_INT64_T) are the addresses of the objects Open MPI exports (<c>ompi_mpi_comm_world</c>, …). MPI carries
 /// the bytes; nothing here does.
 /// </summary>
@@ -18,6 +18,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, int> _send;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, void*, int> _recv;
     private readonly delegate* unmanaged<void*, int, nint, int, nint, int> _bcast;
+    private readonly delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, void*, int> _sendrecv;
     private readonly delegate* unmanaged<int> _finalize;
     private bool _finalized;
     private byte[] _received = [];
@@ -39,11 +40,15 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         _send = (delegate* unmanaged<void*, int, nint, int, int, nint, int>)Export("MPI_Send");
         _recv = (delegate* unmanaged<void*, int, nint, int, int, nint, void*, int>)Export("MPI_Recv");
         _bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
+        _sendrecv = (delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, void*, int>)Export("MPI_Sendrecv");
         _finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
-        var init = (delegate* unmanaged<int*, byte***, int>)Export("MPI_Init");
+        var init = (delegate* unmanaged<int*, byte***, int, int*, int>)Export("MPI_Init_thread");
         var commRank = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
         var commSize = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_size");
-        Check(init(null, null), "MPI_Init");
+        // MPI_THREAD_SERIALIZED (2 in Open MPI's mpi.h): the trainer's exchange thread calls MPI while the main thread waits.
+        int provided;
+        Check(init(null, null, 2, &provided), "MPI_Init_thread");
+        AnyThread = provided >= 2;
         int rank, size;
         Check(commRank(_world, &rank), "MPI_Comm_rank");
         Check(commSize(_world, &size), "MPI_Comm_size");
@@ -103,6 +108,17 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         ObjectDisposedException.ThrowIf(_finalized, this);
         fixed (byte* p = data) Check(_recv(p, data.Length, _byte, from, 0, _world, null), "MPI_Recv");   // MPI_STATUS_IGNORE
     }
+
+    /// <inheritdoc/>
+    public override void SendReceive(ReadOnlySpan<byte> data, int to, Span<byte> into, int from)
+    {
+        ObjectDisposedException.ThrowIf(_finalized, this);
+        fixed (byte* p = data, q = into)
+            Check(_sendrecv(p, data.Length, _byte, to, 0, q, into.Length, _byte, from, 0, _world, null), "MPI_Sendrecv");
+    }
+
+    /// <inheritdoc/>
+    public override bool AnyThread { get; }
 
     /// <inheritdoc/>
     public override void Broadcast(Span<byte> data, int root)

@@ -4,7 +4,7 @@ namespace Backprop.Training;
 
 /// <summary>
 /// The processes that train one model together, data-parallel: every process holds the model, computes the gradients of
-/// its shards of each batch, and every process gathers every shard's gradients and sums them in shard order (see
+/// its shards of each batch, and the shards' gradients are summed in shard order on every process (see
 /// <see cref="TrainerOptions.Shards"/>). <see cref="Single"/> is one process; <see cref="MpiProcessGroup"/> is the
 /// processes <c>mpirun</c> started.
 /// </summary>
@@ -25,6 +25,21 @@ public abstract class ProcessGroup : IDisposable
 
     /// <summary>Receives into <paramref name="data"/> what process <paramref name="from"/> sends, in the order it sent.</summary>
     public abstract void Receive(Span<byte> data, int from);
+
+    /// <summary>
+    /// Sends <paramref name="data"/> to process <paramref name="to"/> while receiving into <paramref name="into"/> what
+    /// process <paramref name="from"/> sends (MPI_Sendrecv): the pairs of an exchange where every process sends and
+    /// receives at once. The default sends, then receives, which suits a group whose sends do not wait for the receive.
+    /// </summary>
+    public virtual void SendReceive(ReadOnlySpan<byte> data, int to, Span<byte> into, int from)
+    {
+        Send(data, to);
+        Receive(into, from);
+    }
+
+    /// <summary>Whether any thread may call the group, one at a time (the trainer's exchange thread, see
+    /// <see cref="Trainer{T}.OverlapExchange"/>); true by default.</summary>
+    public virtual bool AnyThread => true;
 
     /// <summary>Process <paramref name="root"/>'s <paramref name="data"/> into every process's (of the same length).</summary>
     public abstract void Broadcast(Span<byte> data, int root);

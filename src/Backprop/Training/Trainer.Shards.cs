@@ -82,6 +82,8 @@ public sealed partial class Trainer<T>
         if (_payload.Length < need) _payload = new byte[need];
         if (_local.Length < (end - first) * P) _local = new T[(end - first) * P];
         if (_total.Length != P) _total = new T[P];
+        var exchange = _exchange ??= new Exchange(this);
+        exchange.Begin(first, end, B, S, P);
         var w = new Writer(_payload);
         for (int s = first; s < end; s++)
         {
@@ -96,22 +98,19 @@ public sealed partial class Trainer<T>
             var ts = Rows(ref _shardT, t, lo, n);
             T loss = Net.ComputeLoss(xs, ts);
             long correct = Classifier ? CountCorrect(Net.Loss.Probabilities!, labels, rows[lo..hi]) : 0;
-            // The shard's mean loss weighted by its share of the batch: the shards' gradients add up to the batch mean's.
-            Net.Backward(T.CreateTruncating((double)n / B), inputGradient: false);
+            // The shard's mean loss weighted by its share of the batch: the shards' gradients add up to the batch mean's. Each
+            // layer's gradients are copied out as its backward pass ends; the last shard's hand their buckets over as they fill.
+            exchange.Shard = s;
+            Net.Backward(T.CreateTruncating((double)n / B), inputGradient: false, via: exchange);
+            exchange.EndShard();
             w.Double(double.CreateTruncating(loss));
             w.Long(correct);
-            int at = (s - first) * P;
-            foreach (var p in parameters)
-            {
-                p.Grad.Span.CopyTo(_local.AsSpan(at));
-                at += p.Grad.Length;
-            }
             if (s == keeper) foreach (var b in buffers) w.Values(b.Span);
         }
         CommunicationBytes = (long)P * size;
         var sw = System.Diagnostics.Stopwatch.StartNew();
+        exchange.Finish();   // every bucket summed in shard order on every process
         var result = Combine(Group.AllGather(_payload.AsMemory(0, w.Offset)), S, B, buffers);
-        SumInShardOrder(first, end, B, S, keeper, P);
         CommunicationSeconds += sw.Elapsed.TotalSeconds;
         int offset = 0;
         foreach (var p in parameters)
@@ -121,35 +120,6 @@ public sealed partial class Trainer<T>
         }
         SeedDropout(step, S);   // the layers' generators after the step: the same whichever process ran the last shard
         return result;   // the caller checks the loss, then clips and updates
-    }
-
-    // The gradients' sum g₀ + g₁ + … in shard order, passed along the processes in rank order (each process's shards are
-    // the next ones): process r receives the sum of the shards before its own, adds its shards one by one, and passes it
-    // on; the last process's sum, the whole, is broadcast. In chunks, so that the processes work on different chunks at
-    // once. Each link carries the gradients once, as a ring all-reduce's does, and the sum is the one sequential order gives.
-    private void SumInShardOrder(int first, int end, int B, int S, int keeper, int P)
-    {
-        const int Chunk = 1 << 16;
-        int rank = Group.Rank, size = Group.Size;
-        bool receives = rank > 0 && keeper < first;    // some shard before this process's has rows
-        bool sends = rank < size - 1 && keeper < end;   // then the next process receives
-        for (int c0 = 0; c0 < P; c0 += Chunk)
-        {
-            int len = Math.Min(Chunk, P - c0);
-            var total = _total.AsSpan(c0, len);
-            if (receives) Group.Receive(MemoryMarshal.AsBytes(total), rank - 1);
-            bool have = receives;
-            for (int s = first; s < end; s++)
-            {
-                if (ShardRows(B, S, s) is var (lo, hi) && lo == hi) continue;   // no rows
-                var g = _local.AsSpan((s - first) * P + c0, len);
-                if (!have) g.CopyTo(total);
-                else TensorPrimitives.Add(total, g, total);
-                have = true;
-            }
-            if (sends) Group.Send(MemoryMarshal.AsBytes(total), rank + 1);
-        }
-        if (size > 1) Group.Broadcast(MemoryMarshal.AsBytes(_total.AsSpan()), size - 1);
     }
 
     // Shard s's rows of a batch of B in S shards: [⌊B·s/S⌋, ⌊B·(s + 1)/S⌋).

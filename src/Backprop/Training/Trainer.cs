@@ -153,6 +153,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             progress?.Invoke(bi + 1, batches);
         }
         double seconds = sw.Elapsed.TotalSeconds;   // the training loop only, as the peers time it
+        _exchange?.Stop();   // the exchange thread (with OverlapExchange) waits for the next epoch's
         var val = validation is null ? null : Evaluate(Net, validation);
         var tst = test is null ? null : Evaluate(Net, test);
         var r = new EpochResult(Epoch + 1, seconds, lossSum / train.Count, Classifier ? (double)correct / train.Count : null,
