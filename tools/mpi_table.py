@@ -21,6 +21,7 @@ CONFIGS = [("base1x2", "1 process × 2 threads, unsharded"), ("shard1x2", "1 pro
            ("mpi2x1", "mpirun -np 2 × 1 thread, --shards 2"), ("mpi2x1o", "mpirun -np 2 × 1 thread, --shards 2 --overlap"),
            ("base1x1", "1 process × 1 thread, unsharded")]
 measured = {}
+buckets = {}
 print("| network | configuration | s/epoch (runs a, b) | images/s | vs 1 × 2 unsharded | exchange s/epoch | gradient bytes/step |")
 print("|---|---|--:|--:|--:|--:|--:|")
 for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
@@ -31,10 +32,11 @@ for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
             text = (out / f"{net}-{c}-{r}.txt").read_text()
             row = [l for l in text.splitlines() if re.match(r"\|\s+1/1 \|", l)][-1]
             secs.append(float(row.split("|")[2]))
-            m = re.search(r"exchange took ([\d.]+) s of [\d.]+ s, ([\d,]+) bytes", text)
+            m = re.search(r"exchange took ([\d.]+) s of [\d.]+ s, ([\d,]+) bytes(?:[^\d]*(\d+) bucket)?", text)
             if m:
                 comm.append(float(m.group(1)))
                 nbytes = int(m.group(2).replace(",", ""))
+                buckets[net] = int(m.group(3) or 1)
         best = min(secs)
         base = base or best
         measured[(net, c)] = (best, min(comm) if comm else None, nbytes)
@@ -51,11 +53,10 @@ for net, name in (("simple", "SimpleConvNet"), ("deep", "DeepConvNet")):
     steps = 600
     compute = (sharded - (measured[(net, "shard1x2")][1] or 0)) / steps   # one machine's step, 2 threads
     grad_bytes = per_shard_bytes   # one shard's gradients (and a few bytes of loss and count)
-    buckets = -(-grad_bytes // (256 * 1024))
     for gbps in (10, 25, 100):
         bw = gbps * 1e9 / 8
         def exchange(n, latency):
-            return 2 * (n - 1) / n * grad_bytes / bw + latency * 2 * (n - 1) * buckets
+            return 2 * (n - 1) / n * grad_bytes / bw + latency * 2 * (n - 1) * buckets[net]
         def eff(n, latency):
             return compute / (compute + exchange(n, latency))
         def largest(latency):

@@ -255,7 +255,8 @@ internal static class TrainCommand
                 stdout.WriteLine(FormattableString.Invariant($"shards: {shards} per batch over {trainer.Group.Size} process") +
                     (trainer.Group.Size == 1 ? "" : "es") + FormattableString.Invariant(
                     $"; the last epoch's exchange took {trainer.CommunicationSeconds:0.000} s of {trainer.History[^1].Seconds:0.000} s, ") +
-                    FormattableString.Invariant($"{trainer.CommunicationBytes:N0} bytes from each process per step"));
+                    FormattableString.Invariant($"{trainer.CommunicationBytes:N0} bytes from each process per step in {trainer.Buckets} ") +
+                    (trainer.Buckets == 1 ? "bucket" : "buckets"));
             if (outPath is not null) stdout.WriteLine($"model and training state saved to {outPath}");
             if (plot is not null) stdout.WriteLine($"curves plotted to {plot}");
             if (regions is not null) stdout.WriteLine($"decision regions plotted to {regions}");

@@ -29,6 +29,9 @@ public sealed partial class Trainer<T>
     /// <summary>The bytes of gradients a bucket gathers before it is exchanged (whole parameters; the tests make it small).</summary>
     internal int BucketBytes { get; set; } = 256 << 10;
 
+    /// <summary>The buckets the last sharded step exchanged the gradients in.</summary>
+    internal int Buckets => _exchange?.Count ?? 0;
+
     private sealed class Exchange(Trainer<T> trainer) : ILayerBackward<T>
     {
         private readonly Dictionary<Parameter<T>, int> _index = new(ReferenceEqualityComparer.Instance);
@@ -40,6 +43,8 @@ public sealed partial class Trainer<T>
         private IReadOnlyList<Parameter<T>>? _parameters;
         private ProcessGroup? _planned;
         private ProcessGroup Group => trainer.Group;
+
+        public int Count => _buckets.Length;
 
         /// <summary>The shard whose backward pass runs.</summary>
         public int Shard { get; set; }
@@ -122,6 +127,7 @@ public sealed partial class Trainer<T>
             if (_seen[i]) return;
             _seen[i] = true;
             _seenCount++;
+            if (Group.Size == 1 && Shard == _lastShard) return;   // one process: the last shard's gradients are added in place
             _parameters![i].Grad.Span.CopyTo(trainer._local.AsSpan((Shard - _first) * _count + _offset[i]));
             if (Shard == _lastShard && --_missing[_bucketOf[i]] == 0) HandOver();
         }
@@ -182,14 +188,43 @@ public sealed partial class Trainer<T>
             }
         }
 
-        // The step's end: every bucket summed (on this thread, or awaited from the overlapping one) into the trainer's total.
+        // The step's end: every bucket summed (on this thread, or awaited from the overlapping one), and every parameter's
+        // Grad the batch's.
         public void Finish()
         {
-            if (!Overlaps)
+            if (Group.Size == 1)
             {
-                for (int b = 0; b < _buckets.Length; b++) Sum(b);
+                SumInPlace();
                 return;
             }
+            if (Overlaps) Await();
+            else for (int b = 0; b < _buckets.Length; b++) Sum(b);
+            foreach (var (i, p) in _parameters!.Index()) trainer._total.AsSpan(_offset[i], p.Grad.Length).CopyTo(p.Grad.Span);
+        }
+
+        // One process: the shards before the last summed in order, then the last shard's gradients, still in Grad, added to
+        // that sum there (x + y is y + x, bit for bit): the additions of the sum in shard order, without copying the last.
+        private void SumInPlace()
+        {
+            int before = 0;
+            for (int s = _first; s < _lastShard; s++) if (HasRows(s)) before++;
+            if (before == 0) return;   // the last shard is the only one with rows: its gradients are the batch's
+            var total = trainer._total;
+            bool have = false;
+            for (int s = _first; s < _lastShard; s++)
+            {
+                if (!HasRows(s)) continue;
+                var g = trainer._local.AsSpan((s - _first) * _count, _count);
+                if (!have) g.CopyTo(total);
+                else TensorPrimitives.Add(total, g, total);
+                have = true;
+            }
+            foreach (var (i, p) in _parameters!.Index())
+                TensorPrimitives.Add(total.AsSpan(_offset[i], p.Grad.Length), p.Grad.Span, p.Grad.Span);
+        }
+
+        private void Await()
+        {
             Array.Clear(_missing);
             HandOver();
             lock (_gate)

@@ -94,8 +94,7 @@ public sealed partial class Trainer<T>
             if (n == 0) continue;   // a batch smaller than the shards: this shard has no rows and adds nothing
             for (int i = 0; i < buffers.Count; i++) _startBuffers[i].CopyTo(buffers[i].Span);
             SeedDropout(step, s);
-            var xs = Rows(ref _shardX, x, lo, n);
-            var ts = Rows(ref _shardT, t, lo, n);
+            var (xs, ts) = n == B ? (x, t) : (Rows(ref _shardX, x, lo, n), Rows(ref _shardT, t, lo, n));   // one shard: the batch
             T loss = Net.ComputeLoss(xs, ts);
             long correct = Classifier ? CountCorrect(Net.Loss.Probabilities!, labels, rows[lo..hi]) : 0;
             // The shard's mean loss weighted by its share of the batch: the shards' gradients add up to the batch mean's. Each
@@ -109,15 +108,9 @@ public sealed partial class Trainer<T>
         }
         CommunicationBytes = (long)P * size;
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        exchange.Finish();   // every bucket summed in shard order on every process
+        exchange.Finish();   // every parameter's Grad the shards' sum in shard order, on every process
         var result = Combine(Group.AllGather(_payload.AsMemory(0, w.Offset)), S, B, buffers);
         CommunicationSeconds += sw.Elapsed.TotalSeconds;
-        int offset = 0;
-        foreach (var p in parameters)
-        {
-            _total.AsSpan(offset, p.Grad.Length).CopyTo(p.Grad.Span);
-            offset += p.Grad.Length;
-        }
         SeedDropout(step, S);   // the layers' generators after the step: the same whichever process ran the last shard
         return result;   // the caller checks the loss, then clips and updates
     }
