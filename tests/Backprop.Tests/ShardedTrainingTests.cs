@@ -17,15 +17,19 @@ namespace Backprop.Tests;
 /// </summary>
 public class ShardedTrainingTests
 {
-    /// <summary>In-process members of a group: each a thread's trainer, AllGather through shared slots and a barrier.</summary>
+    /// <summary>In-process members of a group: each a thread's trainer, AllGather through shared slots and a barrier. With
+    /// <c>rendezvous</c>, a send returns only once its receive has taken it (MPI's large messages), so that an exchange
+    /// whose sends and receives do not pair up deadlocks here as it would under MPI.</summary>
     private sealed class ThreadGroup(int rank, ThreadGroup.Shared shared) : ProcessGroup
     {
-        public sealed class Shared(int size)
+        public sealed class Shared(int size, bool rendezvous)
         {
+            public readonly bool Rendezvous = rendezvous;
             public readonly Barrier Barrier = new(size);
             public readonly byte[][] Slots = new byte[size][];
-            public readonly System.Collections.Concurrent.BlockingCollection<byte[]>[] Links =
-                [.. Enumerable.Range(0, size * size).Select(_ => new System.Collections.Concurrent.BlockingCollection<byte[]>())];
+            public readonly System.Collections.Concurrent.BlockingCollection<(byte[] Data, ManualResetEventSlim Taken)>[] Links =
+                [.. Enumerable.Range(0, size * size).Select(_ => new System.Collections.Concurrent.BlockingCollection<(byte[],
+                    ManualResetEventSlim)>())];
         }
 
         public override int Rank => rank;
@@ -40,13 +44,35 @@ public class ShardedTrainingTests
             return all;
         }
 
-        public override void Send(ReadOnlySpan<byte> data, int to) => shared.Links[rank * Size + to].Add(data.ToArray());
+        public override void Send(ReadOnlySpan<byte> data, int to) => Wait(Post(data, to));
 
         public override void Receive(Span<byte> data, int from)
         {
-            var got = shared.Links[from * Size + rank].Take();
+            var (got, taken) = shared.Links[from * Size + rank].Take();
             Assert.Equal(data.Length, got.Length);
             got.CopyTo(data);
+            taken.Set();
+        }
+
+        // MPI_Sendrecv: the send posted, the receive taken, then the send awaited.
+        public override void SendReceive(ReadOnlySpan<byte> data, int to, Span<byte> into, int from)
+        {
+            var sent = Post(data, to);
+            Receive(into, from);
+            Wait(sent);
+        }
+
+        private ManualResetEventSlim Post(ReadOnlySpan<byte> data, int to)
+        {
+            var taken = new ManualResetEventSlim();
+            shared.Links[rank * Size + to].Add((data.ToArray(), taken));
+            return taken;
+        }
+
+        private void Wait(ManualResetEventSlim taken)
+        {
+            if (shared.Rendezvous && !taken.Wait(TimeSpan.FromMinutes(2)))
+                throw new InvalidOperationException($"process {rank}: a send was never received (the exchange deadlocks)");
         }
 
         public override void Broadcast(Span<byte> data, int root)
@@ -59,9 +85,9 @@ public class ShardedTrainingTests
 
         public void Leave() => shared.Barrier.RemoveParticipant();
 
-        public static ThreadGroup[] Of(int size)
+        public static ThreadGroup[] Of(int size, bool rendezvous = false)
         {
-            var s = new Shared(size);
+            var s = new Shared(size, rendezvous);
             return [.. Enumerable.Range(0, size).Select(r => new ThreadGroup(r, s))];
         }
     }
@@ -100,9 +126,9 @@ public class ShardedTrainingTests
 
     // Runs `size` trainers side by side, each in its own thread, each `epochs` epochs; returns rank 0's trainer.
     private static Trainer<float> Run(string net, int size, int epochs, Func<int, Trainer<float>> make, Dataset data,
-        Action<Trainer<float>>? setup = null)
+        Action<Trainer<float>>? setup = null, bool rendezvous = false)
     {
-        var groups = ThreadGroup.Of(size);
+        var groups = ThreadGroup.Of(size, rendezvous);
         var trainers = new Trainer<float>[size];
         Exception? error = null;
         var threads = Enumerable.Range(0, size).Select(r => new Thread(() =>
@@ -171,9 +197,11 @@ public class ShardedTrainingTests
             new(Describe(name).Build<float>(new Rng(4)), new OptimizerSettings { Kind = OptimizerKind.Adam, LearningRate = 0.01 },
                 Options(4));
         var one = Run(name, 1, 2, Make, data);
+        // Sends that wait for their receive: 3 processes hold 1, 1 and 2 of the 4 shards, so that some pairs only send or
+        // only receive.
         foreach (bool overlap in new[] { false, true })
             foreach (int size in new[] { 2, 3, 4 })
-                AssertSame(one, Run(name, size, 2, Make, data, t => (t.OverlapExchange, t.BucketBytes) = (overlap, 4)));
+                AssertSame(one, Run(name, size, 2, Make, data, t => (t.OverlapExchange, t.BucketBytes) = (overlap, 4), rendezvous: true));
         AssertSame(one, Run(name, 2, 2, Make, data, t => t.OverlapExchange = true));   // one bucket
     }
 
