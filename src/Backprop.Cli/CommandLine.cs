@@ -91,7 +91,7 @@ internal static class CommandLine
                 new("shards", "data-parallel: cut each batch into S shards whose gradients are summed in shard order; under " +
                     "mpirun -np N the processes share the shards, and any N gives the same weights for the same S", "S"),
                 new("overlap", "with --shards under mpirun: exchange the gradients on a thread of their own while the backward " +
-                    "pass goes on (pays where a core is free for it; the same weights either way)"),
+                    "pass goes on (for machines with a core free for it; the same weights either way)"),
                 new("epochs", "the number of epochs in all, saved ones included (default 5 for images, 100 for the spiral)", "N"),
                 new("seed", "the one seed of every random draw (default 0)", "N"),
                 new("validation", "the fraction held out for validation, 0 for none (default 1/12 for images, 0.2 for the spiral)", "F"),

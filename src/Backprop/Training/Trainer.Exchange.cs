@@ -72,6 +72,8 @@ public sealed partial class Trainer<T>
             _lastShard = -1;
             for (int s = first; s < end; s++) if (HasRows(s)) _lastShard = s;
             for (int b = 0; b < _buckets.Length; b++) _missing[b] = _buckets[b].EndParam - _buckets[b].FirstParam;
+            Array.Clear(_seen);   // (a step that failed midway left some marked)
+            _seenCount = 0;
         }
 
         // The buckets (of the last parameters first) and this process's part of each.
