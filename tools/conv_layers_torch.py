@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch's conv2d and max_pool2d forward + backward at the shapes of `backprop bench --ops convnet` (batch 100,
-float32): SimpleConvNet's and DeepConvNet's layers, no input gradient for a network's first layer, as training runs
-them. Prints one line per layer: median and min-max milliseconds over 21 samples.
+float32): SimpleConvNet's, DeepConvNet's and resnet_small's layers (one row per shape, named after its first
+node), no input gradient for a network's first layer, as training runs them. Prints one line per layer: median and
+min-max milliseconds over 21 samples.
 
   OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 tools/conv_layers_torch.py --threads 1
 """
@@ -22,7 +23,15 @@ torch.set_num_threads(args.threads)
 convs = [("simple_convnet[0]", 1, 28, 28, 30, 5, 1, 0, True), ("deep_convnet[0]", 1, 28, 28, 16, 3, 1, 1, True),
          ("deep_convnet[2]", 16, 28, 28, 16, 3, 1, 1, False), ("deep_convnet[5]", 16, 14, 14, 32, 3, 1, 1, False),
          ("deep_convnet[7]", 32, 14, 14, 32, 3, 1, 2, False), ("deep_convnet[10]", 32, 8, 8, 64, 3, 1, 1, False),
-         ("deep_convnet[12]", 64, 8, 8, 64, 3, 1, 1, False)]
+         ("deep_convnet[12]", 64, 8, 8, 64, 3, 1, 1, False),
+         ("resnet_small[stem]", 1, 28, 28, 16, 3, 1, 1, True),
+         ("resnet_small[s1b1_conv1]", 16, 28, 28, 16, 3, 1, 1, False),
+         ("resnet_small[s2b1_conv1]", 16, 28, 28, 32, 3, 2, 1, False),
+         ("resnet_small[s2b1_short]", 16, 28, 28, 32, 1, 2, 0, False),
+         ("resnet_small[s2b1_conv2]", 32, 14, 14, 32, 3, 1, 1, False),
+         ("resnet_small[s3b1_conv1]", 32, 14, 14, 64, 3, 2, 1, False),
+         ("resnet_small[s3b1_short]", 32, 14, 14, 64, 1, 2, 0, False),
+         ("resnet_small[s3b1_conv2]", 64, 7, 7, 64, 3, 1, 1, False)]
 pools = [("simple_convnet[2]", 30, 24, 24), ("deep_convnet[4]", 16, 28, 28), ("deep_convnet[9]", 32, 16, 16),
          ("deep_convnet[14]", 64, 8, 8)]
 

@@ -24,9 +24,17 @@ public class ConvolutionPlanTests
         Assert.Equal(Gemm.RowStartsDirect, inner == ConvolutionForm.Winograd);
         // Fewer than 16 channels: no Winograd by default, though it would fit in float32 vectors of 8 channels in float64.
         Assert.NotEqual(ConvolutionForm.Winograd, ConvolutionPlan.Choose<double>(10, 8, 8, 8, 8, 3, 3, 1, 1).Form);
-        // Stride 2 has no shifted view: im2col, whatever is forced.
+        // Stride 2 has no shifted view of the planes, only of their phases: the phased form by choice or forced, else im2col
+        // (the other forms do not fit); a 1×1 filter of stride 2 (resnet_small's projections): im2col unless the phased
+        // form is forced; a stride of 17 or more: im2col, whatever is forced.
         foreach (var force in Enum.GetValues<ConvolutionForm>().Cast<ConvolutionForm?>().Append(null))
-            Assert.Equal(ConvolutionForm.Im2Col, Plan(10, 3, 9, 9, 4, 3, 2, 1, force).Form);
+        {
+            Assert.Equal(force is null or ConvolutionForm.Phased ? ConvolutionForm.Phased : ConvolutionForm.Im2Col,
+                Plan(10, 3, 9, 9, 4, 3, 2, 1, force).Form);
+            Assert.Equal(force == ConvolutionForm.Phased ? ConvolutionForm.Phased : ConvolutionForm.Im2Col,
+                Plan(10, 16, 28, 28, 32, 1, 2, 0, force).Form);
+            Assert.Equal(ConvolutionForm.Im2Col, Plan(2, 3, 40, 40, 4, 3, 17, 1, force).Form);
+        }
     }
 
     [Fact]

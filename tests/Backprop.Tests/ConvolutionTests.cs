@@ -139,6 +139,36 @@ public class ConvolutionTests
         }
     }
 
+    // Strided shapes in the phased form (the padded input's stride² phases) and in im2col: resnet_small's strided 3×3 and
+    // 1×1 layers, stride 3, a 5×5 filter with pad 2, a 3×2 filter over a prime batch (chunks, the last one short), a
+    // filter as large as the input, a one-row input, a stride above the filter (pixels no window reads, phases no tap
+    // reads), odd and even sizes.
+    public static TheoryData<int, int, int, int, int, int, int, int, int> PhasedShapes() => new()
+    {
+        { 2, 16, 28, 28, 32, 3, 3, 2, 1 },
+        { 3, 32, 14, 14, 64, 3, 3, 2, 1 },
+        { 2, 16, 28, 28, 32, 1, 1, 2, 0 },
+        { 1, 3, 7, 9, 5, 1, 1, 2, 0 },
+        { 2, 2, 10, 11, 3, 3, 3, 3, 1 },
+        { 5, 3, 9, 8, 4, 5, 5, 2, 2 },
+        { 37, 2, 7, 6, 3, 3, 2, 2, 1 },
+        { 1, 1, 4, 4, 2, 4, 4, 2, 0 },
+        { 2, 3, 1, 9, 2, 1, 3, 2, 0 },
+        { 3, 2, 9, 10, 2, 2, 2, 3, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(PhasedShapes))]
+    public void The_phased_form_and_im2col_both_match_the_definition(int N, int C, int H, int Wd, int FN, int FH, int FW, int s,
+        int p)
+    {
+        foreach (var form in new ConvolutionForm?[] { ConvolutionForm.Phased, ConvolutionForm.Im2Col, null })
+        {
+            Check<double>(N, C, H, Wd, FN, FH, FW, s, p, 1e-12, form);
+            Check<float>(N, C, H, Wd, FN, FH, FW, s, p, 1e-5, form);
+        }
+    }
+
     private static void Check<T>(int N, int C, int H, int Wd, int FN, int FH, int FW, int s, int p, double tol,
         ConvolutionForm? form = null) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -7,7 +7,7 @@ namespace Backprop.Layers;
 // A form of the convolution: one object per form, each in a file of its own, that the plan chooses.
 public sealed partial class Convolution<T>
 {
-    private Form? _im2colForm, _shiftedForm, _directForm, _winogradForm;
+    private Form? _im2colForm, _shiftedForm, _directForm, _winogradForm, _phasedForm;
 
     // The form object of a plan's form (made once per layer; Shifted and Gathered are one form, the plan saying which
     // products gather).
@@ -16,6 +16,7 @@ public sealed partial class Convolution<T>
         ConvolutionForm.Shifted or ConvolutionForm.Gathered => _shiftedForm ??= new ShiftedForm(this),
         ConvolutionForm.Direct => _directForm ??= new DirectForm(this),
         ConvolutionForm.Winograd => _winogradForm ??= new WinogradForm(this),
+        ConvolutionForm.Phased => _phasedForm ??= new PhasedForm(this),
         _ => _im2colForm ??= new Im2ColForm(this),
     };
 
