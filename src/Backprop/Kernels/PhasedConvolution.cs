@@ -81,37 +81,47 @@ internal sealed class PhasedConvolution
 
     /// <summary>The phase planes of <paramref name="samples"/> samples of x (N, C, H, W) into <paramref name="planes"/>
     /// (<see cref="Length"/> values; every cell of a phase some tap reads written, the padding as zeros).</summary>
-    public void Pack<T>(ReadOnlySpan<T> x, int samples, Span<T> planes) where T : unmanaged, INumber<T>
+    public unsafe void Pack<T>(ReadOnlySpan<T> x, int samples, Span<T> planes) where T : unmanaged, INumber<T>
     {
         int s = Stride;
-        for (int c = 0; c < C; c++)
-            for (int phase = 0; phase < s * s; phase++)
-            {
-                if (!Used[phase]) continue;   // no tap reads it
-                var plane = planes.Slice((int)((c * s * s + phase) * PlaneLength), (int)PlaneLength);
-                int a = phase / s, b = phase % s;
-                for (int n = 0; n < samples; n++)
+        if ((long)samples * C * H * W > x.Length || Length > planes.Length) throw new ArgumentException("buffers too short");
+        fixed (T* px = x, pp = planes)
+            for (int c = 0; c < C; c++)
+                for (int phase = 0; phase < s * s; phase++)
                 {
-                    var image = x.Slice((n * C + c) * H * W, H * W);
-                    for (int r = 0; r < V; r++)
+                    if (!Used[phase]) continue;   // no tap reads it
+                    int a = phase / s, b = phase % s;
+                    var (lo, hi) = Cells(b);
+                    int w0 = lo * s + b - Pad;
+                    T* plane = pp + (c * s * s + phase) * PlaneLength;
+                    // Rows are short (R cells): the loops work on pointers, the padding cells one by one.
+                    for (int n = 0; n < samples; n++)
                     {
-                        var row = plane.Slice((n * V + r) * R, R);
-                        int h = s * r + a - Pad;
-                        if ((uint)h >= (uint)H)
+                        T* image = px + (long)(n * C + c) * H * W;
+                        for (int r = 0; r < V; r++)
                         {
-                            row.Clear();
-                            continue;
-                        }
-                        var xs = image.Slice(h * W, W);
-                        for (int q = 0; q < R; q++)
-                        {
-                            int w = s * q + b - Pad;
-                            row[q] = (uint)w < (uint)W ? xs[w] : T.Zero;
+                            T* row = plane + (long)(n * V + r) * R;
+                            int h = s * r + a - Pad;
+                            if ((uint)h >= (uint)H)
+                            {
+                                for (int q = 0; q < R; q++) row[q] = T.Zero;
+                                continue;
+                            }
+                            for (int q = 0; q < lo; q++) row[q] = T.Zero;
+                            T* from = image + (long)h * W + w0;
+                            for (int q = lo; q < hi; q++, from += s) row[q] = *from;
+                            for (int q = hi; q < R; q++) row[q] = T.Zero;
                         }
                     }
+                    new Span<T>(plane + (long)samples * V * R, (int)(PlaneLength - (long)samples * V * R)).Clear();
                 }
-                plane[(samples * V * R)..].Clear();
-            }
+    }
+
+    // The cells [lo, hi) of a phase-b row that hold pixels of x (the others are padding): w = s·q + b − pad in [0, W).
+    private (int Lo, int Hi) Cells(int b)
+    {
+        int lo = Math.Max(0, (Pad - b + Stride - 1) / Stride), hi = Math.Min(R, (W - 1 + Pad - b) / Stride + 1);
+        return (Math.Min(lo, R), Math.Max(Math.Min(lo, R), hi));
     }
 
     /// <summary>y (N, FN, OH, OW) of a chunk from the extended output o (FN, columns), plus the bias.</summary>
@@ -139,7 +149,7 @@ internal sealed class PhasedConvolution
     /// <summary>dx (N, C, H, W) of a chunk from dcol (C·FH·FW, columns): each row added into its phase plane at its offset
     /// (<paramref name="planes"/>, <see cref="Length"/> values, is the scratch for the phases' gradients), then every
     /// pixel of x takes its phase's cell (zero for a pixel no window reads).</summary>
-    public void Fold<T>(ReadOnlySpan<T> dcol, int samples, Span<T> planes, Span<T> dx) where T : unmanaged, INumber<T>
+    public unsafe void Fold<T>(ReadOnlySpan<T> dcol, int samples, Span<T> planes, Span<T> dx) where T : unmanaged, INumber<T>
     {
         int s = Stride, columns = Columns(samples);
         for (int c = 0; c < C; c++)
@@ -150,23 +160,25 @@ internal sealed class PhasedConvolution
             var to = planes.Slice((int)Offsets[k], columns);
             TensorPrimitives.Add(to, dcol.Slice(k * columns, columns), to);
         }
-        for (int n = 0; n < samples; n++)
+        if ((long)samples * C * H * W > dx.Length) throw new ArgumentException("dx too short");
+        fixed (T* pp = planes, pd = dx)
             for (int c = 0; c < C; c++)
                 for (int h = 0; h < H; h++)
                 {
-                    var row = dx.Slice(((n * C + c) * H + h) * W, W);
                     int hp = h + Pad, a = hp % s, r = hp / s;
                     for (int b = 0; b < s; b++)
                     {
                         // the pixels w ≡ b − pad (mod s): w = w0, w0 + s, …, at cells q0, q0 + 1, … of phase (a, b)'s row r
-                        int w0 = ((b - Pad) % s + s) % s, q = (w0 + Pad) / s, phase = a * s + b;
-                        if (r >= V || !Used[phase])
+                        int w0 = ((b - Pad) % s + s) % s, q0 = (w0 + Pad) / s, phase = a * s + b;
+                        int count = w0 < W ? (W - 1 - w0) / s + 1 : 0, inside = r < V && Used[phase] ? Math.Clamp(R - q0, 0, count) : 0;
+                        for (int n = 0; n < samples; n++)
                         {
-                            for (int w = w0; w < W; w += s) row[w] = T.Zero;
-                            continue;
+                            T* to = pd + ((long)(n * C + c) * H + h) * W + w0;
+                            T* from = pp + (c * s * s + phase) * PlaneLength + (long)(n * V + r) * R + q0;
+                            int k = 0;
+                            for (; k < inside; k++, to += s) *to = from[k];
+                            for (; k < count; k++, to += s) *to = T.Zero;   // pixels no window reads
                         }
-                        var cells = planes.Slice((int)((c * s * s + phase) * PlaneLength) + (n * V + r) * R, R);
-                        for (int w = w0; w < W; w += s, q++) row[w] = q < R ? cells[q] : T.Zero;
                     }
                 }
     }
