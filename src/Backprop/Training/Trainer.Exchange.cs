@@ -208,9 +208,6 @@ public sealed partial class Trainer<T>
         // that sum there (x + y is y + x, bit for bit): the additions of the sum in shard order, without copying the last.
         private void SumInPlace()
         {
-            int before = 0;
-            for (int s = _first; s < _lastShard; s++) if (HasRows(s)) before++;
-            if (before == 0) return;   // the last shard is the only one with rows: its gradients are the batch's
             var total = trainer._total;
             bool have = false;
             for (int s = _first; s < _lastShard; s++)
@@ -221,6 +218,7 @@ public sealed partial class Trainer<T>
                 else TensorPrimitives.Add(total, g, total);
                 have = true;
             }
+            if (!have) return;   // the last shard is the only one with rows: its gradients are the batch's
             foreach (var (i, p) in _parameters!.Index())
                 TensorPrimitives.Add(total.AsSpan(_offset[i], p.Grad.Length), p.Grad.Span, p.Grad.Span);
         }
