@@ -142,7 +142,7 @@ public class ConvolutionTests
     // Strided shapes in the phased form (the padded input's stride² phases) and in im2col: resnet_small's strided 3×3 and
     // 1×1 layers, stride 3, a 5×5 filter with pad 2, a 3×2 filter over a prime batch (chunks, the last one short), a
     // filter as large as the input, a one-row input, a stride above the filter (pixels no window reads, phases no tap
-    // reads), odd and even sizes.
+    // reads), a one-column input padded past a stride of 4, odd and even sizes.
     public static TheoryData<int, int, int, int, int, int, int, int, int> PhasedShapes() => new()
     {
         { 2, 16, 28, 28, 32, 3, 3, 2, 1 },
@@ -155,6 +155,7 @@ public class ConvolutionTests
         { 1, 1, 4, 4, 2, 4, 4, 2, 0 },
         { 2, 3, 1, 9, 2, 1, 3, 2, 0 },
         { 3, 2, 9, 10, 2, 2, 2, 3, 0 },
+        { 2, 2, 3, 1, 2, 4, 4, 4, 2 },       // a phase whose every cell is padding (w = 4q + 3 − 2 ≥ 1 = W)
     };
 
     [Theory]

@@ -117,11 +117,14 @@ internal sealed class PhasedConvolution
                 }
     }
 
-    // The cells [lo, hi) of a phase-b row that hold pixels of x (the others are padding): w = s·q + b − pad in [0, W).
+    // The cells [lo, hi) of a phase-b row that hold pixels of x (the others are padding): w = s·q + b − pad in [0, W), so
+    // q from ⌈(pad − b)/s⌉ to ⌊(W − 1 + pad − b)/s⌋ (none where W − 1 + pad − b < 0: C#'s division rounds toward zero).
     private (int Lo, int Hi) Cells(int b)
     {
-        int lo = Math.Max(0, (Pad - b + Stride - 1) / Stride), hi = Math.Min(R, (W - 1 + Pad - b) / Stride + 1);
-        return (Math.Min(lo, R), Math.Max(Math.Min(lo, R), hi));
+        int first = Pad - b, last = W - 1 + Pad - b;
+        int lo = Math.Min(R, first <= 0 ? 0 : (first + Stride - 1) / Stride);
+        int hi = last < 0 ? 0 : Math.Min(R, last / Stride + 1);
+        return (lo, Math.Max(lo, hi));
     }
 
     /// <summary>y (N, FN, OH, OW) of a chunk from the extended output o (FN, columns), plus the bias.</summary>
