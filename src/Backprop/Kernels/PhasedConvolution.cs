@@ -41,11 +41,12 @@ internal sealed class PhasedConvolution
                 }
     }
 
-    /// <summary>The values of one sample's phase planes, for the plan to bound (long: any shape).</summary>
-    public static long SampleLength(int C, int H, int W, int FH, int FW, int stride, int pad)
+    /// <summary>The cells V·R of one sample's phase plane, for the plan to size and bound (long: any shape; long.MaxValue
+    /// where there is no output).</summary>
+    public static long SampleCells(int H, int W, int FH, int FW, int stride, int pad)
     {
         long oh = ((long)H + 2L * pad - FH) / stride + 1, ow = ((long)W + 2L * pad - FW) / stride + 1;
-        return oh < 1 || ow < 1 ? long.MaxValue : (long)C * stride * stride * (oh + (FH - 1) / stride) * (ow + (FW - 1) / stride);
+        return oh < 1 || ow < 1 ? long.MaxValue : (oh + (FH - 1) / stride) * (ow + (FW - 1) / stride);
     }
 
     public int C { get; }

@@ -65,9 +65,10 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
         bool shiftedPays = shiftedFits && ShiftedConvolution.Pays(C, H, W, FH, FW, pad, Unsafe.SizeOf<T>());
         bool winogradFits = Kernels.Winograd.Fits<T>(C, FN, FH, FW, stride);
         bool directFits = DirectConvolution.Available && FH == FW && C * FH * FW <= DirectConvolution.MaxTaps && shiftedFits;
+        bool phasedStride = stride is >= 2 and <= MaxPhasedStride;
+        long phasedCells = phasedStride ? PhasedConvolution.SampleCells(H, W, FH, FW, stride, pad) : 0;
+        bool phasedFits = phasedStride && phasedCells <= MaxPhased / ((long)C * stride * stride);
         // A 1×1 filter's im2col copies each pixel it reads once (the phased form measured 1.8–2.4× slower there).
-        bool phasedFits = stride is >= 2 and <= MaxPhasedStride
-            && PhasedConvolution.SampleLength(C, H, W, FH, FW, stride, pad) <= MaxPhased;
         bool phasedPays = phasedFits && FH * FW > 1;
         var form = force switch
         {
@@ -97,8 +98,7 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
         if (form == ConvolutionForm.Phased)
         {
             // The phase planes (x's, then dx's in the same buffer), the extended y or dout, and dcol, over V·R cells.
-            (cells, values) = ((long)(OH + (FH - 1) / stride) * (OW + (FW - 1) / stride),
-                (long)C * stride * stride + FN + (long)C * FH * FW);
+            (cells, values) = (phasedCells, (long)C * stride * stride + FN + (long)C * FH * FW);
         }
         long perSample = form == ConvolutionForm.Winograd
             ? Kernels.Winograd.ValuesPerSample(C, H, W, FN, pad) * Unsafe.SizeOf<T>()

@@ -38,7 +38,9 @@ public sealed partial class Trainer<T>
         private int[] _offset = [], _bucketOf = [], _missing = [];
         private bool[] _seen = [];
         private (int FirstParam, int EndParam, int Lo, int Hi, int Compact)[] _buckets = [];
-        private T[] _gathered = [];
+        // This process's shards' gradients, one after the other (P values each); the sum of every shard's; the other
+        // processes' shards' values of this process's parts.
+        private T[] _local = [], _total = [], _gathered = [];
         private int _first, _end, _batch, _shards, _count, _mine, _lastShard, _seenCount, _bucketBytes;
         private IReadOnlyList<Parameter<T>>? _parameters;
         private ProcessGroup? _planned;
@@ -68,6 +70,8 @@ public sealed partial class Trainer<T>
                 while (_exchanged < _handed && _error is null) Monitor.Wait(_gate);   // the last step's exchange is over
                 (_handed, _exchanged) = (0, 0);
             }
+            if (_local.Length < (end - first) * count) _local = new T[(end - first) * count];
+            if (_total.Length != count) _total = new T[count];
             (_first, _end, _batch) = (first, end, batch);
             _lastShard = -1;
             for (int s = first; s < end; s++) if (HasRows(s)) _lastShard = s;
@@ -130,7 +134,7 @@ public sealed partial class Trainer<T>
             _seen[i] = true;
             _seenCount++;
             if (Group.Size == 1 && Shard == _lastShard) return;   // one process: the last shard's gradients are added in place
-            _parameters![i].Grad.Span.CopyTo(trainer._local.AsSpan((Shard - _first) * _count + _offset[i]));
+            _parameters![i].Grad.Span.CopyTo(_local.AsSpan((Shard - _first) * _count + _offset[i]));
             if (Shard == _lastShard && --_missing[_bucketOf[i]] == 0) HandOver();
         }
 
@@ -201,19 +205,19 @@ public sealed partial class Trainer<T>
             }
             if (Overlaps) Await();
             else for (int b = 0; b < _buckets.Length; b++) Sum(b);
-            foreach (var (i, p) in _parameters!.Index()) trainer._total.AsSpan(_offset[i], p.Grad.Length).CopyTo(p.Grad.Span);
+            foreach (var (i, p) in _parameters!.Index()) _total.AsSpan(_offset[i], p.Grad.Length).CopyTo(p.Grad.Span);
         }
 
         // One process: the shards before the last summed in order, then the last shard's gradients, still in Grad, added to
         // that sum there (x + y is y + x, bit for bit): the additions of the sum in shard order, without copying the last.
         private void SumInPlace()
         {
-            var total = trainer._total;
+            var total = _total;
             bool have = false;
             for (int s = _first; s < _lastShard; s++)
             {
                 if (!HasRows(s)) continue;
-                var g = trainer._local.AsSpan((s - _first) * _count, _count);
+                var g = _local.AsSpan((s - _first) * _count, _count);
                 if (!have) g.CopyTo(total);
                 else TensorPrimitives.Add(total, g, total);
                 have = true;
@@ -257,7 +261,6 @@ public sealed partial class Trainer<T>
             int N = Group.Size, rank = Group.Rank, P = _count;
             var bucket = _buckets[b];
             var (lo, hi) = Part(bucket.Lo, bucket.Hi, rank);
-            var local = trainer._local;
             for (int k = 1; k < N; k++)
             {
                 int to = (rank + k) % N, from = (rank - k + N) % N;
@@ -267,16 +270,16 @@ public sealed partial class Trainer<T>
                 {
                     int ms = _first + j, ts = ff + j;
                     bool sending = ms < _end && HasRows(ms) && thi > tlo, receiving = ts < fe && HasRows(ts) && hi > lo;
-                    Transfer(sending ? local.AsSpan((ms - _first) * P + tlo, thi - tlo) : default, sending, to,
+                    Transfer(sending ? _local.AsSpan((ms - _first) * P + tlo, thi - tlo) : default, sending, to,
                         receiving ? _gathered.AsSpan(ts * _mine + bucket.Compact, hi - lo) : default, receiving, from);
                 }
             }
-            var total = trainer._total.AsSpan(lo, hi - lo);
+            var total = _total.AsSpan(lo, hi - lo);
             bool have = false;
             for (int s = 0; s < _shards; s++)
             {
                 if (!HasRows(s)) continue;
-                ReadOnlySpan<T> g = s >= _first && s < _end ? local.AsSpan((s - _first) * P + lo, hi - lo)
+                ReadOnlySpan<T> g = s >= _first && s < _end ? _local.AsSpan((s - _first) * P + lo, hi - lo)
                     : _gathered.AsSpan(s * _mine + bucket.Compact, hi - lo);
                 if (!have) g.CopyTo(total);
                 else TensorPrimitives.Add(total, g, total);
@@ -286,7 +289,7 @@ public sealed partial class Trainer<T>
             {
                 int to = (rank + k) % N, from = (rank - k + N) % N;
                 var (flo, fhi) = Part(bucket.Lo, bucket.Hi, from);
-                Transfer(total, hi > lo, to, trainer._total.AsSpan(flo, fhi - flo), fhi > flo, from);
+                Transfer(total, hi > lo, to, _total.AsSpan(flo, fhi - flo), fhi > flo, from);
             }
         }
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Backprop.Layers;
@@ -30,7 +29,6 @@ public sealed partial class Trainer<T>
 
     private ProcessGroup _group = ProcessGroup.Single;
     private byte[] _payload = [];
-    private T[] _local = [], _total = [];
     private bool _agreed;
     private Tensor<T>? _shardX, _shardT;
     private T[][]? _startBuffers;
@@ -74,14 +72,12 @@ public sealed partial class Trainer<T>
         var (first, end) = ProcessGroup.ShardsOf(Group.Rank, Group.Size, S);
         int keeper = KeeperOf(B, S);
         // This process's shards' records, in a buffer kept between steps: shard, rows, then (with rows) loss and correct
-        // count, and for the keeper the running statistics; their gradients, one after the other, in another.
+        // count, and for the keeper the running statistics (their gradients are the exchange's).
         int size = SizeOf<T>(), P = parameters.Sum(p => p.Grad.Length);
         long need = (end - first) * 24L + buffers.Sum(b => (long)b.Length) * size;
         if ((long)(end - first) * P * size > int.MaxValue || (long)P * size > int.MaxValue)
             throw new InvalidInputException($"the shards' gradients ({(long)(end - first) * P * size} bytes a step) exceed 2 GiB");
         if (_payload.Length < need) _payload = new byte[need];
-        if (_local.Length < (end - first) * P) _local = new T[(end - first) * P];
-        if (_total.Length != P) _total = new T[P];
         var exchange = _exchange ??= new Exchange(this);
         exchange.Begin(first, end, B, S, P);
         var w = new Writer(_payload);
