@@ -142,7 +142,7 @@ public class ConvolutionTests
     // Strided shapes in the phased form (the padded input's stride² phases) and in im2col: resnet_small's strided 3×3 and
     // 1×1 layers, stride 3, a 5×5 filter with pad 2, a 3×2 filter over a prime batch (chunks, the last one short), a
     // filter as large as the input, a one-row input, a stride above the filter (pixels no window reads, phases no tap
-    // reads), a one-column input padded past a stride of 4, odd and even sizes.
+    // reads), a one-column input padded past a stride of 4, odd and even sizes, rows of stride 2 over several vectors.
     public static TheoryData<int, int, int, int, int, int, int, int, int> PhasedShapes() => new()
     {
         { 2, 16, 28, 28, 32, 3, 3, 2, 1 },
@@ -156,6 +156,9 @@ public class ConvolutionTests
         { 2, 3, 1, 9, 2, 1, 3, 2, 0 },
         { 3, 2, 9, 10, 2, 2, 2, 3, 0 },
         { 2, 2, 3, 1, 2, 4, 4, 4, 2 },       // a phase whose every cell is padding (w = 4q + 3 − 2 ≥ 1 = W)
+        { 3, 2, 5, 37, 3, 3, 3, 2, 1 },      // stride 2's rows of pairs: two blocks of 32 float pixels, the last of 5
+        { 2, 2, 4, 33, 2, 3, 3, 2, 2 },      // one pixel past a block, an even pad
+        { 2, 2, 6, 9, 2, 2, 2, 2, 0 },       // the last pixel of a row in no window (R = 4 cells of 5 even pixels)
     };
 
     [Theory]

@@ -110,22 +110,24 @@ public sealed partial class Convolution<T>
         }
     }
 
-    // o (M, columns) = a (M, rows.Length) · B, B's row k at b[rows[k]..]: in place on AVX-512 (a packed into the scratch),
-    // else packed by MultiplyRows.
+    // o (M, columns; row stride ldo, columns by default) = a (M, rows.Length) · B, B's row k at b[rows[k]..]: in place on
+    // AVX-512 (a packed into the scratch), else packed by MultiplyRows.
     private static unsafe void Product(Scratch s, ReadOnlySpan<T> a, int M, ReadOnlySpan<T> b, ReadOnlySpan<long> rows, int columns,
-        Span<T> o)
+        Span<T> o, int ldo = 0)
     {
+        if (ldo == 0) ldo = columns;
+        if ((long)(M - 1) * ldo + columns > o.Length) throw new ArgumentException("o too short");
         int K = rows.Length;
         fixed (T* pa = a, pb = b, po = o)
         fixed (long* pr = rows)
         {
             if (!Gemm.RowStartsDirect)
             {
-                Gemm.MultiplyRows(false, M, columns, K, pa, K, pb, pr, po, columns);
+                Gemm.MultiplyRows(false, M, columns, K, pa, K, pb, pr, po, ldo);
                 return;
             }
             var packA = Scratch.Take(ref s.PackA, Gemm.RowStartsScratch(M, K));
-            fixed (T* pk = packA) Gemm.MultiplyRowStarts(M, columns, K, pa, K, pb, pr, po, columns, pk);
+            fixed (T* pk = packA) Gemm.MultiplyRowStarts(M, columns, K, pa, K, pb, pr, po, ldo, pk);
         }
     }
 

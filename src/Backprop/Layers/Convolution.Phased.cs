@@ -5,20 +5,25 @@ using Backprop.Kernels;
 namespace Backprop.Layers;
 
 // The phased form of strided layers (Kernels/PhasedConvolution.cs): col's rows are shifted views of the zero-padded
-// input's stride² phases, so there is no im2col: y = W·col and dW = dout·colᵀ over row starts, dx = col2im(Wᵀ·dout) as
-// shifted rows added into the phases' gradients.
+// input's stride² phases, so there is no im2col: y = W·col and dW = dout·colᵀ over row starts, and each phase of dx is a
+// stride-1 convolution of dout's zero-padded planes with that phase's taps turned, so there is no col2im either.
 public sealed partial class Convolution<T>
 {
     private sealed class PhasedForm(Convolution<T> layer) : Form(layer)
     {
         private PhasedConvolution? _g;
+        private Tensor<T>? _filters;
 
         public override void Begin(Tensor<T> x, ConvolutionPlan plan)
         {
-            int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FH = L.W.Dim(2), FW = L.W.Dim(3);
-            if (_g is null || !_g.Matches(C, H, Wd, FH, FW, L.Stride, L.Pad, plan.ChunkSize))
-                _g = new PhasedConvolution(C, H, Wd, FH, FW, L.Stride, L.Pad, plan.ChunkSize);
+            int C = x.Dim(1), H = x.Dim(2), Wd = x.Dim(3), FN = L.W.Dim(0), FH = L.W.Dim(2), FW = L.W.Dim(3);
+            if (_g is null || !_g.Matches(C, H, Wd, FN, FH, FW, L.Stride, L.Pad, plan.ChunkSize))
+                _g = new PhasedConvolution(C, H, Wd, FN, FH, FW, L.Stride, L.Pad, plan.ChunkSize);
         }
+
+        // Each phase's taps of W, as dx's products read them.
+        public override void PrepareInputGradient(ConvolutionPlan plan) =>
+            _g!.GradientFilters<T>(L.W.Span, TensorBuffer.Ensure(ref _filters, [L.W.Length]).Span);
 
         // The chunk's phase planes in the scratch's col (with the products' overread after them).
         private Span<T> PhasePlanes(Scratch s, int n0, int count)
@@ -38,24 +43,35 @@ public sealed partial class Convolution<T>
             _g.Extract<T>(o, count, L.b.Span, ys);
         }
 
+        // dout's planes; dW = dout·colᵀ over row starts and db = Σ dout from their origin; then, x's planes done with, each
+        // phase of dx (C, columns) = its taps (C, FN·taps) · dout's planes at the taps' shifts, into the planes'
+        // buffer in their layout, and every pixel of dx from its phase.
         public override unsafe void BackwardChunk(Scratch s, int group, int chunk, bool accumulate, int n0, int n1,
             ReadOnlySpan<T> dout, ReadOnlySpan<T> reluY, Tensor<T>? dx)
         {
             var g = _g!;
             var W = L.W;
             int FN = W.Dim(0), K = W.Length / FN, count = n1 - n0, columns = g.Columns(count), sample = g.C * g.H * g.W;
+            int ldd = (int)g.PlaneLength, origin = (int)g.GradientOrigin;
             var planes = PhasePlanes(s, n0, count);
-            var dc = Scratch.Take(ref s.Out, (long)FN * columns);
-            g.Spread<T>(dout, count, FN, dc);
+            var d = Scratch.Take(ref s.Out, FN * g.PlaneLength + Gemm.RowStartsOverread<T>());
+            g.PackGradient<T>(dout, count, d);
             var part = Part(chunk);
-            fixed (T* pd = dc, pp = planes, pdw = part)
+            fixed (T* pd = d, pp = planes, pdw = part)
             fixed (long* offsets = g.Offsets)
-                Gemm.MultiplyRows(true, FN, K, columns, pd, columns, pp, offsets, pdw, K);
-            for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(dc.Slice(f * columns, columns));
+                Gemm.MultiplyRows(true, FN, K, columns, pd + origin, ldd, pp, offsets, pdw, K);
+            for (int f = 0; f < FN; f++) part[FN * K + f] = TensorPrimitives.Sum<T>(d.Slice(f * ldd + origin, columns));
             if (dx is null) return;
-            var dcol = Scratch.Take(ref s.Dcol, (long)K * columns);
-            Gemm.Multiply<T>(transA: true, transB: false, K, columns, FN, W.Span, K, dc, columns, dcol, columns);
-            g.Fold<T>(dcol, count, planes, dx.Span.Slice(n0 * sample, count * sample));   // the planes are x's no longer
+            ReadOnlySpan<T> filters = _filters!.Span;
+            int phases = g.Stride * g.Stride;
+            for (int phase = 0; phase < phases; phase++)
+            {
+                var rows = g.GradientOffsets[phase];
+                if (rows.Length == 0) continue;   // no tap reads it: its pixels' gradients are zero
+                Product(s, filters.Slice(g.GradientFilterStarts[phase], g.C * rows.Length), g.C, d, rows, columns,
+                    planes[(phase * ldd)..], phases * ldd);
+            }
+            g.ToPixels<T>(planes, count, dx.Span.Slice(n0 * sample, count * sample));
         }
     }
 }

@@ -67,7 +67,7 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
         bool directFits = DirectConvolution.Available && FH == FW && C * FH * FW <= DirectConvolution.MaxTaps && shiftedFits;
         bool phasedStride = stride is >= 2 and <= MaxPhasedStride;
         long phasedCells = phasedStride ? PhasedConvolution.SampleCells(H, W, FH, FW, stride, pad) : 0;
-        bool phasedFits = phasedStride && phasedCells <= MaxPhased / ((long)C * stride * stride);
+        bool phasedFits = phasedStride && phasedCells <= MaxPhased / Math.Max((long)C * stride * stride, FN);
         // A 1×1 filter's im2col copies each pixel it reads once (the phased form measured 1.8–2.4× slower there).
         bool phasedPays = phasedFits && FH * FW > 1;
         var form = force switch
@@ -97,8 +97,8 @@ public readonly record struct ConvolutionPlan(ConvolutionForm Form, bool GatherF
         long values = planes ? 2L * (C + FN) : C * FH * FW + 2L * FN;
         if (form == ConvolutionForm.Phased)
         {
-            // The phase planes (x's, then dx's in the same buffer), the extended y or dout, and dcol, over V·R cells.
-            (cells, values) = (phasedCells, (long)C * stride * stride + FN + (long)C * FH * FW);
+            // The phase planes (x's, then dx's in the same buffer), and the extended y or dout's planes, over V·R cells.
+            (cells, values) = (phasedCells, (long)C * stride * stride + FN);
         }
         long perSample = form == ConvolutionForm.Winograd
             ? Kernels.Winograd.ValuesPerSample(C, H, W, FN, pad) * Unsafe.SizeOf<T>()
