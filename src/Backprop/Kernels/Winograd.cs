@@ -114,66 +114,97 @@ internal sealed unsafe class Winograd
     /// whole tiles.</summary>
     public long OutputLength(int samples) => (long)samples * Tiles * 4 * FN;
 
-    /// <summary>u[pos, c, f] = (G g Gᵀ)[pos] of the filter g = w[f, c] (FN, C, 3, 3), and ut[pos, f, c] the same.</summary>
-    public static void TransformFilters<T>(ReadOnlySpan<T> w, int FN, int C, Span<T> u, Span<T> ut) where T : unmanaged,
-        IFloatingPointIeee754<T>
+    /// <summary>u[pos, c, f] = (G g Gᵀ)[pos] of the filter g = w[f, c] (FN, C, 3, 3), and ut[pos, f, c] the same;
+    /// <paramref name="scratch"/> holds 9·C·FN values.</summary>
+    /// <remarks>w is turned into (C·9, FN) first, so that U is computed for a vector of filters at a time (FN fills whole
+    /// vectors, <see cref="Fits{T}"/>) and stored as whole rows of u; ut is u transposed position by position.</remarks>
+    public static void TransformFilters<T>(ReadOnlySpan<T> w, int FN, int C, Span<T> u, Span<T> ut, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T half = T.CreateChecked(0.5);
-        Span<T> t = stackalloc T[12];
-        for (int f = 0; f < FN; f++)
+        int n = Vector512<T>.Count, K = 9 * C;
+        if (w.Length < FN * K || u.Length < Positions * C * FN || ut.Length < Positions * C * FN || scratch.Length < FN * K
+            || FN % n != 0)
+            throw new ArgumentException("buffers too short, or filters not in whole vectors");
+        var half = Vector512.Create(T.CreateChecked(0.5));
+        fixed (T* pw = w, pt = scratch, pu = u, put = ut)
+        {
+            Gemm.Transpose(pw, K, FN, K, pt, FN);                            // wt[c·9 + k, f] = w[f, c, k]
             for (int c = 0; c < C; c++)
-            {
-                var g = w.Slice((f * C + c) * 9, 9);
-                for (int j = 0; j < 3; j++)                                   // t (4×3) = G g
+                for (int f0 = 0; f0 < FN; f0 += n)
                 {
-                    T g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                    t[j] = g0;
-                    t[3 + j] = half * (g0 + g1 + g2);
-                    t[6 + j] = half * (g0 - g1 + g2);
-                    t[9 + j] = g2;
+                    T* g = pt + (long)c * 9 * FN + f0;
+                    for (int i = 0; i < 4; i++)
+                    {
+                        // Row i of t (4×3) = G g, then of U (4×4) = t Gᵀ, each sum in the scalar form's order.
+                        var (t0, t1, t2) = (GRow(g, FN, i, 0, half), GRow(g, FN, i, 1, half), GRow(g, FN, i, 2, half));
+                        T* o = pu + ((long)4 * i * C + c) * FN + f0;
+                        t0.Store(o);
+                        (half * (t0 + t1 + t2)).Store(o + (long)C * FN);
+                        (half * (t0 - t1 + t2)).Store(o + 2L * C * FN);
+                        t2.Store(o + 3L * C * FN);
+                    }
                 }
-                for (int i = 0; i < 4; i++)                                   // U (4×4) = t Gᵀ
-                {
-                    T t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-                    T u0 = t0, u1 = half * (t0 + t1 + t2), u2 = half * (t0 - t1 + t2), u3 = t2;
-                    int p = 4 * i;
-                    u[(p * C + c) * FN + f] = u0;
-                    u[((p + 1) * C + c) * FN + f] = u1;
-                    u[((p + 2) * C + c) * FN + f] = u2;
-                    u[((p + 3) * C + c) * FN + f] = u3;
-                    ut[(p * FN + f) * C + c] = u0;
-                    ut[((p + 1) * FN + f) * C + c] = u1;
-                    ut[((p + 2) * FN + f) * C + c] = u2;
-                    ut[((p + 3) * FN + f) * C + c] = u3;
-                }
-            }
+            for (int pos = 0; pos < Positions; pos++)
+                Gemm.Transpose(pu + (long)pos * C * FN, FN, C, FN, put + (long)pos * FN * C, C);
+        }
     }
 
-    /// <summary>dW[f, c] = Gᵀ dU[·, c, f] G (3×3 from 4×4), du (16, C, FN), into dw (FN, C, 3, 3).</summary>
-    public static void FilterGradient<T>(ReadOnlySpan<T> du, int FN, int C, Span<T> dw) where T : unmanaged, IFloatingPointIeee754<T>
+    // Row i of t = G g at column j, for a vector of filters: g's taps (r, j) at g + (3r + j)·ld.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> GRow<T>(T* g, int ld, int i, int j, Vector512<T> half) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T half = T.CreateChecked(0.5);
-        Span<T> t = stackalloc T[12];
-        for (int f = 0; f < FN; f++)
+        var g0 = Vector512.Load(g + (long)j * ld);
+        var g1 = Vector512.Load(g + (long)(3 + j) * ld);
+        var g2 = Vector512.Load(g + (long)(6 + j) * ld);
+        return i switch
+        {
+            0 => g0,
+            1 => half * (g0 + g1 + g2),
+            2 => half * (g0 - g1 + g2),
+            _ => g2,
+        };
+    }
+
+    /// <summary>dW[f, c] = Gᵀ dU[·, c, f] G (3×3 from 4×4), du (16, C, FN), into dw (FN, C, 3, 3); <paramref name="scratch"/>
+    /// holds 9·C·FN values.</summary>
+    /// <remarks>Computed for a vector of filters at a time into (C·9, FN), then turned into dw's layout.</remarks>
+    public static void FilterGradient<T>(ReadOnlySpan<T> du, int FN, int C, Span<T> dw, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = Vector512<T>.Count, K = 9 * C;
+        if (du.Length < Positions * C * FN || dw.Length < FN * K || scratch.Length < FN * K || FN % n != 0)
+            throw new ArgumentException("buffers too short, or filters not in whole vectors");
+        var half = Vector512.Create(T.CreateChecked(0.5));
+        Span<Vector512<T>> t = stackalloc Vector512<T>[12];
+        fixed (T* pu = du, pt = scratch, pw = dw)
+        {
             for (int c = 0; c < C; c++)
-            {
-                for (int j = 0; j < 4; j++)                                   // t (3×4) = Gᵀ dU
+                for (int f0 = 0; f0 < FN; f0 += n)
                 {
-                    T u0 = du[((0 + j) * C + c) * FN + f], u1 = du[((4 + j) * C + c) * FN + f];
-                    T u2 = du[((8 + j) * C + c) * FN + f], u3 = du[((12 + j) * C + c) * FN + f];
-                    t[j] = u0 + half * (u1 + u2);
-                    t[4 + j] = half * (u1 - u2);
-                    t[8 + j] = half * (u1 + u2) + u3;
+                    T* q = pu + (long)c * FN + f0;                           // position p at q + p·C·FN
+                    long ps = (long)C * FN;
+                    // t (3×4) = Gᵀ dU, column by column, as the scalar form computed it.
+                    for (int j = 0; j < 4; j++)
+                    {
+                        var u0 = Vector512.Load(q + j * ps);
+                        var u1 = Vector512.Load(q + (4 + j) * ps);
+                        var u2 = Vector512.Load(q + (8 + j) * ps);
+                        var u3 = Vector512.Load(q + (12 + j) * ps);
+                        t[j] = u0 + half * (u1 + u2);
+                        t[4 + j] = half * (u1 - u2);
+                        t[8 + j] = half * (u1 + u2) + u3;
+                    }
+                    T* g = pt + (long)c * 9 * FN + f0;                        // dW (3×3) = t G, tap k at g + k·FN
+                    for (int i = 0; i < 3; i++)
+                    {
+                        var (t0, t1, t2, t3) = (t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]);
+                        (t0 + half * (t1 + t2)).Store(g + (long)3 * i * FN);
+                        (half * (t1 - t2)).Store(g + (long)(3 * i + 1) * FN);
+                        (half * (t1 + t2) + t3).Store(g + (long)(3 * i + 2) * FN);
+                    }
                 }
-                var g = dw.Slice((f * C + c) * 9, 9);
-                for (int i = 0; i < 3; i++)                                   // dW (3×3) = t G
-                {
-                    T t0 = t[4 * i], t1 = t[4 * i + 1], t2 = t[4 * i + 2], t3 = t[4 * i + 3];
-                    g[3 * i] = t0 + half * (t1 + t2);
-                    g[3 * i + 1] = half * (t1 - t2);
-                    g[3 * i + 2] = half * (t1 + t2) + t3;
-                }
-            }
+            Gemm.Transpose(pt, FN, K, FN, pw, K);                              // dw[f, c·9 + k] = gt[c·9 + k, f]
+        }
     }
 
     /// <summary>The padded channel-last copy of x (samples, C, H, W): xp[s, r, q, c] = x[s, c, r − pad, q − pad], zero

@@ -9,7 +9,10 @@ public sealed partial class Convolution<T>
 {
     private sealed class WinogradForm(Convolution<T> layer) : Form(layer)
     {
-        private Tensor<T>? _u, _ut;
+        private Tensor<T>? _u, _ut, _filters;
+
+        // 9·C·FN values for the filters' transforms.
+        private Span<T> FilterScratch() => TensorBuffer.Ensure(ref _filters, [L.W.Length]).Span;
         private Kernels.Winograd? _geometry;
 
         public override void Begin(Tensor<T> x, ConvolutionPlan plan)
@@ -25,7 +28,7 @@ public sealed partial class Convolution<T>
             int FN = L.W.Dim(0), C = L.W.Dim(1);
             var u = TensorBuffer.Ensure(ref _u, [Kernels.Winograd.Positions, C, FN]);
             var ut = TensorBuffer.Ensure(ref _ut, [Kernels.Winograd.Positions, FN, C]);
-            Kernels.Winograd.TransformFilters<T>(L.W.Span, FN, C, u.Span, ut.Span);
+            Kernels.Winograd.TransformFilters<T>(L.W.Span, FN, C, u.Span, ut.Span, FilterScratch());
         }
 
         // The parts sum dU (16, C, FN); dW = Gᵀ dU G.
@@ -34,7 +37,7 @@ public sealed partial class Convolution<T>
         public override bool SumsOwnGradient => true;
 
         public override void WeightGradient(ReadOnlySpan<T> sum, Span<T> dW) =>
-            Kernels.Winograd.FilterGradient<T>(sum, L.W.Dim(0), L.W.Dim(1), dW);
+            Kernels.Winograd.FilterGradient<T>(sum, L.W.Dim(0), L.W.Dim(1), dW, FilterScratch());
 
         // The chunk's padded input and its transformed tiles V (tiles, 16, C; tile stride VStride).
         private Span<T> TransformedInput(Scratch s, int n0, int count, out Span<T> xp)
