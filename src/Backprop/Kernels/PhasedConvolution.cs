@@ -186,8 +186,9 @@ internal sealed class PhasedConvolution
                         y.Slice(((n * FN + f) * OH + oh) * OW, OW));
     }
 
-    /// <summary>For each phase, the filters of its taps as dx's product reads them: filters[start + c·K + (f·U + u)·V + v] =
-    /// w[f, c, a + s·u, b + s·v], K = FN·U·V, from the phase's <see cref="GradientFilterStarts"/> (C·FN·FH·FW values in all).</summary>
+    /// <summary>For each phase, the filters of its taps as dx's product reads them: filters[start + c·K + (f·TU + u)·TV + v] =
+    /// w[f, c, a + s·u, b + s·v], the phase having TU taps down and TV across and K = FN·TU·TV, from the phase's
+    /// <see cref="GradientFilterStarts"/> (C·FN·FH·FW values in all).</summary>
     public void GradientFilters<T>(ReadOnlySpan<T> w, Span<T> filters) where T : unmanaged, INumber<T>
     {
         int s = Stride;

@@ -135,7 +135,7 @@ internal sealed unsafe class Winograd
                     T* g = pt + (long)c * 9 * FN + f0;
                     for (int i = 0; i < 4; i++)
                     {
-                        // Row i of t (4×3) = G g, then of U (4×4) = t Gᵀ, each sum in the scalar form's order.
+                        // Row i of t (4×3) = G g, then of U (4×4) = t Gᵀ, each sum taken left to right as written.
                         var (t0, t1, t2) = (GRow(g, FN, i, 0, half), GRow(g, FN, i, 1, half), GRow(g, FN, i, 2, half));
                         T* o = pu + ((long)4 * i * C + c) * FN + f0;
                         t0.Store(o);
@@ -183,7 +183,7 @@ internal sealed unsafe class Winograd
                 {
                     T* q = pu + (long)c * FN + f0;                           // position p at q + p·C·FN
                     long ps = (long)C * FN;
-                    // t (3×4) = Gᵀ dU, column by column, as the scalar form computed it.
+                    // t (3×4) = Gᵀ dU, column by column, each sum taken left to right as written.
                     for (int j = 0; j < 4; j++)
                     {
                         var u0 = Vector512.Load(q + j * ps);
