@@ -224,6 +224,14 @@ public class ConvolutionTests
         TestUtil.Close(edx, TestUtil.ToDouble(dx), tol * 10, what: "dx");
         TestUtil.Close(edW, TestUtil.ToDouble(layer.dW), tol * 10 * Math.Max(1, N * OH * OW / 4.0), what: "dW");
         TestUtil.Close(edb, TestUtil.ToDouble(layer.db), tol * 10 * Math.Max(1, N * OH * OW / 4.0), what: "db");
+        // The same bits from a second backward pass (the forms' buffers kept from the forward pass are left whole), and from
+        // a backward pass after a forward pass in inference (where no form keeps anything for a backward pass).
+        T[][] Gradients(Tensor<T> d) => [d.Span.ToArray(), layer.dW.Span.ToArray(), layer.db.Span.ToArray()];
+        var first = Gradients(dx);
+        Assert.Equal(first, Gradients(layer.Backward(dout)));
+        layer.Training = false;
+        layer.Forward(x);
+        Assert.Equal(first, Gradients(layer.Backward(dout)));
     }
 
     [Theory]
