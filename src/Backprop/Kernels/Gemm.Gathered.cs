@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
@@ -21,6 +22,11 @@ internal static unsafe partial class Gemm
         int ldc, bool accumulate = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int W = Vector512<T>.Count;
+        if (typeof(T) == typeof(float) && N == 16 && K == 16)
+        {
+            GatheredSquare16(M, (float*)a, rowOffsets, colOffsets, (float*)b, ldb, (float*)c, ldc, accumulate);
+            return;
+        }
         for (int j0 = 0; j0 < N; j0 += 4 * W)
         {
             int cols = Math.Min(4 * W, N - j0);
@@ -41,4 +47,84 @@ internal static unsafe partial class Gemm
                         accumulate);
         }
     }
+
+    // 16 float columns over a reduction of 16 (the Winograd form's products of a 16-channel, 16-filter layer): B's 16 rows
+    // stay in registers for all of A's rows, four rows at a time, each summed over k in order as the tiles above sum it
+    // (the same bits), where an 8×1 tile reloads a row of B for every k of every tile (1.4× its speed in a scratch program).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GatheredSquare16(int M, float* a, long* rowOffsets, long* colOffsets, float* b, int ldb, float* c, int ldc,
+        bool accumulate)
+    {
+        var (b0, b1, b2, b3) = (Vector512.Load(b), Vector512.Load(b + ldb), Vector512.Load(b + 2 * ldb), Vector512.Load(b + 3 * ldb));
+        var (b4, b5, b6, b7) = (Vector512.Load(b + 4 * ldb), Vector512.Load(b + 5 * ldb), Vector512.Load(b + 6 * ldb),
+            Vector512.Load(b + 7 * ldb));
+        var (b8, b9, b10, b11) = (Vector512.Load(b + 8 * ldb), Vector512.Load(b + 9 * ldb), Vector512.Load(b + 10 * ldb),
+            Vector512.Load(b + 11 * ldb));
+        var (b12, b13, b14, b15) = (Vector512.Load(b + 12 * ldb), Vector512.Load(b + 13 * ldb), Vector512.Load(b + 14 * ldb),
+            Vector512.Load(b + 15 * ldb));
+        long* o = stackalloc long[16];
+        for (int k = 0; k < 16; k++) o[k] = colOffsets[k];
+        int i = 0;
+        for (; i + 4 <= M; i += 4)
+        {
+            float* p0 = a + rowOffsets[i], p1 = a + rowOffsets[i + 1], p2 = a + rowOffsets[i + 2], p3 = a + rowOffsets[i + 3];
+            var s0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[o[0]]), b0, default);
+            var s1 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[o[0]]), b0, default);
+            var s2 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[o[0]]), b0, default);
+            var s3 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[o[0]]), b0, default);
+            Step(p0, p1, p2, p3, o[1], b1, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[2], b2, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[3], b3, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[4], b4, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[5], b5, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[6], b6, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[7], b7, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[8], b8, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[9], b9, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[10], b10, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[11], b11, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[12], b12, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[13], b13, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[14], b14, ref s0, ref s1, ref s2, ref s3);
+            Step(p0, p1, p2, p3, o[15], b15, ref s0, ref s1, ref s2, ref s3);
+            Store16(c + (long)i * ldc, s0, accumulate);
+            Store16(c + (long)(i + 1) * ldc, s1, accumulate);
+            Store16(c + (long)(i + 2) * ldc, s2, accumulate);
+            Store16(c + (long)(i + 3) * ldc, s3, accumulate);
+        }
+        for (; i < M; i++)
+        {
+            float* p = a + rowOffsets[i];
+            var s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[0]]), b0, default);   // as the tiles start: from +0
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[1]]), b1, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[2]]), b2, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[3]]), b3, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[4]]), b4, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[5]]), b5, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[6]]), b6, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[7]]), b7, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[8]]), b8, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[9]]), b9, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[10]]), b10, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[11]]), b11, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[12]]), b12, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[13]]), b13, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[14]]), b14, s);
+            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[15]]), b15, s);
+            Store16(c + (long)i * ldc, s, accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(float* p0, float* p1, float* p2, float* p3, long o, Vector512<float> bk, ref Vector512<float> s0,
+        ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3)
+    {
+        s0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[o]), bk, s0);
+        s1 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[o]), bk, s1);
+        s2 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[o]), bk, s2);
+        s3 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[o]), bk, s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store16(float* c, Vector512<float> s, bool accumulate) => (accumulate ? Vector512.Load(c) + s : s).Store(c);
 }
