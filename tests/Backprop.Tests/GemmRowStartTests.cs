@@ -70,11 +70,13 @@ public class GemmRowStartTests
     }
 
     // M, N, K: one element; 6×4W tiles with the last rows and lanes partial (N = 4W + 1 takes a second column block);
-    // 8×2W and 8×W tiles; a prime reduction; 16 float columns over 16 (B in registers, rows four at a time and the rest).
+    // 8×2W and 8×W tiles; a prime reduction; 16 float columns over 16 (B in registers, rows four at a time, the last group
+    // of 1, 2 or 3 rows).
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(23, 16, 16)]
     [InlineData(4, 16, 16)]
+    [InlineData(6, 16, 16)]
     [InlineData(1, 16, 16)]
     [InlineData(13, 65, 37)]
     [InlineData(23, 30, 25)]

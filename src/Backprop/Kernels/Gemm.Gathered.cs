@@ -64,11 +64,13 @@ internal static unsafe partial class Gemm
         var (b12, b13, b14, b15) = (Vector512.Load(b + 12 * ldb), Vector512.Load(b + 13 * ldb), Vector512.Load(b + 14 * ldb),
             Vector512.Load(b + 15 * ldb));
         long* o = colOffsets;
-        int i = 0;
-        for (; i + 4 <= M; i += 4)
+        for (int i = 0; i < M; i += 4)
         {
-            float* p0 = a + rowOffsets[i], p1 = a + rowOffsets[i + 1], p2 = a + rowOffsets[i + 2], p3 = a + rowOffsets[i + 3];
-            var s0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[o[0]]), b0, default);
+            // Rows past the last repeat it (their sums are dropped), as the tiles above do.
+            int rows = Math.Min(4, M - i);
+            float* p0 = a + rowOffsets[i], p1 = a + rowOffsets[i + Math.Min(1, rows - 1)];
+            float* p2 = a + rowOffsets[i + Math.Min(2, rows - 1)], p3 = a + rowOffsets[i + Math.Min(3, rows - 1)];
+            var s0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[o[0]]), b0, default);   // as the tiles start: from +0
             var s1 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[o[0]]), b0, default);
             var s2 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[o[0]]), b0, default);
             var s3 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[o[0]]), b0, default);
@@ -88,30 +90,9 @@ internal static unsafe partial class Gemm
             Step(p0, p1, p2, p3, o[14], b14, ref s0, ref s1, ref s2, ref s3);
             Step(p0, p1, p2, p3, o[15], b15, ref s0, ref s1, ref s2, ref s3);
             Store16(c + (long)i * ldc, s0, accumulate);
-            Store16(c + (long)(i + 1) * ldc, s1, accumulate);
-            Store16(c + (long)(i + 2) * ldc, s2, accumulate);
-            Store16(c + (long)(i + 3) * ldc, s3, accumulate);
-        }
-        for (; i < M; i++)
-        {
-            float* p = a + rowOffsets[i];
-            var s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[0]]), b0, default);   // as the tiles start: from +0
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[1]]), b1, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[2]]), b2, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[3]]), b3, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[4]]), b4, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[5]]), b5, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[6]]), b6, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[7]]), b7, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[8]]), b8, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[9]]), b9, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[10]]), b10, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[11]]), b11, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[12]]), b12, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[13]]), b13, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[14]]), b14, s);
-            s = Vector512.FusedMultiplyAdd(Vector512.Create(p[o[15]]), b15, s);
-            Store16(c + (long)i * ldc, s, accumulate);
+            if (rows > 1) Store16(c + (long)(i + 1) * ldc, s1, accumulate);
+            if (rows > 2) Store16(c + (long)(i + 2) * ldc, s2, accumulate);
+            if (rows > 3) Store16(c + (long)(i + 3) * ldc, s3, accumulate);
         }
     }
 

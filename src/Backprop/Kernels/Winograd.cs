@@ -126,17 +126,28 @@ internal sealed unsafe class Winograd
             || FN % n != 0)
             throw new ArgumentException("buffers too short, or filters not in whole vectors");
         var half = Vector512.Create(T.CreateChecked(0.5));
+        Span<Vector512<T>> t = stackalloc Vector512<T>[12];
         fixed (T* pw = w, pt = scratch, pu = u, put = ut)
         {
             Gemm.Transpose(pw, K, FN, K, pt, FN);                            // wt[c·9 + k, f] = w[f, c, k]
             for (int c = 0; c < C; c++)
                 for (int f0 = 0; f0 < FN; f0 += n)
                 {
-                    T* g = pt + (long)c * 9 * FN + f0;
-                    for (int i = 0; i < 4; i++)
+                    T* g = pt + (long)c * 9 * FN + f0;                        // tap k at g + k·FN
+                    // t (4×3) = G g, column by column, each sum taken left to right as written.
+                    for (int j = 0; j < 3; j++)
                     {
-                        // Row i of t (4×3) = G g, then of U (4×4) = t Gᵀ, each sum taken left to right as written.
-                        var (t0, t1, t2) = (GRow(g, FN, i, 0, half), GRow(g, FN, i, 1, half), GRow(g, FN, i, 2, half));
+                        var g0 = Vector512.Load(g + (long)j * FN);
+                        var g1 = Vector512.Load(g + (long)(3 + j) * FN);
+                        var g2 = Vector512.Load(g + (long)(6 + j) * FN);
+                        t[j] = g0;
+                        t[3 + j] = half * (g0 + g1 + g2);
+                        t[6 + j] = half * (g0 - g1 + g2);
+                        t[9 + j] = g2;
+                    }
+                    for (int i = 0; i < 4; i++)                              // U (4×4) = t Gᵀ, row by row
+                    {
+                        var (t0, t1, t2) = (t[3 * i], t[3 * i + 1], t[3 * i + 2]);
                         T* o = pu + ((long)4 * i * C + c) * FN + f0;
                         t0.Store(o);
                         (half * (t0 + t1 + t2)).Store(o + (long)C * FN);
@@ -147,22 +158,6 @@ internal sealed unsafe class Winograd
             for (int pos = 0; pos < Positions; pos++)
                 Gemm.Transpose(pu + (long)pos * C * FN, FN, C, FN, put + (long)pos * FN * C, C);
         }
-    }
-
-    // Row i of t = G g at column j, for a vector of filters: g's taps (r, j) at g + (3r + j)·ld.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> GRow<T>(T* g, int ld, int i, int j, Vector512<T> half) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var g0 = Vector512.Load(g + (long)j * ld);
-        var g1 = Vector512.Load(g + (long)(3 + j) * ld);
-        var g2 = Vector512.Load(g + (long)(6 + j) * ld);
-        return i switch
-        {
-            0 => g0,
-            1 => half * (g0 + g1 + g2),
-            2 => half * (g0 - g1 + g2),
-            _ => g2,
-        };
     }
 
     /// <summary>dW[f, c] = Gᵀ dU[·, c, f] G (3×3 from 4×4), du (16, C, FN), into dw (FN, C, 3, 3); <paramref name="scratch"/>
